@@ -1,0 +1,171 @@
+# stanzaguard: see README.md.  `make`, `make check`, `make run`.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+# Debian 12's libev-dev ships no .pc file: fall back to -lev.
+LIBEV_CFLAGS := $(shell $(PKG_CONFIG) --cflags libev 2>/dev/null)
+LIBEV_LIBS := $(shell $(PKG_CONFIG) --libs libev 2>/dev/null || echo -lev)
+LIB_PKGS := expat
+PROXY_PKGS := expat inih libsystemd
+CHECK_PKGS := expat check
+
+WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2
+BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DSG_VERSION='"$(VERSION)"' -Ilib -Iproxy $(WARN)
+CFLAGS ?= -O2 -g
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+# Debian packages: to build, to test, and to run the demo upstream.
+DEPS_BUILD := build-essential pkg-config libev-dev libexpat1-dev \
+	libinih-dev libsystemd-dev check
+DEPS_TEST := $(DEPS_BUILD) python3 clang libclang-rt-14-dev systemd \
+	prosody python3-slixmpp lua5.4
+DEPS_RUN := $(DEPS_BUILD) prosody
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+PROXY_SRC := $(sort $(wildcard proxy/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+# proxy modules that the unit tests exercise without a network
+PROXY_TESTED := $(filter-out proxy/main.c,$(PROXY_SRC))
+
+B := build
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+PROXY_OBJ := $(PROXY_SRC:%.c=$(B)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o)
+SAN_PROXY_OBJ := $(PROXY_TESTED:%.c=$(B)/san/%.o)
+SAN_UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/san/%.o)
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(LIBEV_CFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags $(PROXY_PKGS) check) $(CFLAGS)
+LIBS_PROXY = $(shell $(PKG_CONFIG) --libs $(PROXY_PKGS)) $(LIBEV_LIBS)
+LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
+
+.PHONY: all deps deps-test check check-unit check-san check-integration \
+	check-interop check-systemd check-fuzz fuzz bench run install \
+	uninstall clean format
+
+all: stanzaguard
+
+stanzaguard: $(LIB_OBJ) $(PROXY_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_PROXY)
+
+$(B)/%.o: %.c $(wildcard lib/*.h proxy/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/san/%.o: %.c $(wildcard lib/*.h proxy/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(LIBEV_CFLAGS) \
+	    $(shell $(PKG_CONFIG) --cflags $(PROXY_PKGS) check) \
+	    $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/unit-tests: $(UNIT_OBJ) $(LIB_OBJ) $(filter-out $(B)/proxy/main.o,$(PROXY_OBJ))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CHECK)
+
+$(B)/unit-tests-san: $(SAN_UNIT_OBJ) $(SAN_LIB_OBJ) $(SAN_PROXY_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_CHECK)
+
+deps:
+	@scripts/ensure-deps $(DEPS_BUILD)
+
+deps-test:
+	@scripts/ensure-deps $(DEPS_TEST)
+
+# Everything, once plainly and once under ASan+UBSan for the unit tests.
+check: deps-test
+	$(MAKE) stanzaguard $(B)/unit-tests $(B)/unit-tests-san
+	$(MAKE) check-unit check-san check-integration check-fuzz \
+	    check-systemd check-interop
+
+check-unit: $(B)/unit-tests
+	CK_FORK=yes $(B)/unit-tests
+
+check-san: $(B)/unit-tests-san
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    CK_FORK=no $(B)/unit-tests-san
+
+check-integration: stanzaguard
+	/usr/bin/python3 tests/integration/run.py --binary ./stanzaguard
+
+check-interop: stanzaguard
+	tests/interop/run.sh ./stanzaguard
+
+check-systemd: stanzaguard
+	tests/systemd/run.sh ./stanzaguard
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined
+FUZZ_SECONDS ?= 600
+
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) \
+	    $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+
+# Brief: each target over its seed corpus only.
+check-fuzz: $(FUZZ_TARGETS)
+	@for f in $(FUZZ_TARGETS); do \
+	    n=$$(basename $$f); \
+	    echo "fuzz: $$n over tests/fuzz/corpus/$$n"; \
+	    $$f -runs=0 tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+# Bounded fuzzing: FUZZ_SECONDS per target, corpus grown in build/.
+fuzz: $(FUZZ_TARGETS)
+	@for f in $(FUZZ_TARGETS); do \
+	    n=$$(basename $$f); mkdir -p $(B)/corpus/$$n; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        $(B)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+bench: stanzaguard
+	$(MAKE) -C tests/bench
+
+# A working proxy on loopback: a throwaway Prosody upstream on 127.0.0.1:5322,
+# stanzaguard on 127.0.0.1:5222 in front of it.
+run: deps
+	@scripts/ensure-deps $(DEPS_RUN)
+	$(MAKE) stanzaguard
+	scripts/run-demo ./stanzaguard
+
+install: stanzaguard
+	install -D -m 755 stanzaguard $(DESTDIR)$(SBINDIR)/stanzaguard
+	install -D -m 644 proxy/stanzaguard.8 $(DESTDIR)$(MANDIR)/man8/stanzaguard.8
+	install -D -m 644 proxy/stanzaguard.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/stanzaguard.conf.5
+	install -D -m 644 systemd/stanzaguard.service \
+	    $(DESTDIR)$(UNITDIR)/stanzaguard.service
+	install -D -m 644 systemd/stanzaguard.socket \
+	    $(DESTDIR)$(UNITDIR)/stanzaguard.socket
+	sed -i 's|/usr/local/sbin/stanzaguard|$(SBINDIR)/stanzaguard|' \
+	    $(DESTDIR)$(UNITDIR)/stanzaguard.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/stanzaguard/stanzaguard.conf || \
+	    install -D -m 644 proxy/stanzaguard.conf.example \
+	        $(DESTDIR)$(SYSCONFDIR)/stanzaguard/stanzaguard.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/stanzaguard \
+	    $(DESTDIR)$(MANDIR)/man8/stanzaguard.8 \
+	    $(DESTDIR)$(MANDIR)/man5/stanzaguard.conf.5 \
+	    $(DESTDIR)$(UNITDIR)/stanzaguard.service \
+	    $(DESTDIR)$(UNITDIR)/stanzaguard.socket
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/stanzaguard/stanzaguard.conf (your config)"
+
+format:
+	clang-format -i lib/*.[ch] proxy/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf $(B) stanzaguard

@@ -1,0 +1,113 @@
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+/*
+ * Configuration: one struct, filled from one table of typed options that
+ * drives the command line, the INI file (inih), the defaults, validation,
+ * --check-config and the option list of the man page.
+ *
+ * The INI file has a [global] section and one section per listener; the
+ * session options may stand in [global] (defaults for every listener) or in
+ * a listener's section (that listener only).  On the command line,
+ * --listen/--upstream make one listener named "default".
+ */
+
+#include <stddef.h>
+
+enum sg_close_order {
+	SG_CLOSE_CLIENT_FIRST,
+	SG_CLOSE_SERVER_FIRST
+};
+
+enum sg_undeliverable {
+	SG_UNDELIVERABLE_AUTO,	/* bounce, unless stream management is on */
+	SG_UNDELIVERABLE_BOUNCE,
+	SG_UNDELIVERABLE_LOG
+};
+
+enum sg_log_format {
+	SG_LOG_FORMAT_AUTO,	/* journal if JOURNAL_STREAM names stderr */
+	SG_LOG_FORMAT_TEXT,	/* key=value lines on stderr */
+	SG_LOG_FORMAT_JSON,	/* one JSON object a line on stderr */
+	SG_LOG_FORMAT_JOURNAL	/* sd_journal_send with fields */
+};
+
+/* What each session of a listener does; times in milliseconds. */
+struct sg_session_options {
+	unsigned idle_timeout_ms;	/* default 300000 (5 min) */
+	unsigned close_timeout_ms;	/* default 5000 */
+	unsigned stanza_timeout_ms;	/* default 30000 */
+	unsigned connect_timeout_ms;	/* default 10000 */
+	enum sg_close_order close_order;
+	enum sg_undeliverable undeliverable;
+	int rewrite_idle_errors;	/* default 0 */
+	size_t max_stanza;		/* default 262144 */
+	unsigned max_depth;		/* default 64 */
+	unsigned max_attrs;		/* default 64 */
+	size_t max_name;		/* default 1024 */
+	size_t max_value;		/* default 65536 */
+	size_t high_water;		/* default 1 MiB: stop reading */
+	size_t low_water;		/* default 256 KiB: read again */
+};
+
+struct sg_listener_config {
+	char *name;		/* section name */
+	char *listen;		/* "ADDR:PORT", "[v6]:PORT" as written */
+	char *upstream;		/* "HOST:PORT", "[v6]:PORT" as written */
+	struct sg_session_options opt;
+};
+
+struct sg_config {
+	char *path;			/* the file read, or NULL */
+	unsigned max_connections;	/* default 10000, all listeners */
+	unsigned stats_interval_ms;	/* default 60000; 0: never */
+	unsigned drain_timeout_ms;	/* default 10000 */
+	unsigned watchdog;		/* 1: send WATCHDOG=1 if asked */
+	enum sg_log_format log_format;
+	int log_level;			/* syslog priority; default LOG_INFO */
+	struct sg_listener_config *listeners;
+	size_t nlisteners;
+};
+
+/* Exit status for a bad command line or configuration. */
+#define SG_CONFIG_EXIT_USAGE	2
+
+/* What the command line asked for besides running. */
+enum sg_config_action {
+	SG_ACTION_RUN,
+	SG_ACTION_CHECK,	/* --check-config */
+	SG_ACTION_VERSION,	/* --version */
+	SG_ACTION_HELP		/* --help */
+};
+
+/*
+ * sg_config_from_args(argc, argv, action, err, errlen):
+ * Parse the command line (and the file named by -c), apply defaults and
+ * validate.  Returns a new config, or NULL with one clear message in err
+ * naming the file, line, key and what is wrong.  *action says what was
+ * asked; for SG_ACTION_VERSION and SG_ACTION_HELP the config may be NULL
+ * with err empty.
+ */
+struct sg_config *sg_config_from_args(int argc, char **argv,
+    enum sg_config_action *action, char *err, size_t errlen);
+
+/*
+ * sg_config_load(path, err, errlen):
+ * Read and validate the INI file at path alone (used again on SIGHUP).
+ * Returns a new config, or NULL with the message in err.
+ */
+struct sg_config *sg_config_load(const char *path, char *err, size_t errlen);
+
+/*
+ * sg_config_free(cfg):
+ * Free cfg and everything in it.  A NULL cfg is a no-op.
+ */
+void sg_config_free(struct sg_config *cfg);
+
+/*
+ * sg_config_usage(void):
+ * The --help text, generated from the option table.
+ */
+const char *sg_config_usage(void);
+
+#endif /* !SG_CONFIG_H */

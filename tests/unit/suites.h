@@ -1,0 +1,13 @@
+#ifndef SG_TEST_SUITES_H
+#define SG_TEST_SUITES_H
+
+#include <check.h>
+
+/* One suite per module, each in tests/unit/check_<module>.c. */
+Suite *sg_suite_bq(void);
+Suite *sg_suite_tracker(void);
+Suite *sg_suite_session(void);
+Suite *sg_suite_config(void);
+Suite *sg_suite_log(void);
+
+#endif /* !SG_TEST_SUITES_H */
