@@ -1,0 +1,195 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "bq.h"
+
+/*
+ * Chunks hold SG_BQ_CHUNK bytes, or more when one append is larger, so a
+ * large stanza stays in few iovecs.  Consumed chunks are freed at once:
+ * an idle queue holds no memory beyond struct sg_bq.
+ */
+#define SG_BQ_CHUNK	(16 * 1024)
+
+struct sg_bq_chunk {
+	struct sg_bq_chunk *next;
+	size_t head;		/* first unconsumed byte */
+	size_t tail;		/* one past the last byte */
+	size_t size;
+	char data[];
+};
+
+struct sg_bq {
+	struct sg_bq_chunk *first;
+	struct sg_bq_chunk *last;
+	size_t len;
+};
+
+struct sg_bq *
+sg_bq_new(void)
+{
+
+	return (calloc(1, sizeof(struct sg_bq)));
+}
+
+void
+sg_bq_free(struct sg_bq *q)
+{
+
+	if (q == NULL)
+		return;
+	sg_bq_clear(q);
+	free(q);
+}
+
+static struct sg_bq_chunk *
+chunk_new(size_t atleast)
+{
+	struct sg_bq_chunk *c;
+	size_t size = atleast > SG_BQ_CHUNK ? atleast : SG_BQ_CHUNK;
+
+	if ((c = malloc(sizeof(*c) + size)) == NULL)
+		return (NULL);
+	c->next = NULL;
+	c->head = c->tail = 0;
+	c->size = size;
+	return (c);
+}
+
+int
+sg_bq_append(struct sg_bq *q, const void *buf, size_t len)
+{
+	struct sg_bq_chunk *c = q->last;
+	size_t room = c != NULL ? c->size - c->tail : 0;
+	size_t n = len < room ? len : room;
+
+	/* Allocate first, so that a failure leaves q unchanged. */
+	if (len > n) {
+		struct sg_bq_chunk *nc = chunk_new(len - n);
+
+		if (nc == NULL)
+			return (-1);
+		if (c != NULL)
+			c->next = nc;
+		else
+			q->first = nc;
+		q->last = nc;
+	}
+	if (n > 0) {
+		memcpy(c->data + c->tail, buf, n);
+		c->tail += n;
+	}
+	if (len > n) {
+		memcpy(q->last->data, (const char *)buf + n, len - n);
+		q->last->tail = len - n;
+	}
+	q->len += len;
+	return (0);
+}
+
+size_t
+sg_bq_len(const struct sg_bq *q)
+{
+
+	return (q->len);
+}
+
+int
+sg_bq_peek(const struct sg_bq *q, struct iovec *iov, int iovmax)
+{
+	const struct sg_bq_chunk *c;
+	int n = 0;
+
+	for (c = q->first; c != NULL && n < iovmax; c = c->next) {
+		if (c->tail == c->head)
+			continue;
+		iov[n].iov_base = (void *)(c->data + c->head);
+		iov[n].iov_len = c->tail - c->head;
+		n++;
+	}
+	return (n);
+}
+
+size_t
+sg_bq_copyout(const struct sg_bq *q, size_t off, void *buf, size_t len)
+{
+	const struct sg_bq_chunk *c;
+	size_t done = 0;
+
+	for (c = q->first; c != NULL && done < len; c = c->next) {
+		size_t have = c->tail - c->head;
+		size_t n;
+
+		if (off >= have) {
+			off -= have;
+			continue;
+		}
+		n = have - off < len - done ? have - off : len - done;
+		memcpy((char *)buf + done, c->data + c->head + off, n);
+		done += n;
+		off = 0;
+	}
+	return (done);
+}
+
+void
+sg_bq_consume(struct sg_bq *q, size_t len)
+{
+	struct sg_bq_chunk *c;
+
+	if (len > q->len)
+		len = q->len;
+	q->len -= len;
+	while ((c = q->first) != NULL) {
+		size_t have = c->tail - c->head;
+
+		if (len < have) {
+			c->head += len;
+			return;
+		}
+		len -= have;
+		q->first = c->next;
+		if (q->first == NULL)
+			q->last = NULL;
+		free(c);
+	}
+}
+
+void
+sg_bq_truncate(struct sg_bq *q, size_t len)
+{
+	struct sg_bq_chunk *c, *next;
+	size_t keep = len;
+
+	if (len >= q->len)
+		return;
+	q->len = len;
+	for (c = q->first; c != NULL; c = c->next) {
+		size_t have = c->tail - c->head;
+
+		if (keep <= have)
+			break;
+		keep -= have;
+	}
+	/* c holds the new last byte (or is first, when len is 0). */
+	c->tail = c->head + keep;
+	for (next = c->next; next != NULL; next = c->next) {
+		c->next = next->next;
+		free(next);
+	}
+	q->last = c;
+	if (len == 0)
+		sg_bq_clear(q);
+}
+
+void
+sg_bq_clear(struct sg_bq *q)
+{
+	struct sg_bq_chunk *c, *next;
+
+	for (c = q->first; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	q->first = q->last = NULL;
+	q->len = 0;
+}
