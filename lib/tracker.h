@@ -92,9 +92,12 @@ struct sg_tracker_event {
 	const char *condition;	/* SG_STANZA_STREAM_ERROR: local name */
 	int sm_resume;		/* SG_STANZA_SM_ENABLED: resume='true'|'1' */
 
-	/* SG_EV_HEADER and SG_EV_STANZA */
+	/*
+	 * SG_EV_HEADER and SG_EV_STANZA: attributes.  The type attribute is
+	 * stanza_type because type above already names the event's type.
+	 */
 	const char *id;
-	const char *type;
+	const char *stanza_type;
 	const char *from;
 	const char *to;
 };
