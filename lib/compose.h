@@ -1,0 +1,65 @@
+#ifndef SG_COMPOSE_H
+#define SG_COMPOSE_H
+
+/*
+ * The only XML stanzaguard writes of its own (spec invariant 1): a close
+ * tag, a stream header and a stream error when it must refuse or stop a
+ * session, and the error stanza that bounces an undeliverable stanza back
+ * to its sender (RFC 6120 section 8.3).  Every function appends to a byte
+ * queue and returns 0, or -1 on allocation failure.
+ */
+
+#include "bq.h"
+#include "tracker.h"
+
+/* The parts of a stanza that a bounce and a log line need. */
+struct sg_stanza_info {
+	enum sg_stanza_kind kind;
+	const char *name;
+	const char *ns;
+	const char *id;		/* the rest: NULL if absent */
+	const char *type;
+	const char *from;
+	const char *to;
+};
+
+/*
+ * sg_compose_header(q, default_ns, from, id):
+ * A stream header (with XML declaration) of prefix "stream", version 1.0,
+ * for a stream whose stanzas are in default_ns; from may be NULL.
+ */
+int sg_compose_header(struct sg_bq *q, const char *default_ns,
+    const char *from, const char *id);
+
+/*
+ * sg_compose_stream_error(q, prefix, condition):
+ * <prefix:error><condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>
+ * </prefix:error>, with no prefix if prefix is "".
+ */
+int sg_compose_stream_error(struct sg_bq *q, const char *prefix,
+    const char *condition);
+
+/*
+ * sg_compose_close(q, prefix):
+ * The close tag </prefix:stream>, or </stream> if prefix is "".
+ */
+int sg_compose_close(struct sg_bq *q, const char *prefix);
+
+/*
+ * sg_bounce_wanted(st):
+ * Non-zero if st is a stanza that rule 5 bounces: a message that is not of
+ * type error, groupchat or headline, or an iq of type get or set.
+ */
+int sg_bounce_wanted(const struct sg_stanza_info *st);
+
+/*
+ * sg_compose_bounce(q, st, stream_ns):
+ * The error reply to st, from and to swapped, same id, with
+ * <recipient-unavailable/> (wait) for a message and <service-unavailable/>
+ * (cancel) for an iq.  stream_ns is the default namespace of the stream the
+ * reply travels in: st's namespace is declared only if it differs.
+ */
+int sg_compose_bounce(struct sg_bq *q, const struct sg_stanza_info *st,
+    const char *stream_ns);
+
+#endif /* !SG_COMPOSE_H */

@@ -1,0 +1,62 @@
+#ifndef SG_LEDGER_H
+#define SG_LEDGER_H
+
+/*
+ * The ledger of one output queue: what stanzas it holds and where each
+ * ends, so that when the peer it leads to is gone, every stanza still in
+ * the queue can be bounced or named (spec rule 5) without parsing the bytes
+ * again.  Records live in a byte queue: no allocation per stanza.
+ */
+
+#include <stdint.h>
+
+#include "compose.h"
+
+/* Opaque types. */
+struct sg_ledger;
+
+/* Longer attribute values are cut, and the entry is marked cut. */
+#define SG_LEDGER_MAX_VALUE	1023
+
+/* One record, copied out; info's strings point into buf. */
+struct sg_ledger_entry {
+	uint64_t end;		/* queue offset one past the stanza */
+	int cut;		/* a value was cut: do not bounce */
+	struct sg_stanza_info info;
+	char buf[6 * (SG_LEDGER_MAX_VALUE + 1)];
+};
+
+/*
+ * sg_ledger_new(void):
+ * An empty ledger, or NULL on allocation failure.
+ */
+struct sg_ledger *sg_ledger_new(void);
+
+/*
+ * sg_ledger_free(l):
+ * Free l.  A NULL l is a no-op.
+ */
+void sg_ledger_free(struct sg_ledger *l);
+
+/*
+ * sg_ledger_push(l, end, st):
+ * Record a stanza queued so that it ends at offset end (offsets count every
+ * byte ever appended to the queue).  Returns 0, or -1 on allocation failure.
+ */
+int sg_ledger_push(struct sg_ledger *l, uint64_t end,
+    const struct sg_stanza_info *st);
+
+/*
+ * sg_ledger_written(l, written):
+ * The queue has been written up to offset written: forget the stanzas that
+ * ended there or before.
+ */
+void sg_ledger_written(struct sg_ledger *l, uint64_t written);
+
+/*
+ * sg_ledger_shift(l, e):
+ * Move the oldest record into e.  Returns 1, or 0 if l is empty.
+ */
+int sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e);
+
+#endif /* !SG_LEDGER_H */

@@ -1,0 +1,982 @@
+/*
+ * The close engine.  Each side has an input direction (bytes it sends,
+ * parsed by its tracker, held until a whole stanza is there) and an output
+ * queue (bytes for it).  A direction X->Y is open until a close tag has
+ * been relayed or written to Y, or Y is gone; the rules of the spec are
+ * written once, with the sending side as the argument.
+ *
+ * This file is longer than most because it is the whole state machine of
+ * spec/close-handshake.md; its helpers are in compose.c and ledger.c.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose.h"
+#include "ledger.h"
+#include "session.h"
+
+#define OTHER(side)	((enum sg_side)(1 - (side)))
+#define MAX_ACTIONS	32
+#define SMALL		64
+
+enum close_how {
+	HOW_TAG,	/* write our own close tag (or error and tag) */
+	HOW_RELAYED,	/* the sender's close tag was just relayed */
+	HOW_NOTAG	/* the receiver is gone or the stream is opaque */
+};
+
+/* What one side sends: parsed, held until a stanza is whole. */
+struct sg_dir {
+	struct sg_session *s;
+	enum sg_side from;
+	struct sg_tracker *trk;
+	struct sg_bq *held;	/* bytes from done on, from earlier reads */
+	uint64_t done;		/* bytes before this are forwarded or gone */
+	const char *cur;	/* the chunk being fed, starting at cur_base */
+	uint64_t cur_base;
+	size_t cur_len;
+	int partial;		/* held has bytes: a stanza is under way */
+	uint64_t partial_since;	/* when it started */
+	int closed;		/* nothing more goes to the other side */
+	int dead;		/* its bytes are no longer parsed */
+	int have_header;
+	char prefix[SMALL];	/* of the header it sent */
+	char ns[SMALL];
+};
+
+/* What goes to one side, and how its end of the stream stands. */
+struct sg_peer {
+	struct sg_bq *out;
+	struct sg_ledger *ledger;
+	uint64_t appended;	/* bytes ever queued */
+	uint64_t written;	/* bytes ever written */
+	int header_out;		/* it has been sent a stream header */
+	char out_prefix[SMALL];	/* of that header */
+	char out_ns[SMALL];
+	int tag_sent;		/* a close tag went (or goes) to it */
+	uint64_t tag_at;
+	int notag;		/* shut down without a tag (gone, opaque) */
+	int eof;
+	int shut;
+	uint64_t shut_at;
+	int finished;		/* EOF, or we stopped waiting for it */
+	int paused;
+};
+
+struct sg_session {
+	struct sg_session_params p;
+	struct sg_dir dir[2];
+	struct sg_peer peer[2];
+	uint64_t now;
+	uint64_t last_active;
+	int closing;
+	int over;
+	int upstream_failed;
+	uint64_t failed_at;
+	char c_to[256];		/* domain the client asked for */
+	struct sg_session_stats st;
+	struct sg_action act[MAX_ACTIONS];
+	size_t nact;
+};
+
+static const char *reason_names[] = {
+	"none", "client", "server", "idle", "client-vanished",
+	"server-vanished", "stanza-timeout", "shutdown", "limit", "bad-xml",
+	"upstream-unreachable", "internal"
+};
+_Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
+    SG_REASON_COUNT, "one name per close reason");
+
+static const char *answer_names[] = { "-", "yes", "eof", "timeout" };
+
+static void on_tracker_event(void *ctx, const struct sg_tracker_event *ev);
+static void close_dir(struct sg_session *s, enum sg_side from,
+    enum close_how how, const char *cond);
+
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+
+	snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+static void
+push_action(struct sg_session *s, enum sg_action_type type,
+    enum sg_side side)
+{
+	size_t i;
+
+	for (i = 0; i < s->nact; i++)
+		if (s->act[i].type == type && s->act[i].side == side)
+			return;
+	/* Each (type, side) appears once, so the array cannot overflow. */
+	if (s->nact < MAX_ACTIONS)
+		s->act[s->nact++] = (struct sg_action){ type, side };
+}
+
+static void
+set_reason(struct sg_session *s, enum sg_close_reason r)
+{
+
+	if (s->st.reason == SG_REASON_NONE)
+		s->st.reason = r;
+	s->closing = 1;
+}
+
+static void
+check_done(struct sg_session *s)
+{
+	int side;
+
+	if (s->over)
+		return;
+	for (side = 0; side < 2; side++)
+		if (!s->peer[side].shut || !s->peer[side].finished)
+			return;
+	s->over = 1;
+	push_action(s, SG_ACT_CLOSE, SG_CLIENT);
+}
+
+/* Out of memory: nothing can be promised any more, end at once. */
+static void
+fail_internal(struct sg_session *s)
+{
+	int side;
+
+	set_reason(s, SG_REASON_INTERNAL);
+	for (side = 0; side < 2; side++) {
+		s->dir[side].closed = s->dir[side].dead = 1;
+		s->peer[side].shut = s->peer[side].finished = 1;
+	}
+	check_done(s);
+}
+
+static void
+update_backpressure(struct sg_session *s, enum sg_side to)
+{
+	struct sg_peer *rd = &s->peer[OTHER(to)];
+	size_t len = sg_bq_len(s->peer[to].out);
+
+	if (!rd->paused && len > s->p.high_water) {
+		rd->paused = 1;
+		push_action(s, SG_ACT_PAUSE, OTHER(to));
+	} else if (rd->paused && len < s->p.low_water) {
+		rd->paused = 0;
+		/* The stall was ours: the stanza's clock starts again. */
+		s->dir[OTHER(to)].partial_since = s->now;
+		push_action(s, SG_ACT_RESUME, OTHER(to));
+	}
+}
+
+static void
+out_append(struct sg_session *s, enum sg_side to, const char *buf,
+    size_t len)
+{
+	struct sg_peer *pe = &s->peer[to];
+
+	if (len == 0)
+		return;
+	if (sg_bq_append(pe->out, buf, len)) {
+		fail_internal(s);
+		return;
+	}
+	pe->appended += len;
+	push_action(s, SG_ACT_WRITE, to);
+	update_backpressure(s, to);
+}
+
+/* Queue what compose wrote to a scratch queue (it never fails halfway). */
+static void
+out_take(struct sg_session *s, enum sg_side to, struct sg_bq *scratch)
+{
+	struct iovec iov[16];
+	int i, n;
+
+	while ((n = sg_bq_peek(scratch, iov, 16)) > 0) {
+		for (i = 0; i < n; i++) {
+			out_append(s, to, iov[i].iov_base, iov[i].iov_len);
+			sg_bq_consume(scratch, iov[i].iov_len);
+		}
+	}
+}
+
+/*
+ * Forward (keep) or drop the bytes of a direction up to offset end: first
+ * those held from earlier reads, then those of the chunk being fed.
+ */
+static void
+dispose(struct sg_dir *d, uint64_t end, int keep)
+{
+	struct sg_session *s = d->s;
+	size_t held = sg_bq_len(d->held);
+	size_t n = (size_t)(end - d->done);
+	size_t from_held = n < held ? n : held;
+
+	if (end <= d->done)
+		return;
+	if (keep && from_held > 0) {
+		struct iovec iov[16];
+		size_t left = from_held;
+		int i, cnt;
+
+		cnt = sg_bq_peek(d->held, iov, 16);
+		for (i = 0; i < cnt && left > 0; i++) {
+			size_t k = iov[i].iov_len < left ? iov[i].iov_len :
+			    left;
+
+			out_append(s, OTHER(d->from), iov[i].iov_base, k);
+			left -= k;
+		}
+	}
+	sg_bq_consume(d->held, from_held);
+	if (keep && n > from_held)
+		out_append(s, OTHER(d->from),
+		    d->cur + (d->done + from_held - d->cur_base),
+		    n - from_held);
+	d->done = end;
+}
+
+static int
+bounce_allowed(const struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+
+	if (s->p.policy == SG_POLICY_LOG)
+		return (0);
+	if (s->p.policy == SG_POLICY_AUTO && s->st.sm)
+		return (0);
+	if (s->dir[OTHER(sender)].closed || !s->peer[sender].header_out)
+		return (0);
+	return (sg_bounce_wanted(info));
+}
+
+static void
+name_undelivered(struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+	struct sg_undelivered *u;
+
+	s->st.undeliverable[sender]++;
+	if (s->st.nnamed == SG_UNDELIVERABLE_NAMED)
+		return;
+	u = &s->st.named[s->st.nnamed++];
+	u->from = sender;
+	copy_str(u->name, sizeof(u->name), info->name);
+	copy_str(u->type, sizeof(u->type), info->type);
+	copy_str(u->id, sizeof(u->id), info->id);
+}
+
+/* Rule 5: a complete stanza from sender that cannot be delivered. */
+static void
+undelivered(struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info, int cut)
+{
+	struct sg_bq *scratch;
+
+	if (cut || !bounce_allowed(s, sender, info)) {
+		name_undelivered(s, sender, info);
+		return;
+	}
+	if ((scratch = sg_bq_new()) == NULL ||
+	    sg_compose_bounce(scratch, info, s->peer[sender].out_ns)) {
+		sg_bq_free(scratch);
+		name_undelivered(s, sender, info);
+		return;
+	}
+	out_take(s, sender, scratch);
+	sg_bq_free(scratch);
+	s->st.bounced[sender]++;
+}
+
+/*
+ * Everything still queued for side `to` will never reach it: account for
+ * each stanza in it and drop the bytes.
+ */
+static void
+reclaim_queue(struct sg_session *s, enum sg_side to)
+{
+	struct sg_peer *pe = &s->peer[to];
+	struct sg_ledger_entry *e;
+
+	if ((e = malloc(sizeof(*e))) == NULL) {
+		fail_internal(s);
+		return;
+	}
+	sg_ledger_written(pe->ledger, pe->written);
+	while (sg_ledger_shift(pe->ledger, e))
+		undelivered(s, OTHER(to), &e->info, e->cut);
+	free(e);
+	pe->written += sg_bq_len(pe->out);
+	sg_bq_clear(pe->out);
+	update_backpressure(s, to);
+}
+
+/* The stream towards `to` needs a header before anything else. */
+static int
+ensure_header(struct sg_session *s, enum sg_side to, struct sg_bq *q)
+{
+	struct sg_peer *pe = &s->peer[to];
+	const struct sg_dir *cd = &s->dir[SG_CLIENT];
+
+	if (pe->header_out)
+		return (1);
+	/* Only the client ever waits for a header we can invent. */
+	if (to != SG_CLIENT || !cd->have_header)
+		return (0);
+	if (sg_compose_header(q, cd->ns, s->c_to[0] ? s->c_to : NULL,
+	    "stanzaguard"))
+		return (-1);
+	pe->header_out = 1;
+	copy_str(pe->out_prefix, sizeof(pe->out_prefix), "stream");
+	copy_str(pe->out_ns, sizeof(pe->out_ns), cd->ns);
+	return (1);
+}
+
+/* Write a close tag, preceded by a stream error if cond, to side `to`. */
+static int
+write_tag(struct sg_session *s, enum sg_side to, const char *cond)
+{
+	struct sg_peer *pe = &s->peer[to];
+	struct sg_bq *q;
+	int ok;
+
+	if ((q = sg_bq_new()) == NULL)
+		return (-1);
+	ok = ensure_header(s, to, q);
+	if (ok == 1 && cond != NULL &&
+	    sg_compose_stream_error(q, pe->out_prefix, cond))
+		ok = -1;
+	if (ok == 1 && sg_compose_close(q, pe->out_prefix))
+		ok = -1;
+	if (ok == 1)
+		out_take(s, to, q);
+	sg_bq_free(q);
+	return (ok);
+}
+
+static void
+maybe_shutdown(struct sg_session *s, enum sg_side to)
+{
+	struct sg_peer *pe = &s->peer[to];
+
+	if (!s->dir[OTHER(to)].closed || pe->shut)
+		return;
+	if (!pe->notag && s->st.answer[to] == SG_ANSWER_NONE && !pe->eof)
+		return;
+	if (sg_bq_len(pe->out) > 0)
+		return;
+	pe->shut = 1;
+	pe->shut_at = s->now;
+	push_action(s, SG_ACT_SHUTDOWN, to);
+	check_done(s);
+}
+
+static void
+answered(struct sg_session *s, enum sg_side side, enum sg_answer a)
+{
+
+	if (s->st.answer[side] == SG_ANSWER_NONE)
+		s->st.answer[side] = a;
+	maybe_shutdown(s, side);
+}
+
+/* The direction from -> to is over; how says what `to` is told. */
+static void
+close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
+    const char *cond)
+{
+	struct sg_dir *d = &s->dir[from];
+	struct sg_peer *pe = &s->peer[OTHER(from)];
+	int r = 0;
+
+	if (d->closed)
+		return;
+	if (how == HOW_TAG && (r = write_tag(s, OTHER(from), cond)) < 0) {
+		fail_internal(s);
+		return;
+	}
+	d->closed = 1;
+	if (how == HOW_RELAYED || r == 1) {
+		pe->tag_sent = 1;
+		pe->tag_at = s->now;
+	} else
+		pe->notag = 1;
+	maybe_shutdown(s, OTHER(from));
+}
+
+static void
+drop_partial(struct sg_dir *d)
+{
+	struct sg_session *s = d->s;
+
+	if (sg_bq_len(d->held) > 0 && !d->dead)
+		s->st.truncated[d->from]++;
+	d->done += sg_bq_len(d->held);
+	sg_bq_clear(d->held);
+	d->partial = 0;
+	d->dead = 1;
+}
+
+/*
+ * A side went away without closing its stream, or stalled mid-stanza: the
+ * "vanished" rows of the spec, for either side.
+ */
+static void
+vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
+{
+	enum sg_side other = OTHER(side);
+
+	set_reason(s, r);
+	drop_partial(&s->dir[side]);
+	answered(s, side, SG_ANSWER_EOF);
+	if (s->st.sm_resumable) {
+		/* Let both ends keep the session for resumption. */
+		close_dir(s, side, HOW_NOTAG, NULL);
+		close_dir(s, other, HOW_NOTAG, NULL);
+		return;
+	}
+	reclaim_queue(s, side);
+	close_dir(s, side, HOW_TAG, NULL);
+	close_dir(s, other, HOW_NOTAG, NULL);
+}
+
+/* Bad XML or a limit from side: tell it why, close the other by the idle
+ * procedure. */
+static void
+refuse(struct sg_session *s, enum sg_side side, const char *cond,
+    enum sg_close_reason r)
+{
+
+	set_reason(s, r);
+	drop_partial(&s->dir[side]);
+	close_dir(s, OTHER(side), HOW_TAG, cond);
+	close_dir(s, side, HOW_TAG, NULL);
+}
+
+static void
+begin_close(struct sg_session *s, enum sg_close_reason r, const char *cond)
+{
+	enum sg_side first = s->p.server_first ? SG_SERVER : SG_CLIENT;
+
+	if (s->closing)
+		return;
+	set_reason(s, r);
+	if (s->st.opaque) {
+		close_dir(s, SG_CLIENT, HOW_NOTAG, NULL);
+		close_dir(s, SG_SERVER, HOW_NOTAG, NULL);
+		return;
+	}
+	close_dir(s, OTHER(first), HOW_TAG, first == SG_CLIENT ? cond : NULL);
+	/* Nobody to ask (no stream yet): end the other side as well. */
+	if (s->peer[first].notag)
+		close_dir(s, first, HOW_TAG, NULL);
+}
+
+static void
+become_opaque(struct sg_session *s)
+{
+	int side;
+
+	s->st.opaque = 1;
+	for (side = 0; side < 2; side++)
+		if (!sg_tracker_is_opaque(s->dir[side].trk))
+			sg_tracker_set_opaque(s->dir[side].trk);
+}
+
+static void
+on_header(struct sg_dir *d, const struct sg_tracker_event *ev)
+{
+	struct sg_session *s = d->s;
+	struct sg_peer *pe = &s->peer[OTHER(d->from)];
+
+	d->have_header = 1;
+	copy_str(d->prefix, sizeof(d->prefix), ev->prefix);
+	copy_str(d->ns, sizeof(d->ns), ev->default_ns);
+	if (d->from == SG_CLIENT)
+		copy_str(s->c_to, sizeof(s->c_to), ev->to);
+	if (d->closed || pe->header_out) {
+		dispose(d, ev->end, 0);
+	} else {
+		dispose(d, ev->end, 1);
+		pe->header_out = 1;
+		copy_str(pe->out_prefix, sizeof(pe->out_prefix), ev->prefix);
+		copy_str(pe->out_ns, sizeof(pe->out_ns), ev->default_ns);
+	}
+	if (d->from == SG_CLIENT && s->upstream_failed)
+		close_dir(s, SG_SERVER, HOW_TAG, "remote-connection-failed");
+}
+
+/* Protocol points that change how the session goes on. */
+static void
+after_forwarded(struct sg_dir *d, const struct sg_tracker_event *ev)
+{
+	struct sg_session *s = d->s;
+	int side;
+
+	switch (ev->kind) {
+	case SG_STANZA_SASL_SUCCESS:
+		/* Both ends start new streams: no header is open either way. */
+		sg_tracker_expect_restart(s->dir[OTHER(d->from)].trk);
+		for (side = 0; side < 2; side++) {
+			s->peer[side].header_out = 0;
+			s->dir[side].have_header = 0;
+		}
+		break;
+	case SG_STANZA_TLS_PROCEED:
+	case SG_STANZA_COMPRESSED:
+		become_opaque(s);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
+{
+	struct sg_session *s = d->s;
+	enum sg_side to = OTHER(d->from);
+	struct sg_stanza_info info = { ev->kind, ev->name, ev->ns, ev->id,
+	    ev->stanza_type, ev->from, ev->to };
+
+	s->st.stanzas_in[d->from]++;
+	if (ev->kind == SG_STANZA_SM_ENABLED) {
+		s->st.sm = 1;
+		s->st.sm_resumable = ev->sm_resume;
+	}
+	if (ev->kind == SG_STANZA_STREAM_ERROR) {
+		copy_str(s->st.error_in[d->from], sizeof(s->st.error_in[0]),
+		    ev->condition);
+		if (d->from == SG_SERVER && s->p.rewrite_idle_errors &&
+		    ev->condition != NULL &&
+		    strcmp(ev->condition, "connection-timeout") == 0) {
+			dispose(d, ev->end, 0);
+			return;
+		}
+	}
+	if (d->closed) {
+		dispose(d, ev->end, 0);
+		if (ev->kind != SG_STANZA_STREAM_ERROR)
+			undelivered(s, d->from, &info, 0);
+		return;
+	}
+	dispose(d, ev->end, 1);
+	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info))
+		fail_internal(s);
+	s->st.stanzas_out[to]++;
+	after_forwarded(d, ev);
+}
+
+static void
+on_close_tag(struct sg_dir *d, const struct sg_tracker_event *ev)
+{
+	struct sg_session *s = d->s;
+
+	set_reason(s, d->from == SG_CLIENT ? SG_REASON_CLIENT :
+	    SG_REASON_SERVER);
+	if (d->closed) {
+		dispose(d, ev->end, 0);
+	} else {
+		dispose(d, ev->end, 1);
+		close_dir(s, d->from, HOW_RELAYED, NULL);
+	}
+	d->dead = 1;
+	answered(s, d->from, SG_ANSWER_TAG);
+}
+
+static void
+on_tracker_event(void *ctx, const struct sg_tracker_event *ev)
+{
+	struct sg_dir *d = ctx;
+
+	if (d->dead || d->s->over)
+		return;
+	switch (ev->type) {
+	case SG_EV_HEADER:
+		on_header(d, ev);
+		break;
+	case SG_EV_STANZA:
+		on_stanza(d, ev);
+		break;
+	case SG_EV_KEEPALIVE:
+		dispose(d, ev->end, !d->closed);
+		break;
+	case SG_EV_CLOSE:
+		on_close_tag(d, ev);
+		break;
+	}
+}
+
+static enum sg_close_reason
+reason_of(enum sg_tracker_result r)
+{
+
+	switch (r) {
+	case SG_TRACK_NOT_WELL_FORMED:
+	case SG_TRACK_RESTRICTED_XML:
+	case SG_TRACK_INVALID_NAMESPACE:
+	case SG_TRACK_AFTER_CLOSE:
+		return (SG_REASON_BAD_XML);
+	case SG_TRACK_NOMEM:
+		return (SG_REASON_INTERNAL);
+	default:
+		return (SG_REASON_LIMIT);
+	}
+}
+
+/*
+ * After a feed: keep what is not yet a whole stanza, or drop it.  Held
+ * bytes cover [done, cur_base) when done < cur_base: then all of the chunk
+ * is kept too.
+ */
+static void
+stash_rest(struct sg_dir *d)
+{
+	uint64_t end = d->cur_base + d->cur_len;
+	uint64_t from = d->done > d->cur_base ? d->done : d->cur_base;
+
+	if (d->dead || d->s->over) {
+		d->s->st.dropped_bytes[d->from] += end - from;
+		d->done = end;
+		return;
+	}
+	if (end > from && sg_bq_append(d->held, d->cur + (from - d->cur_base),
+	    (size_t)(end - from))) {
+		fail_internal(d->s);
+		return;
+	}
+	if (sg_bq_len(d->held) == 0)
+		d->partial = 0;
+	else if (!d->partial) {
+		d->partial = 1;
+		d->partial_since = d->s->now;
+	}
+}
+
+void
+sg_session_on_bytes(struct sg_session *s, enum sg_side side,
+    const char *buf, size_t len, uint64_t now)
+{
+	struct sg_dir *d = &s->dir[side];
+	enum sg_tracker_result r;
+	uint64_t start = d->done + sg_bq_len(d->held);
+
+	s->now = s->last_active = now;
+	s->st.bytes_in[side] += len;
+	if (d->dead || s->over) {
+		s->st.dropped_bytes[side] += len;
+		d->done += len;
+		return;
+	}
+	d->cur = buf;
+	d->cur_base = start;
+	d->cur_len = len;
+	r = sg_tracker_feed(d->trk, buf, len);
+	if (sg_tracker_is_opaque(d->trk) && !d->dead)
+		dispose(d, start + len, !d->closed);
+	if (r != SG_TRACK_OK && !d->dead) {
+		refuse(s, side, sg_tracker_condition(r), reason_of(r));
+		d->done = start + len;	/* the bad bytes go nowhere */
+	}
+	stash_rest(d);
+	d->cur = NULL;
+}
+
+void
+sg_session_on_eof(struct sg_session *s, enum sg_side side, uint64_t now)
+{
+	struct sg_peer *pe = &s->peer[side];
+	struct sg_dir *d = &s->dir[side];
+
+	s->now = now;
+	if (pe->eof || s->over)
+		return;
+	pe->eof = pe->finished = 1;
+	if (s->st.opaque && !d->closed) {
+		set_reason(s, side == SG_CLIENT ? SG_REASON_CLIENT :
+		    SG_REASON_SERVER);
+		close_dir(s, side, HOW_NOTAG, NULL);
+		answered(s, side, SG_ANSWER_EOF);
+	} else if (!d->closed && pe->tag_sent) {
+		/* It answered our close tag by closing TCP: enough. */
+		drop_partial(d);
+		answered(s, side, SG_ANSWER_EOF);
+		close_dir(s, side, HOW_TAG, NULL);
+	} else if (!d->closed) {
+		vanish(s, side, side == SG_CLIENT ?
+		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
+	} else {
+		drop_partial(d);
+		answered(s, side, SG_ANSWER_EOF);
+	}
+	maybe_shutdown(s, side);
+	check_done(s);
+}
+
+void
+sg_session_on_written(struct sg_session *s, enum sg_side side, size_t len,
+    uint64_t now)
+{
+	struct sg_peer *pe = &s->peer[side];
+
+	s->now = now;
+	sg_bq_consume(pe->out, len);
+	pe->written += len;
+	s->st.bytes_out[side] += len;
+	sg_ledger_written(pe->ledger, pe->written);
+	update_backpressure(s, side);
+	maybe_shutdown(s, side);
+}
+
+void
+sg_session_on_write_error(struct sg_session *s, enum sg_side side,
+    uint64_t now)
+{
+
+	s->now = now;
+	if (s->over)
+		return;
+	if (!s->dir[side].closed)
+		vanish(s, side, side == SG_CLIENT ?
+		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
+	reclaim_queue(s, side);
+	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
+	s->peer[side].notag = 1;
+	maybe_shutdown(s, side);
+	check_done(s);
+}
+
+void
+sg_session_on_upstream_failed(struct sg_session *s, uint64_t now)
+{
+	struct sg_peer *ps = &s->peer[SG_SERVER];
+
+	s->now = now;
+	if (s->over || s->upstream_failed)
+		return;
+	s->upstream_failed = 1;
+	s->failed_at = now;
+	set_reason(s, SG_REASON_UPSTREAM_UNREACHABLE);
+	reclaim_queue(s, SG_SERVER);
+	/* No socket to shut down or read: that side is done. */
+	s->dir[SG_CLIENT].closed = 1;
+	ps->notag = ps->shut = ps->eof = ps->finished = 1;
+	s->dir[SG_SERVER].dead = 1;
+	/* The client needs its own header answered first: wait for it. */
+	if (s->dir[SG_CLIENT].have_header)
+		close_dir(s, SG_SERVER, HOW_TAG, "remote-connection-failed");
+	check_done(s);
+}
+
+static uint64_t
+earliest(uint64_t a, uint64_t b)
+{
+
+	return (a < b ? a : b);
+}
+
+uint64_t
+sg_session_deadline(const struct sg_session *s)
+{
+	uint64_t t = SG_NO_DEADLINE;
+	int side, partial = 0;
+
+	if (s->over)
+		return (t);
+	for (side = 0; side < 2; side++) {
+		const struct sg_dir *d = &s->dir[side];
+		const struct sg_peer *pe = &s->peer[side];
+
+		if (d->partial && !d->dead && !pe->paused) {
+			partial = 1;
+			t = earliest(t, d->partial_since + s->p.stanza_timeout);
+		}
+		if (pe->tag_sent && s->st.answer[side] == SG_ANSWER_NONE &&
+		    !pe->eof)
+			t = earliest(t, pe->tag_at + s->p.close_timeout);
+		if (pe->shut && !pe->finished)
+			t = earliest(t, pe->shut_at + s->p.close_timeout);
+	}
+	if (!s->closing && !partial)
+		t = earliest(t, s->last_active + s->p.idle_timeout);
+	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header)
+		t = earliest(t, s->failed_at + s->p.close_timeout);
+	return (t);
+}
+
+static void
+check_timeouts(struct sg_session *s, enum sg_side side)
+{
+	struct sg_dir *d = &s->dir[side];
+	struct sg_peer *pe = &s->peer[side];
+	uint64_t now = s->now;
+
+	if (pe->tag_sent && s->st.answer[side] == SG_ANSWER_NONE &&
+	    !pe->eof && now >= pe->tag_at + s->p.close_timeout) {
+		drop_partial(d);
+		answered(s, side, SG_ANSWER_TIMEOUT);
+		close_dir(s, side, HOW_TAG, NULL);
+	}
+	if (pe->shut && !pe->finished &&
+	    now >= pe->shut_at + s->p.close_timeout)
+		pe->finished = 1;
+	if (d->partial && !d->dead && !pe->paused &&
+	    now >= d->partial_since + s->p.stanza_timeout)
+		vanish(s, side, SG_REASON_STANZA_TIMEOUT);
+}
+
+void
+sg_session_on_timer(struct sg_session *s, uint64_t now)
+{
+	s->now = now;
+	if (s->over)
+		return;
+	check_timeouts(s, SG_CLIENT);
+	check_timeouts(s, SG_SERVER);
+	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header &&
+	    now >= s->failed_at + s->p.close_timeout) {
+		drop_partial(&s->dir[SG_CLIENT]);
+		close_dir(s, SG_SERVER, HOW_NOTAG, NULL);
+	}
+	if (!s->closing && now >= s->last_active + s->p.idle_timeout &&
+	    !s->dir[SG_CLIENT].partial && !s->dir[SG_SERVER].partial)
+		begin_close(s, SG_REASON_IDLE, NULL);
+	check_done(s);
+}
+
+void
+sg_session_on_shutdown(struct sg_session *s, uint64_t now)
+{
+
+	s->now = now;
+	if (s->over)
+		return;
+	begin_close(s, SG_REASON_SHUTDOWN, "system-shutdown");
+	check_done(s);
+}
+
+void
+sg_session_on_force_close(struct sg_session *s, uint64_t now)
+{
+	int side;
+
+	s->now = now;
+	if (s->over)
+		return;
+	set_reason(s, SG_REASON_SHUTDOWN);
+	s->st.forced = 1;
+	for (side = 0; side < 2; side++) {
+		if (s->st.answer[side] == SG_ANSWER_NONE &&
+		    s->peer[side].tag_sent)
+			s->st.answer[side] = SG_ANSWER_TIMEOUT;
+		s->peer[side].shut = s->peer[side].finished = 1;
+	}
+	check_done(s);
+}
+
+size_t
+sg_session_take_actions(struct sg_session *s, struct sg_action *out,
+    size_t max)
+{
+	size_t n = s->nact < max ? s->nact : max;
+
+	memcpy(out, s->act, n * sizeof(*out));
+	memmove(s->act, s->act + n, (s->nact - n) * sizeof(*out));
+	s->nact -= n;
+	return (n);
+}
+
+struct sg_bq *
+sg_session_outq(struct sg_session *s, enum sg_side side)
+{
+
+	return (s->peer[side].out);
+}
+
+int
+sg_session_closing(const struct sg_session *s)
+{
+
+	return (s->closing && !s->over);
+}
+
+void
+sg_session_release_idle(struct sg_session *s)
+{
+	int side;
+
+	for (side = 0; side < 2; side++)
+		if (sg_bq_len(s->dir[side].held) == 0)
+			sg_tracker_release_idle(s->dir[side].trk);
+}
+
+const struct sg_session_stats *
+sg_session_stats(const struct sg_session *s)
+{
+
+	return (&s->st);
+}
+
+const char *
+sg_close_reason_name(enum sg_close_reason r)
+{
+
+	return ((unsigned)r < SG_REASON_COUNT ? reason_names[r] : "?");
+}
+
+const char *
+sg_answer_name(enum sg_answer a)
+{
+
+	return ((unsigned)a <= SG_ANSWER_TIMEOUT ? answer_names[a] : "?");
+}
+
+static int
+dir_init(struct sg_session *s, enum sg_side side)
+{
+	struct sg_dir *d = &s->dir[side];
+	struct sg_peer *pe = &s->peer[side];
+
+	d->s = s;
+	d->from = side;
+	if ((d->trk = sg_tracker_new(&s->p.limits, on_tracker_event, d)) ==
+	    NULL || (d->held = sg_bq_new()) == NULL ||
+	    (pe->out = sg_bq_new()) == NULL ||
+	    (pe->ledger = sg_ledger_new()) == NULL)
+		return (-1);
+	return (0);
+}
+
+struct sg_session *
+sg_session_new(const struct sg_session_params *params, uint64_t now)
+{
+	struct sg_session *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (NULL);
+	s->p = *params;
+	s->now = s->last_active = now;
+	if (dir_init(s, SG_CLIENT) || dir_init(s, SG_SERVER)) {
+		sg_session_free(s);
+		return (NULL);
+	}
+	return (s);
+}
+
+void
+sg_session_free(struct sg_session *s)
+{
+	int side;
+
+	if (s == NULL)
+		return;
+	for (side = 0; side < 2; side++) {
+		sg_tracker_free(s->dir[side].trk);
+		sg_bq_free(s->dir[side].held);
+		sg_bq_free(s->peer[side].out);
+		sg_ledger_free(s->peer[side].ledger);
+	}
+	free(s);
+}
