@@ -1,9 +1,894 @@
+/*
+ * The close engine, one race or spec row per test: events in, and the
+ * exact bytes and actions out.  The harness plays the proxy: it writes
+ * whatever is queued at once, unless a side is "stalled".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <check.h>
 
+#include "session.h"
 #include "suites.h"
+
+#define NS_STREAMS "http://etherx.jabber.org/streams"
+#define C_HDR "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " \
+	"xmlns:stream='" NS_STREAMS "' to='example.com' version='1.0'>"
+#define S_HDR "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " \
+	"xmlns:stream='" NS_STREAMS "' from='example.com' id='s1' " \
+	"version='1.0'>"
+#define TAG "</stream:stream>"
+#define C_MSG "<message to='bob@example.com' id='m1' type='chat'>" \
+	"<body>hi</body></message>"
+#define S_MSG "<message from='bob@example.com/x' to='alice@example.com/y' " \
+	"id='s7' type='chat'><body>yo</body></message>"
+#define BOUNCE_S_MSG "<message from='alice@example.com/y' " \
+	"to='bob@example.com/x' id='s7' type='error'><error type='wait'>" \
+	"<recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>" \
+	"</error></message>"
+#define IDLE	300000
+#define CLOSE	5000
+#define STANZA	30000
+
+struct h {
+	struct sg_session *s;
+	uint64_t now;
+	int stalled[2];
+	char out[2][65536];
+	size_t outlen[2];
+	char trace[512];	/* actions: W/S/P/R + c/s, X for close */
+};
+
+static struct sg_session_params
+params(void)
+{
+	struct sg_session_params p;
+
+	memset(&p, 0, sizeof(p));
+	sg_tracker_limits_default(&p.limits);
+	p.idle_timeout = IDLE;
+	p.close_timeout = CLOSE;
+	p.stanza_timeout = STANZA;
+	p.policy = SG_POLICY_AUTO;
+	p.high_water = 1024 * 1024;
+	p.low_water = 256 * 1024;
+	return (p);
+}
+
+static void
+write_out(struct h *h, enum sg_side side)
+{
+	struct sg_bq *q = sg_session_outq(h->s, side);
+	size_t n = sg_bq_len(q);
+
+	ck_assert_uint_lt(h->outlen[side] + n, sizeof(h->out[0]));
+	sg_bq_copyout(q, 0, h->out[side] + h->outlen[side], n);
+	h->outlen[side] += n;
+	h->out[side][h->outlen[side]] = '\0';
+	sg_session_on_written(h->s, side, n, h->now);
+}
+
+static void
+trace(struct h *h, char c, enum sg_side side)
+{
+	size_t n = strlen(h->trace);
+
+	ck_assert_uint_lt(n + 3, sizeof(h->trace));
+	h->trace[n] = c;
+	h->trace[n + 1] = c == 'X' ? '\0' : (side == SG_CLIENT ? 'c' : 's');
+	h->trace[n + 2] = '\0';
+}
+
+static void
+run(struct h *h)
+{
+	static const char letter[] = { 'W', 'S', 'P', 'R', 'X' };
+	struct sg_action a[8];
+	size_t i, n;
+	int rounds;
+
+	for (rounds = 0; rounds < 100; rounds++) {
+		if ((n = sg_session_take_actions(h->s, a, 8)) == 0)
+			return;
+		for (i = 0; i < n; i++) {
+			/* Writes are traced only when they are not stalled. */
+			if (a[i].type != SG_ACT_WRITE)
+				trace(h, letter[a[i].type], a[i].side);
+			if (a[i].type == SG_ACT_WRITE && !h->stalled[a[i].side])
+				write_out(h, a[i].side);
+		}
+	}
+	ck_abort_msg("actions never settle");
+}
+
+static struct h *
+h_new_with(struct sg_session_params p)
+{
+	struct h *h = calloc(1, sizeof(*h));
+
+	h->now = 1000;
+	h->s = sg_session_new(&p, h->now);
+	ck_assert_ptr_nonnull(h->s);
+	return (h);
+}
+
+static void
+h_free(struct h *h)
+{
+
+	sg_session_free(h->s);
+	free(h);
+}
+
+static void
+feed(struct h *h, enum sg_side side, const char *bytes)
+{
+
+	sg_session_on_bytes(h->s, side, bytes, strlen(bytes), h->now);
+	run(h);
+}
+
+static void
+eof(struct h *h, enum sg_side side)
+{
+
+	sg_session_on_eof(h->s, side, h->now);
+	run(h);
+}
+
+static void
+advance(struct h *h, uint64_t ms)
+{
+
+	h->now += ms;
+	if (sg_session_deadline(h->s) <= h->now)
+		sg_session_on_timer(h->s, h->now);
+	run(h);
+}
+
+static void
+unstall(struct h *h, enum sg_side side)
+{
+
+	h->stalled[side] = 0;
+	write_out(h, side);
+	run(h);
+}
+
+/* What side received since the last call, compared exactly. */
+#define EXPECT_OUT(h, side, str) do {					\
+	ck_assert_str_eq((h)->out[side], (str));			\
+	(h)->outlen[side] = 0;						\
+	(h)->out[side][0] = '\0';					\
+} while (0)
+
+#define EXPECT_TRACE(h, str) do {					\
+	ck_assert_str_eq((h)->trace, (str));				\
+	(h)->trace[0] = '\0';						\
+} while (0)
+
+/* Both streams open and the initial bytes consumed. */
+static struct h *
+opened_with(struct sg_session_params p)
+{
+	struct h *h = h_new_with(p);
+
+	feed(h, SG_CLIENT, C_HDR);
+	feed(h, SG_SERVER, S_HDR);
+	EXPECT_OUT(h, SG_SERVER, C_HDR);
+	EXPECT_OUT(h, SG_CLIENT, S_HDR);
+	EXPECT_TRACE(h, "");
+	return (h);
+}
+
+static struct h *
+opened(void)
+{
+
+	return (opened_with(params()));
+}
+
+static const struct sg_session_stats *
+stats(struct h *h)
+{
+
+	return (sg_session_stats(h->s));
+}
+
+/* Both sides have answered and gone: the session ends. */
+static void
+finish(struct h *h)
+{
+
+	eof(h, SG_CLIENT);
+	eof(h, SG_SERVER);
+	EXPECT_TRACE(h, "X");
+}
+
+START_TEST(test_relay_stanzas_whole)
+{
+	struct h *h = opened();
+
+	/* Half a stanza is held; whitespace keepalives pass at once. */
+	feed(h, SG_CLIENT, "<message to='bob@example.com' id='m1' ");
+	EXPECT_OUT(h, SG_SERVER, "");
+	feed(h, SG_CLIENT, "type='chat'><body>hi</body></message> ");
+	EXPECT_OUT(h, SG_SERVER, C_MSG " ");
+	feed(h, SG_SERVER, S_MSG);
+	EXPECT_OUT(h, SG_CLIENT, S_MSG);
+	ck_assert_uint_eq(stats(h)->stanzas_in[SG_CLIENT], 1);
+	ck_assert_uint_eq(stats(h)->stanzas_out[SG_CLIENT], 1);
+	EXPECT_TRACE(h, "");
+	h_free(h);
+}
+END_TEST
+
+/* The ordinary handshake, C first, with a stanza crossing C's tag. */
+START_TEST(test_client_closes_first)
+{
+	struct h *h = opened();
+
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	EXPECT_TRACE(h, "");		/* no shutdown before S answers */
+	feed(h, SG_SERVER, S_MSG);
+	EXPECT_OUT(h, SG_CLIENT, S_MSG);
+	feed(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	EXPECT_TRACE(h, "SsSc");
+	finish(h);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_CLIENT);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TAG);
+	ck_assert_int_eq(stats(h)->answer[SG_SERVER], SG_ANSWER_TAG);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 0);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_server_closes_first)
+{
+	struct h *h = opened();
+
+	feed(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	feed(h, SG_CLIENT, C_MSG);
+	EXPECT_OUT(h, SG_SERVER, C_MSG);
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	EXPECT_TRACE(h, "ScSs");
+	finish(h);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SERVER);
+	h_free(h);
+}
+END_TEST
+
+/* Both tags cross: each is relayed once, nothing is added. */
+START_TEST(test_both_close_at_once)
+{
+	struct h *h = opened();
+
+	sg_session_on_bytes(h->s, SG_CLIENT, TAG, strlen(TAG), h->now);
+	sg_session_on_bytes(h->s, SG_SERVER, TAG, strlen(TAG), h->now);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	EXPECT_TRACE(h, "SsSc");
+	finish(h);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_server_error_then_tag_relayed)
+{
+	struct h *h = opened();
+	const char *err = "<stream:error><conflict xmlns='urn:ietf:params:"
+	    "xml:ns:xmpp-streams'/></stream:error>";
+
+	feed(h, SG_SERVER, err);
+	feed(h, SG_SERVER, TAG);
+	ck_assert_str_eq(h->out[SG_CLIENT], err);
+	ck_assert_str_eq(stats(h)->error_in[SG_SERVER], "conflict");
+	feed(h, SG_CLIENT, TAG);
+	finish(h);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SERVER);
+	h_free(h);
+}
+END_TEST
+
+/* The legacy idle cut-off: error, then TCP closed without a tag. */
+START_TEST(test_server_vanishes_after_error)
+{
+	struct h *h = opened();
+	const char *err = "<stream:error><connection-timeout xmlns='urn:ietf:"
+	    "params:xml:ns:xmpp-streams'/></stream:error>";
+	char want[512];
+
+	feed(h, SG_SERVER, S_MSG);
+	feed(h, SG_SERVER, err);
+	feed(h, SG_SERVER, "<message id='partial'>");
+	eof(h, SG_SERVER);
+	snprintf(want, sizeof(want), "%s%s%s", S_MSG, err, TAG);
+	EXPECT_OUT(h, SG_CLIENT, want);
+	EXPECT_TRACE(h, "Ss");
+	/* C's stanzas sent meanwhile cannot reach S: named in the log. */
+	feed(h, SG_CLIENT, C_MSG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_TRACE(h, "Sc");
+	eof(h, SG_CLIENT);
+	EXPECT_TRACE(h, "X");
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SERVER_VANISHED);
+	ck_assert_uint_eq(stats(h)->truncated[SG_SERVER], 1);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 1);
+	ck_assert_uint_eq(stats(h)->nnamed, 1);
+	ck_assert_str_eq(stats(h)->named[0].id, "m1");
+	ck_assert_str_eq(stats(h)->named[0].name, "message");
+	ck_assert_str_eq(stats(h)->named[0].type, "chat");
+	ck_assert_int_eq(stats(h)->answer[SG_SERVER], SG_ANSWER_EOF);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TAG);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_rewrite_idle_error)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.rewrite_idle_errors = 1;
+	h = opened_with(p);
+	feed(h, SG_SERVER, "<stream:error><connection-timeout xmlns='urn:"
+	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	ck_assert_str_eq(stats(h)->error_in[SG_SERVER], "connection-timeout");
+	h_free(h);
+}
+END_TEST
+
+/* C vanishes while S->C stanzas wait for it: they go back to S. */
+START_TEST(test_client_vanishes_bounces_queued)
+{
+	struct h *h = opened();
+
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG);
+	feed(h, SG_SERVER, "<presence from='bob@example.com/x'/>");
+	feed(h, SG_CLIENT, C_MSG "<iq type='get' id='q");
+	eof(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_SERVER, C_MSG BOUNCE_S_MSG TAG);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 1);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	ck_assert_str_eq(stats(h)->named[0].name, "presence");
+	ck_assert_uint_eq(stats(h)->truncated[SG_CLIENT], 1);
+	/* S's stanzas in flight now are undeliverable; its tag ends it. */
+	feed(h, SG_SERVER, S_MSG TAG);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 2);
+	unstall(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	eof(h, SG_SERVER);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_CLIENT_VANISHED);
+	ck_assert_ptr_nonnull(strchr(h->trace, 'X'));
+	h_free(h);
+}
+END_TEST
+
+/* Idle, client first: the spec's five steps. */
+START_TEST(test_idle_client_first)
+{
+	struct h *h = opened();
+
+	advance(h, IDLE - 1);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	advance(h, 1);
+	EXPECT_OUT(h, SG_CLIENT, TAG);		/* 1 */
+	feed(h, SG_CLIENT, C_MSG);
+	EXPECT_OUT(h, SG_SERVER, C_MSG);	/* 2 */
+	feed(h, SG_SERVER, S_MSG);
+	EXPECT_OUT(h, SG_SERVER, BOUNCE_S_MSG);	/* 3 */
+	EXPECT_OUT(h, SG_CLIENT, "");
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, TAG);		/* 4 */
+	EXPECT_TRACE(h, "Sc");
+	feed(h, SG_SERVER, S_MSG TAG);		/* 5 */
+	EXPECT_OUT(h, SG_CLIENT, "");
+	EXPECT_TRACE(h, "Ss");
+	finish(h);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_IDLE);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 1);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_idle_server_first)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.server_first = 1;
+	h = opened_with(p);
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	feed(h, SG_SERVER, S_MSG);
+	EXPECT_OUT(h, SG_CLIENT, S_MSG);
+	feed(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	EXPECT_TRACE(h, "SsSc");
+	finish(h);
+	h_free(h);
+}
+END_TEST
+
+/* Reading bytes pushes the idle deadline back, without a timer call. */
+START_TEST(test_idle_deadline_moves_with_traffic)
+{
+	struct h *h = opened();
+
+	ck_assert_uint_eq(sg_session_deadline(h->s), 1000 + IDLE);
+	h->now += 1000;
+	feed(h, SG_SERVER, " ");
+	ck_assert_uint_eq(sg_session_deadline(h->s), 2000 + IDLE);
+	advance(h, IDLE - 1);
+	EXPECT_OUT(h, SG_CLIENT, " ");
+	h_free(h);
+}
+END_TEST
+
+/* A peer that never answers our tag: close-timeout, then on. */
+START_TEST(test_close_timeout)
+{
+	struct h *h = opened();
+
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	EXPECT_TRACE(h, "Sc");
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
+	feed(h, SG_CLIENT, C_MSG);		/* too late */
+	EXPECT_OUT(h, SG_SERVER, "");
+	feed(h, SG_SERVER, TAG);
+	EXPECT_TRACE(h, "Ss");
+	eof(h, SG_SERVER);
+	/* C never sends EOF either: we stop waiting after close-timeout. */
+	advance(h, CLOSE);
+	EXPECT_TRACE(h, "X");
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_stanza_timeout)
+{
+	struct h *h = opened();
+
+	feed(h, SG_CLIENT, "<message><body>slow");
+	advance(h, STANZA - 1);
+	EXPECT_OUT(h, SG_SERVER, "");
+	feed(h, SG_CLIENT, "l");
+	advance(h, 1);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_STANZA_TIMEOUT);
+	ck_assert_uint_eq(stats(h)->truncated[SG_CLIENT], 1);
+	feed(h, SG_CLIENT, "</body></message>");
+	EXPECT_OUT(h, SG_SERVER, "");
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_eof_mid_stanza)
+{
+	struct h *h = opened();
+
+	feed(h, SG_CLIENT, C_MSG "<message><bo");
+	eof(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_SERVER, C_MSG TAG);
+	ck_assert_uint_eq(stats(h)->truncated[SG_CLIENT], 1);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_bytes_after_close_tag_dropped)
+{
+	struct h *h = opened();
+
+	feed(h, SG_CLIENT, TAG "<message id='late'/>");
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	feed(h, SG_CLIENT, "more");
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_uint_eq(stats(h)->dropped_bytes[SG_CLIENT], 24);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_service_stop)
+{
+	struct h *h = opened();
+
+	sg_session_on_shutdown(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, "<stream:error><system-shutdown xmlns='urn:"
+	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>" TAG);
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	feed(h, SG_SERVER, TAG);
+	finish(h);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SHUTDOWN);
+	ck_assert_int_eq(stats(h)->forced, 0);
+	h_free(h);
+}
+END_TEST
+
+/* A close tag waits for no partial stanza: the partial is bounced later. */
+START_TEST(test_stop_with_partial_stanza_from_server)
+{
+	struct h *h = opened();
+
+	feed(h, SG_SERVER, "<message from='bob@example.com/x' to='alice@"
+	    "example.com/y' id='s7' type='chat'><bo");
+	sg_session_on_shutdown(h->s, h->now);
+	run(h);
+	ck_assert_ptr_null(strstr(h->out[SG_CLIENT], "<message"));
+	feed(h, SG_SERVER, "dy>yo</body></message>");
+	EXPECT_OUT(h, SG_SERVER, BOUNCE_S_MSG);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_force_close)
+{
+	struct h *h = opened();
+
+	sg_session_on_shutdown(h->s, h->now);
+	sg_session_on_force_close(h->s, h->now);
+	run(h);
+	ck_assert_ptr_nonnull(strchr(h->trace, 'X'));
+	ck_assert_int_eq(stats(h)->forced, 1);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_bad_xml_from_client)
+{
+	struct h *h = opened();
+
+	feed(h, SG_CLIENT, C_MSG "<message><!-- no --></message>");
+	EXPECT_OUT(h, SG_CLIENT, "<stream:error><restricted-xml xmlns='urn:"
+	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>" TAG);
+	EXPECT_OUT(h, SG_SERVER, C_MSG TAG);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_BAD_XML);
+	feed(h, SG_SERVER, S_MSG TAG);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_stanza_too_large)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+	char big[300];
+
+	p.limits.max_stanza = 100;
+	h = opened_with(p);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	feed(h, SG_CLIENT, "<message><body>");
+	feed(h, SG_CLIENT, big);
+	EXPECT_OUT(h, SG_CLIENT, "<stream:error><policy-violation xmlns='urn:"
+	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>" TAG);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_LIMIT);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_upstream_unreachable_after_header)
+{
+	struct h *h = h_new_with(params());
+
+	feed(h, SG_CLIENT, C_HDR);
+	sg_session_on_upstream_failed(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, "<?xml version='1.0'?><stream:stream "
+	    "xmlns='jabber:client' xmlns:stream='" NS_STREAMS "' "
+	    "version='1.0' from='example.com' id='stanzaguard'>"
+	    "<stream:error><remote-connection-failed xmlns='urn:ietf:params:"
+	    "xml:ns:xmpp-streams'/></stream:error>" TAG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_TRACE(h, "Sc");
+	eof(h, SG_CLIENT);
+	EXPECT_TRACE(h, "X");
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_UPSTREAM_UNREACHABLE);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_upstream_unreachable_before_header)
+{
+	struct h *h = h_new_with(params());
+
+	sg_session_on_upstream_failed(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	feed(h, SG_CLIENT, "<?xml version='1.0'?>");
+	EXPECT_OUT(h, SG_CLIENT, "");
+	feed(h, SG_CLIENT, C_HDR + 21);
+	ck_assert_ptr_nonnull(strstr(h->out[SG_CLIENT],
+	    "<remote-connection-failed"));
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_upstream_unreachable_silent_client)
+{
+	struct h *h = h_new_with(params());
+
+	sg_session_on_upstream_failed(h->s, h->now);
+	run(h);
+	advance(h, CLOSE);
+	EXPECT_TRACE(h, "Sc");
+	eof(h, SG_CLIENT);
+	EXPECT_TRACE(h, "X");
+	EXPECT_OUT(h, SG_CLIENT, "");
+	h_free(h);
+}
+END_TEST
+
+#define SM_ENABLED(resume) "<enabled xmlns='urn:xmpp:sm:3' id='sm1' " \
+	"resume='" resume "'/>"
+
+/* Resumable stream management: a vanished client stays a disconnect. */
+START_TEST(test_sm_resumable_vanish_no_tag)
+{
+	struct h *h = opened();
+
+	feed(h, SG_CLIENT, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+	feed(h, SG_SERVER, SM_ENABLED("true"));
+	EXPECT_OUT(h, SG_SERVER, "<enable xmlns='urn:xmpp:sm:3' "
+	    "resume='true'/>");
+	EXPECT_OUT(h, SG_CLIENT, SM_ENABLED("true"));
+	feed(h, SG_CLIENT, C_MSG);
+	eof(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_SERVER, C_MSG);	/* no close tag */
+	EXPECT_TRACE(h, "SsSc");
+	eof(h, SG_SERVER);
+	EXPECT_TRACE(h, "X");
+	ck_assert_int_eq(stats(h)->sm_resumable, 1);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_CLIENT_VANISHED);
+	h_free(h);
+}
+END_TEST
+
+/* Stream management on, not resumable: tags, but no bounces (auto). */
+START_TEST(test_sm_on_logs_instead_of_bounce)
+{
+	struct h *h = opened();
+
+	feed(h, SG_SERVER, SM_ENABLED("false"));
+	EXPECT_OUT(h, SG_CLIENT, SM_ENABLED("false"));
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	feed(h, SG_SERVER, S_MSG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 0);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	ck_assert_int_eq(stats(h)->sm, 1);
+	ck_assert_int_eq(stats(h)->sm_resumable, 0);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_policy_bounce_overrides_sm)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.policy = SG_POLICY_BOUNCE;
+	h = opened_with(p);
+	feed(h, SG_SERVER, SM_ENABLED("false"));
+	advance(h, IDLE);
+	feed(h, SG_SERVER, S_MSG);
+	EXPECT_OUT(h, SG_SERVER, BOUNCE_S_MSG);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_policy_log_never_bounces)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.policy = SG_POLICY_LOG;
+	h = opened_with(p);
+	advance(h, IDLE);
+	feed(h, SG_SERVER, S_MSG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	h_free(h);
+}
+END_TEST
+
+/* Only messages and get/set iqs are bounced (rule 5). */
+START_TEST(test_bounce_rules)
+{
+	struct h *h = opened();
+
+	advance(h, IDLE);
+	feed(h, SG_SERVER, "<message type='groupchat' id='g'/>"
+	    "<message type='error' id='e'/><presence/><r xmlns='urn:xmpp:sm:3'/>"
+	    "<iq type='result' id='r'/>");
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 5);
+	feed(h, SG_SERVER, "<iq type='set' id='q&amp;1' from='a@b/c'><query "
+	    "xmlns='jabber:iq:roster'/></iq>");
+	EXPECT_OUT(h, SG_SERVER, "<iq to='a@b/c' id='q&amp;1' type='error'>"
+	    "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:"
+	    "xml:ns:xmpp-stanzas'/></error></iq>");
+	ck_assert_uint_eq(stats(h)->nnamed, 5);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_starttls_goes_opaque)
+{
+	struct h *h = opened();
+	const char bin[] = "\x16\x03\x01\x00\x05hello";
+
+	feed(h, SG_CLIENT, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	feed(h, SG_SERVER, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	EXPECT_OUT(h, SG_CLIENT, "<proceed xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-tls'/>");
+	EXPECT_OUT(h, SG_SERVER, "<starttls xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-tls'/>");
+	feed(h, SG_CLIENT, bin);
+	EXPECT_OUT(h, SG_SERVER, bin);
+	ck_assert_int_eq(stats(h)->opaque, 1);
+	/* Half-close is relayed, never a tag. */
+	eof(h, SG_CLIENT);
+	EXPECT_TRACE(h, "Ss");
+	feed(h, SG_SERVER, "<<not xml>>");
+	EXPECT_OUT(h, SG_CLIENT, "<<not xml>>");
+	eof(h, SG_SERVER);
+	EXPECT_TRACE(h, "ScX");
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_CLIENT);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_sasl_restart)
+{
+	struct h *h = opened();
+	const char *s2 = "<stream:stream xmlns='jabber:client' xmlns:stream='"
+	    NS_STREAMS "' id='s2' version='1.0'>";
+
+	feed(h, SG_CLIENT, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AGEAYg==</auth>");
+	feed(h, SG_SERVER, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"
+	    "/>");
+	feed(h, SG_CLIENT, C_HDR);
+	feed(h, SG_SERVER, s2);
+	EXPECT_OUT(h, SG_CLIENT, "<success xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-sasl'/><stream:stream xmlns='jabber:client' xmlns:stream='"
+	    NS_STREAMS "' id='s2' version='1.0'>");
+	feed(h, SG_CLIENT, C_MSG TAG);
+	feed(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	finish(h);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_CLIENT);
+	h_free(h);
+}
+END_TEST
+
+/* A custom prefix: our own close tag uses it. */
+START_TEST(test_custom_prefix_close_tag)
+{
+	struct h *h = h_new_with(params());
+
+	feed(h, SG_CLIENT, "<x:stream xmlns='jabber:client' xmlns:x='"
+	    NS_STREAMS "'>");
+	feed(h, SG_SERVER, "<stream xmlns='" NS_STREAMS "'>");
+	advance(h, IDLE);
+	ck_assert_ptr_nonnull(strstr(h->out[SG_CLIENT], "></stream>"));
+	feed(h, SG_CLIENT, "</x:stream>");
+	ck_assert_ptr_nonnull(strstr(h->out[SG_SERVER], "</x:stream>"));
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_backpressure)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+	char msg[1100];
+	int i;
+
+	p.high_water = 4096;
+	p.low_water = 1024;
+	h = opened_with(p);
+	h->stalled[SG_SERVER] = 1;
+	snprintf(msg, sizeof(msg), "<message><body>%01000d</body></message>",
+	    0);
+	for (i = 0; i < 4; i++)
+		feed(h, SG_CLIENT, msg);
+	EXPECT_TRACE(h, "");
+	feed(h, SG_CLIENT, msg);
+	EXPECT_TRACE(h, "Pc");
+	unstall(h, SG_SERVER);
+	EXPECT_TRACE(h, "Rc");
+	ck_assert_uint_eq(stats(h)->stanzas_out[SG_SERVER], 5);
+	h_free(h);
+}
+END_TEST
+
+/* One byte at a time gives the very same bytes out. */
+START_TEST(test_byte_at_a_time)
+{
+	struct h *h = h_new_with(params());
+	const char *in = C_HDR C_MSG " <presence/>" TAG;
+	size_t i;
+
+	for (i = 0; in[i] != '\0'; i++) {
+		sg_session_on_bytes(h->s, SG_CLIENT, in + i, 1, h->now);
+		run(h);
+	}
+	EXPECT_OUT(h, SG_SERVER, C_HDR C_MSG " <presence/>" TAG);
+	h_free(h);
+}
+END_TEST
 
 Suite *
 sg_suite_session(void)
 {
-	return (suite_create("session"));
+	Suite *s = suite_create("session");
+	TCase *relay = tcase_create("relay");
+	TCase *close = tcase_create("close");
+	TCase *fault = tcase_create("fault");
+	TCase *proto = tcase_create("protocol");
+
+	tcase_add_test(relay, test_relay_stanzas_whole);
+	tcase_add_test(relay, test_backpressure);
+	tcase_add_test(relay, test_byte_at_a_time);
+	tcase_add_test(close, test_client_closes_first);
+	tcase_add_test(close, test_server_closes_first);
+	tcase_add_test(close, test_both_close_at_once);
+	tcase_add_test(close, test_server_error_then_tag_relayed);
+	tcase_add_test(close, test_idle_client_first);
+	tcase_add_test(close, test_idle_server_first);
+	tcase_add_test(close, test_idle_deadline_moves_with_traffic);
+	tcase_add_test(close, test_close_timeout);
+	tcase_add_test(close, test_service_stop);
+	tcase_add_test(close, test_stop_with_partial_stanza_from_server);
+	tcase_add_test(close, test_force_close);
+	tcase_add_test(close, test_custom_prefix_close_tag);
+	tcase_add_test(fault, test_server_vanishes_after_error);
+	tcase_add_test(fault, test_rewrite_idle_error);
+	tcase_add_test(fault, test_client_vanishes_bounces_queued);
+	tcase_add_test(fault, test_stanza_timeout);
+	tcase_add_test(fault, test_eof_mid_stanza);
+	tcase_add_test(fault, test_bytes_after_close_tag_dropped);
+	tcase_add_test(fault, test_bad_xml_from_client);
+	tcase_add_test(fault, test_stanza_too_large);
+	tcase_add_test(fault, test_upstream_unreachable_after_header);
+	tcase_add_test(fault, test_upstream_unreachable_before_header);
+	tcase_add_test(fault, test_upstream_unreachable_silent_client);
+	tcase_add_test(proto, test_sm_resumable_vanish_no_tag);
+	tcase_add_test(proto, test_sm_on_logs_instead_of_bounce);
+	tcase_add_test(proto, test_policy_bounce_overrides_sm);
+	tcase_add_test(proto, test_policy_log_never_bounces);
+	tcase_add_test(proto, test_bounce_rules);
+	tcase_add_test(proto, test_starttls_goes_opaque);
+	tcase_add_test(proto, test_sasl_restart);
+	suite_add_tcase(s, relay);
+	suite_add_tcase(s, close);
+	suite_add_tcase(s, fault);
+	suite_add_tcase(s, proto);
+	return (s);
 }
