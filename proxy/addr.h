@@ -1,0 +1,56 @@
+#ifndef SG_ADDR_H
+#define SG_ADDR_H
+
+/*
+ * Socket addresses as the configuration writes them: "HOST:PORT",
+ * "[V6ADDR]:PORT", "*:PORT" (any address).  Parsing, resolving with
+ * getaddrinfo() (IPv4 and IPv6), and formatting for log lines.
+ */
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+/* Addresses kept for one name: the ones tried in turn on connect. */
+#define SG_ADDR_MAX	8
+
+/* Room for "[v6addr%scope]:65535" and a NUL. */
+#define SG_ADDR_STRLEN	(INET6_ADDRSTRLEN + 16)
+
+struct sg_addrs {
+	size_t n;
+	struct sockaddr_storage ss[SG_ADDR_MAX];
+	socklen_t len[SG_ADDR_MAX];
+};
+
+enum sg_addr_result {
+	SG_ADDR_OK,
+	SG_ADDR_INVALID,	/* bad syntax, or the name does not exist */
+	SG_ADDR_FAILED		/* the resolver failed: may work later */
+};
+
+/*
+ * sg_addr_resolve(hostport, passive, out, err, errlen):
+ * Parse hostport and resolve it into out, in the resolver's order.  With
+ * passive, an empty or "*" host is the wildcard address (for bind()).
+ * On failure err holds one line naming hostport and the cause.
+ */
+enum sg_addr_result sg_addr_resolve(const char *hostport, int passive,
+    struct sg_addrs *out, char *err, size_t errlen);
+
+/*
+ * sg_addr_format(sa, buf, len):
+ * Write sa as "1.2.3.4:5" or "[::1]:5" into buf (always NUL-terminated);
+ * returns buf.
+ */
+char *sg_addr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/*
+ * sg_addr_equal(a, alen, b, blen):
+ * Non-zero if a and b are the same family, address and port.
+ */
+int sg_addr_equal(const struct sockaddr *a, socklen_t alen,
+    const struct sockaddr *b, socklen_t blen);
+
+#endif /* !SG_ADDR_H */
