@@ -1,0 +1,43 @@
+#ifndef SG_SESSLOG_H
+#define SG_SESSLOG_H
+
+/*
+ * The two log lines of every session: event=session-start when a client is
+ * accepted, event=session-end with the outcome, counts and undeliverable
+ * stanzas when it is torn down.  Values a peer controls (stream error
+ * conditions, stanza names, ids, types) are escaped by sg_log.
+ */
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "session.h"
+
+/* Opaque types. */
+struct sg_log;
+
+/* What the end line says besides the session's own stats. */
+struct sg_sesslog {
+	uint64_t id;
+	const char *listener;
+	const struct sockaddr *client;
+	const struct sockaddr *upstream;	/* the address tried last */
+	uint64_t duration_ms;
+	int sockerr[2];		/* last socket errno per side, 0 if none */
+};
+
+/*
+ * sg_sesslog_start(log, id, listener, client):
+ * "event=session-start session=<id> listener=<name> client=<ip:port>".
+ */
+void sg_sesslog_start(struct sg_log *log, uint64_t id, const char *listener,
+    const struct sockaddr *client);
+
+/*
+ * sg_sesslog_end(log, sl, ss):
+ * The event=session-end line of a session described by sl and ss.
+ */
+void sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
+    const struct sg_session_stats *ss);
+
+#endif /* !SG_SESSLOG_H */

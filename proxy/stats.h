@@ -1,0 +1,66 @@
+#ifndef SG_STATS_H
+#define SG_STATS_H
+
+/*
+ * Totals over the daemon's life: sessions accepted, refused, open, ended
+ * by each close reason, and the bytes, stanzas, bounces and undeliverable
+ * stanzas of the sessions that have ended.  Written periodically as an
+ * event=totals log line and a short systemd STATUS=.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+/* Opaque types. */
+struct sg_stats;
+struct sg_log;
+
+/*
+ * sg_stats_new(void):
+ * Zeroed totals.  Returns NULL on allocation failure.
+ */
+struct sg_stats *sg_stats_new(void);
+
+/*
+ * sg_stats_free(st):
+ * Free st.  A NULL st is a no-op.
+ */
+void sg_stats_free(struct sg_stats *st);
+
+/*
+ * sg_stats_accepted(st), sg_stats_refused(st):
+ * A session started; a connection was refused (max-connections).
+ */
+void sg_stats_accepted(struct sg_stats *st);
+void sg_stats_refused(struct sg_stats *st);
+
+/*
+ * sg_stats_ended(st, ss):
+ * A session that sg_stats_accepted() counted has ended with ss.
+ */
+void sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss);
+
+/*
+ * sg_stats_active(st):
+ * Sessions accepted and not yet ended.
+ */
+uint64_t sg_stats_active(const struct sg_stats *st);
+
+/*
+ * sg_stats_log(st, log, closing):
+ * Write the event=totals line; closing is the number of open sessions
+ * with a close handshake under way.
+ */
+void sg_stats_log(const struct sg_stats *st, struct sg_log *log,
+    size_t closing);
+
+/*
+ * sg_stats_status(st, closing, buf, len):
+ * "sessions: N active, M closing" into buf (NUL-terminated); returns buf.
+ */
+char *sg_stats_status(const struct sg_stats *st, size_t closing, char *buf,
+    size_t len);
+
+#endif /* !SG_STATS_H */
