@@ -1,0 +1,611 @@
+/*
+ * One proxied session: libev watchers and transports around the pure
+ * close engine of lib/session.c.
+ *
+ * Every event goes the same way: feed it to the session, then carry out
+ * the actions the session emits until it emits none (conn_run), then make
+ * sure the timer will fire by the session's deadline (conn_arm).  The
+ * connection is torn down exactly once (conn_teardown); it is freed only
+ * when no callback up the stack still holds it (conn_hold/conn_release),
+ * as Redis's connhelpers.h does.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "addr.h"
+#include "bq.h"
+#include "conn.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+#include "sesslog.h"
+#include "stats.h"
+#include "transport.h"
+
+/* Reads per callback: fairness between sessions. */
+#define READS_PER_CB	4
+/* Actions taken from the session at a time, and rounds before yielding. */
+#define ACTION_BATCH	16
+#define ACTION_ROUNDS	256
+/* Buffers per writev(): as many as the queue's chunks allow. */
+#define WRITE_IOV	64
+/* Reads of 64 KiB at most, to empty a socket before close(). */
+#define DRAIN_READS	16
+
+/* One peer: its transport and watchers, and what the session asked. */
+struct side {
+	struct sg_transport *t;
+	ev_io rw;			/* readable */
+	ev_io ww;			/* writable; upstream: connect done */
+	int err;			/* last socket error, for the log */
+	unsigned up:1;			/* connected */
+	unsigned eof:1;			/* nothing more to read */
+	unsigned paused:1;		/* the session said stop reading */
+	unsigned shut_wanted:1;		/* shut down once the queue is empty */
+	unsigned shut:1;
+	unsigned dead:1;		/* writing failed for good */
+};
+
+struct sg_conn {
+	struct sg_daemon *d;
+	struct sg_route *route;
+	struct sg_conn *prev, *next;	/* in d->conns */
+	struct sg_session *s;
+	struct side side[2];		/* indexed by enum sg_side */
+	ev_timer timer;
+	uint64_t armed;			/* deadline the timer is set for */
+	uint64_t connect_by;		/* while connecting */
+	uint64_t start;
+	uint64_t last_read;
+	uint64_t id;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} client;
+	unsigned addri;			/* upstream address tried */
+	unsigned refs;			/* callbacks on the stack */
+	unsigned connecting:1;
+	unsigned closed:1;
+	unsigned released:1;		/* parser memory given back */
+};
+
+static void conn_run(struct sg_conn *, uint64_t);
+static void conn_teardown(struct sg_conn *);
+
+/*
+ * The session wants a monotonic clock.  ev_now() follows the wall clock,
+ * which can jump; CLOCK_MONOTONIC through the vDSO costs next to nothing.
+ */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static void
+conn_free(struct sg_conn *c)
+{
+
+	sg_session_free(c->s);
+	sg_route_unref(c->route);
+	free(c);
+}
+
+static void
+conn_hold(struct sg_conn *c)
+{
+
+	c->refs++;
+}
+
+static void
+conn_release(struct sg_conn *c)
+{
+
+	if (--c->refs == 0 && c->closed)
+		conn_free(c);
+}
+
+static enum sg_side
+side_of(const struct sg_conn *c, const ev_io *w)
+{
+
+	return (w == &c->side[SG_SERVER].rw || w == &c->side[SG_SERVER].ww ?
+	    SG_SERVER : SG_CLIENT);
+}
+
+/* Read a side exactly when it is connected, open and not paused. */
+static void
+side_update_read(struct sg_conn *c, enum sg_side i)
+{
+	struct side *sd = &c->side[i];
+
+	if (sd->up && !sd->eof && !sd->paused && !c->closed)
+		ev_io_start(c->d->loop, &sd->rw);
+	else
+		ev_io_stop(c->d->loop, &sd->rw);
+}
+
+static void
+side_watch(struct sg_conn *c, enum sg_side i, ev_io *w, int events,
+    void (*cb)(struct ev_loop *, ev_io *, int))
+{
+
+	ev_io_init(w, cb, sg_transport_fd(c->side[i].t), events);
+	w->data = c;
+}
+
+/*
+ * Write what is queued towards side i until the queue is empty or the
+ * socket is full; then shut the write half down if the session asked.
+ */
+static void
+conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
+{
+	struct side *sd = &c->side[i];
+	struct sg_bq *q = sg_session_outq(c->s, i);
+	struct iovec iov[WRITE_IOV];
+	ssize_t n;
+	int niov;
+
+	if (!sd->up || sd->dead || c->closed)
+		return;
+	while (sg_bq_len(q) > 0) {
+		niov = sg_bq_peek(q, iov, WRITE_IOV);
+		n = sg_transport_writev(sd->t, iov, niov);
+		if (n >= 0) {
+			sg_session_on_written(c->s, i, (size_t)n, now);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			ev_io_start(c->d->loop, &sd->ww);
+			return;
+		}
+		sd->err = errno;
+		sd->dead = 1;
+		ev_io_stop(c->d->loop, &sd->ww);
+		sg_session_on_write_error(c->s, i, now);
+		return;
+	}
+	ev_io_stop(c->d->loop, &sd->ww);
+	if (sd->shut_wanted && !sd->shut) {
+		sd->shut = 1;
+		(void)sg_transport_shutdown_write(sd->t);
+	}
+}
+
+static void
+conn_act(struct sg_conn *c, const struct sg_action *a, uint64_t now)
+{
+	struct side *sd = &c->side[a->side];
+
+	switch (a->type) {
+	case SG_ACT_WRITE:
+		conn_flush(c, a->side, now);
+		break;
+	case SG_ACT_SHUTDOWN:
+		/* Only once what is queued before it has gone out. */
+		sd->shut_wanted = 1;
+		conn_flush(c, a->side, now);
+		break;
+	case SG_ACT_PAUSE:
+		sd->paused = 1;
+		side_update_read(c, a->side);
+		break;
+	case SG_ACT_RESUME:
+		sd->paused = 0;
+		side_update_read(c, a->side);
+		break;
+	case SG_ACT_CLOSE:
+		conn_teardown(c);
+		break;
+	}
+}
+
+/*
+ * Have the timer fire by the session's deadline.  Deadlines only move
+ * earlier on events (reads move them later, and then the timer fires
+ * early, finds nothing due and is set again), so the timer is touched
+ * only when the deadline came nearer: no timer work per read.
+ */
+static void
+conn_arm(struct sg_conn *c, uint64_t now)
+{
+	uint64_t dl;
+
+	dl = sg_session_deadline(c->s);
+	if (c->connecting && c->connect_by < dl)
+		dl = c->connect_by;
+	if (dl == SG_NO_DEADLINE || dl >= c->armed)
+		return;
+	ev_timer_stop(c->d->loop, &c->timer);
+	ev_timer_set(&c->timer, dl > now ? (double)(dl - now) / 1000. : 0.,
+	    0.);
+	ev_timer_start(c->d->loop, &c->timer);
+	c->armed = dl;
+}
+
+/* Carry out the session's actions until there are none left. */
+static void
+conn_run(struct sg_conn *c, uint64_t now)
+{
+	struct sg_action a[ACTION_BATCH];
+	size_t i, n;
+	int round;
+
+	for (round = 0; round < ACTION_ROUNDS && !c->closed; round++) {
+		if ((n = sg_session_take_actions(c->s, a, ACTION_BATCH)) == 0)
+			break;
+		for (i = 0; i < n && !c->closed; i++)
+			conn_act(c, &a[i], now);
+	}
+	if (c->closed)
+		return;
+	/* Still busy: yield to other sessions, come back next iteration. */
+	if (round == ACTION_ROUNDS)
+		ev_feed_event(c->d->loop, &c->timer, EV_TIMER);
+	conn_arm(c, now);
+}
+
+static void
+read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sg_conn *c = w->data;
+	enum sg_side i = side_of(c, w);
+	struct side *sd = &c->side[i];
+	uint64_t now = now_ms();
+	ssize_t n;
+	int k;
+
+	(void)loop;
+	(void)revents;
+	conn_hold(c);
+	for (k = 0; k < READS_PER_CB && !c->closed && ev_is_active(w); k++) {
+		n = sg_transport_read(sd->t, c->d->rbuf, SG_DAEMON_RBUF);
+		if (n > 0) {
+			c->last_read = now;
+			c->released = 0;
+			sg_session_on_bytes(c->s, i, c->d->rbuf, (size_t)n,
+			    now);
+			conn_run(c, now);
+			if ((size_t)n < SG_DAEMON_RBUF)
+				break;	/* drained: spare the EAGAIN read */
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == -1)
+			sd->err = errno;
+		sd->eof = 1;
+		side_update_read(c, i);
+		sg_session_on_eof(c->s, i, now);
+		conn_run(c, now);
+		break;
+	}
+	conn_release(c);
+}
+
+static void connect_done(struct sg_conn *, uint64_t);
+
+static void
+write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sg_conn *c = w->data;
+	enum sg_side i = side_of(c, w);
+	uint64_t now = now_ms();
+
+	(void)loop;
+	(void)revents;
+	conn_hold(c);
+	if (i == SG_SERVER && c->connecting)
+		connect_done(c, now);
+	else
+		conn_flush(c, i, now);
+	conn_run(c, now);
+	conn_release(c);
+}
+
+/* Try the upstream's addresses from c->addri on. */
+static void
+connect_next(struct sg_conn *c, uint64_t now)
+{
+	const struct sg_addrs *up = &c->route->upstream;
+	struct side *sd = &c->side[SG_SERVER];
+
+	for (; c->addri < up->n; c->addri++) {
+		sd->t = sg_transport_tcp_connect(
+		    (const struct sockaddr *)&up->ss[c->addri],
+		    up->len[c->addri]);
+		if (sd->t == NULL) {
+			sd->err = errno;
+			continue;
+		}
+		side_watch(c, SG_SERVER, &sd->rw, EV_READ, read_cb);
+		side_watch(c, SG_SERVER, &sd->ww, EV_WRITE, write_cb);
+		ev_io_start(c->d->loop, &sd->ww);
+		c->connecting = 1;
+		return;
+	}
+	c->connecting = 0;
+	sg_session_on_upstream_failed(c->s, now);
+}
+
+static void
+connect_abandon(struct sg_conn *c, int e)
+{
+	struct side *sd = &c->side[SG_SERVER];
+
+	sd->err = e;
+	ev_io_stop(c->d->loop, &sd->ww);
+	sg_transport_close(sd->t);
+	sd->t = NULL;
+}
+
+/* The upstream socket is writable: connected, or failed. */
+static void
+connect_done(struct sg_conn *c, uint64_t now)
+{
+	struct side *sd = &c->side[SG_SERVER];
+
+	if (sg_transport_connect_result(sd->t) == -1) {
+		connect_abandon(c, errno);
+		c->addri++;
+		connect_next(c, now);
+		return;
+	}
+	c->connecting = 0;
+	sd->up = 1;
+	ev_io_stop(c->d->loop, &sd->ww);
+	side_update_read(c, SG_SERVER);
+	conn_flush(c, SG_SERVER, now);
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sg_conn *c = w->data;
+	uint64_t now = now_ms();
+
+	(void)loop;
+	(void)revents;
+	/*
+	 * libev counts from the start of the loop iteration, so the timer
+	 * may fire a little before our clock reaches the deadline: it is
+	 * due all the same.  A fed event (conn_run yielding) is no expiry.
+	 */
+	if (!ev_is_active(w)) {
+		if (c->armed != SG_NO_DEADLINE && now < c->armed)
+			now = c->armed;
+		c->armed = SG_NO_DEADLINE;
+	}
+	conn_hold(c);
+	if (c->connecting && now >= c->connect_by) {
+		c->connecting = 0;
+		connect_abandon(c, ETIMEDOUT);
+		sg_session_on_upstream_failed(c->s, now);
+		conn_run(c, now);
+	}
+	if (!c->closed) {
+		sg_session_on_timer(c->s, now);
+		conn_run(c, now);
+	}
+	conn_release(c);
+}
+
+/* Read and drop what a peer sent last, so that close() sends no RST. */
+static void
+drain(struct sg_daemon *d, struct side *sd)
+{
+	ssize_t n;
+	int k;
+
+	if (sd->t == NULL || !sd->up || sd->eof)
+		return;
+	for (k = 0; k < DRAIN_READS; k++) {
+		n = sg_transport_read(sd->t, d->rbuf, SG_DAEMON_RBUF);
+		if (n > 0 || (n == -1 && errno == EINTR))
+			continue;
+		break;
+	}
+}
+
+static void
+conn_unlink(struct sg_conn *c)
+{
+	struct sg_daemon *d = c->d;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	d->nconns--;
+}
+
+static void
+log_end(struct sg_conn *c)
+{
+	const struct sg_addrs *up = &c->route->upstream;
+	struct sg_sesslog sl;
+
+	sl.id = c->id;
+	sl.listener = c->route->name;
+	sl.client = &c->client.sa;
+	sl.upstream = (const struct sockaddr *)&up->ss[c->addri < up->n ?
+	    c->addri : up->n - 1];
+	sl.duration_ms = now_ms() - c->start;
+	sl.sockerr[SG_CLIENT] = c->side[SG_CLIENT].err;
+	sl.sockerr[SG_SERVER] = c->side[SG_SERVER].err;
+	sg_sesslog_end(c->d->log, &sl, sg_session_stats(c->s));
+}
+
+/* Stop, drain, close, log, count, unlink; free unless a caller holds c. */
+static void
+conn_teardown(struct sg_conn *c)
+{
+	struct sg_daemon *d = c->d;
+	struct side *sd;
+	int i;
+
+	if (c->closed)
+		return;
+	c->closed = 1;
+	ev_timer_stop(d->loop, &c->timer);
+	for (i = 0; i < 2; i++) {
+		sd = &c->side[i];
+		if (sd->t == NULL)
+			continue;
+		ev_io_stop(d->loop, &sd->rw);
+		ev_io_stop(d->loop, &sd->ww);
+		drain(d, sd);
+		sg_transport_close(sd->t);
+		sd->t = NULL;
+	}
+	log_end(c);
+	sg_stats_ended(d->stats, sg_session_stats(c->s));
+	conn_unlink(c);
+	if (d->stopping && d->nconns == 0)
+		ev_break(d->loop, EVBREAK_ALL);
+	if (c->refs == 0)
+		conn_free(c);
+}
+
+int
+sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct sg_conn *c;
+	struct side *cl;
+	uint64_t now = now_ms();
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto err0;
+	cl = &c->side[SG_CLIENT];
+	if ((cl->t = sg_transport_tcp_accepted(fd)) == NULL)
+		goto err1;
+	if ((c->s = sg_session_new(&route->params, now)) == NULL)
+		goto err2;
+	c->d = d;
+	c->route = sg_route_ref(route);
+	c->id = ++d->next_id;
+	c->start = c->last_read = now;
+	c->armed = SG_NO_DEADLINE;
+	c->connect_by = now + route->connect_timeout_ms;
+	memcpy(&c->client, sa, salen < sizeof(c->client) ? salen :
+	    sizeof(c->client));
+	side_watch(c, SG_CLIENT, &cl->rw, EV_READ, read_cb);
+	side_watch(c, SG_CLIENT, &cl->ww, EV_WRITE, write_cb);
+	ev_timer_init(&c->timer, timer_cb, 0., 0.);
+	c->timer.data = c;
+	cl->up = 1;
+	if ((c->next = d->conns) != NULL)
+		c->next->prev = c;
+	d->conns = c;
+	d->nconns++;
+	sg_stats_accepted(d->stats);
+	sg_sesslog_start(d->log, c->id, route->name, &c->client.sa);
+
+	/* Read the client at once: its bytes wait in the session. */
+	conn_hold(c);
+	side_update_read(c, SG_CLIENT);
+	connect_next(c, now);
+	conn_run(c, now);
+	conn_release(c);
+	return (0);
+
+err2:
+	/* The transport owns fd now; closing it closes fd. */
+	sg_transport_close(cl->t);
+	free(c);
+	goto err;
+err1:
+	free(c);
+err0:
+	close(fd);
+err:
+	sg_log_msg(d->log, LOG_ERR, "accept-failed", "out of memory");
+	return (-1);
+}
+
+/* Call ev(s, now) on every session, then run its actions. */
+static void
+each(struct sg_daemon *d, void (*ev)(struct sg_session *, uint64_t),
+    int force)
+{
+	struct sg_conn *c, *next;
+	uint64_t now = now_ms();
+
+	for (c = d->conns; c != NULL; c = next) {
+		/* Only c itself can end in here: next stays valid. */
+		next = c->next;
+		conn_hold(c);
+		ev(c->s, now);
+		conn_run(c, now);
+		if (force)
+			conn_teardown(c);
+		conn_release(c);
+	}
+}
+
+void
+sg_conn_shutdown_all(struct sg_daemon *d)
+{
+
+	each(d, sg_session_on_shutdown, 0);
+}
+
+size_t
+sg_conn_force_close_all(struct sg_daemon *d)
+{
+	size_t n = d->nconns;
+
+	each(d, sg_session_on_force_close, 1);
+	return (n);
+}
+
+size_t
+sg_conn_closing(const struct sg_daemon *d)
+{
+	const struct sg_conn *c;
+	size_t n = 0;
+
+	for (c = d->conns; c != NULL; c = c->next)
+		if (sg_session_closing(c->s))
+			n++;
+	return (n);
+}
+
+void
+sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms)
+{
+	struct sg_conn *c;
+	uint64_t now = now_ms();
+
+	for (c = d->conns; c != NULL; c = c->next) {
+		if (c->released || now - c->last_read < quiet_ms)
+			continue;
+		sg_session_release_idle(c->s);
+		c->released = 1;
+	}
+}

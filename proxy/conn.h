@@ -1,0 +1,60 @@
+#ifndef SG_CONN_H
+#define SG_CONN_H
+
+/*
+ * One proxied session: the libev glue around a struct sg_session.  It
+ * reads both peers through their transports and feeds the session, carries
+ * out the session's actions (write, shut down, pause, resume, close),
+ * makes the upstream connection, keeps the session's deadline on one
+ * timer, and tears everything down exactly once, with the session's log
+ * line.  Sessions are listed in the daemon struct.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Opaque types. */
+struct sg_conn;
+struct sg_daemon;
+struct sg_route;
+
+/*
+ * sg_conn_new(d, route, fd, sa, salen):
+ * Start a session for the accepted, non-blocking client socket fd at sa,
+ * with route's settings (a reference is taken), and start connecting to
+ * the upstream.  fd is owned by the session afterwards.  Returns 0, or -1
+ * on allocation failure (fd closed, logged).
+ */
+int sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
+    const struct sockaddr *sa, socklen_t salen);
+
+/*
+ * sg_conn_shutdown_all(d):
+ * The service is stopping: every session starts its close handshake.
+ * Sessions may end (and be freed) inside this call.  Once d->stopping is
+ * set, the session that ends last breaks d's loop.
+ */
+void sg_conn_shutdown_all(struct sg_daemon *d);
+
+/*
+ * sg_conn_force_close_all(d):
+ * The drain timeout has passed: end every session now.  Returns how many
+ * there were.
+ */
+size_t sg_conn_force_close_all(struct sg_daemon *d);
+
+/*
+ * sg_conn_closing(d):
+ * How many open sessions have a close handshake under way.
+ */
+size_t sg_conn_closing(const struct sg_daemon *d);
+
+/*
+ * sg_conn_sweep(d, quiet_ms):
+ * Give back the parser memory of sessions that have read nothing for
+ * quiet_ms (sg_session_release_idle), once per quiet spell.
+ */
+void sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms);
+
+#endif /* !SG_CONN_H */

@@ -1,0 +1,55 @@
+#ifndef SG_DAEMON_H
+#define SG_DAEMON_H
+
+/*
+ * The daemon's state: everything that is mutable and shared between
+ * sessions lives in this one struct, owned by main.c and passed by pointer
+ * to the modules that need it.  There are no other globals.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "config.h"
+
+/* Opaque types. */
+struct sg_conn;
+struct sg_listener;
+struct sg_log;
+struct sg_notify;
+struct sg_stats;
+
+/* Bytes read from a socket in one read(): one buffer for the whole loop. */
+#define SG_DAEMON_RBUF	(64 * 1024)
+
+struct sg_daemon {
+	struct ev_loop *loop;
+	struct sg_config *cfg;		/* the settings in force */
+	struct sg_log *log;
+	struct sg_notify *notify;
+	struct sg_stats *stats;
+
+	struct sg_listener **listeners;
+	size_t nlisteners;
+
+	struct sg_conn *conns;		/* every open session, newest first */
+	size_t nconns;
+	uint64_t next_id;		/* session ids */
+
+	int stopping;			/* SIGTERM seen: draining */
+	size_t stop_sessions;		/* sessions open when it came */
+	size_t stop_forced;		/* of those, closed by force */
+	uint64_t emfile_logged;		/* ms, to rate-limit the warning */
+
+	ev_signal sigterm, sigint, sighup;
+	ev_timer drain;			/* drain-timeout after SIGTERM */
+	ev_timer stats_timer;		/* stats-interval */
+	ev_timer watchdog;		/* WATCHDOG=1 */
+	ev_timer sweep;			/* release parser memory of quiet ones */
+
+	char rbuf[SG_DAEMON_RBUF];
+};
+
+#endif /* !SG_DAEMON_H */

@@ -1,0 +1,360 @@
+/*
+ * stanzaguard: a proxy in front of legacy XMPP servers that closes every
+ * stream by the close-tag handshake, so that no stanza is lost.
+ *
+ * main.c holds the daemon's only mutable global state, in one struct on
+ * main()'s heap, and its life cycle: configuration, listeners, signals
+ * (SIGTERM/SIGINT drain and stop, SIGHUP reload), periodic totals and the
+ * systemd watchdog.  Exit status: 0 after a clean stop, 1 on a runtime
+ * failure at start (a port in use, the resolver down, no memory), 2 on a
+ * bad command line or configuration (an address that cannot be).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+
+#include "config.h"
+#include "conn.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "notify.h"
+#include "stats.h"
+
+#define EXIT_RUNTIME	1
+/* Sessions that read nothing this long give back their parser memory. */
+#define SWEEP_MS	5000
+
+static void
+status_line(struct sg_daemon *d, char *buf, size_t len)
+{
+
+	sg_stats_status(d->stats, sg_conn_closing(d), buf, len);
+}
+
+/* SIGTERM or SIGINT: stop accepting, close every session, then exit. */
+static void
+stop_begin(struct sg_daemon *d)
+{
+	struct sg_log_rec r;
+	char status[128];
+
+	d->stopping = 1;
+	d->stop_sessions = d->nconns;
+	sg_listener_stop_all(d);
+	sg_log_begin(&r, d->log, LOG_NOTICE, "stopping");
+	sg_log_u64(&r, "sessions", d->nconns);
+	sg_log_end(&r);
+	snprintf(status, sizeof(status), "stopping: %zu sessions closing",
+	    d->nconns);
+	sg_notify_stopping(d->notify, status);
+	if (d->nconns == 0) {
+		ev_break(d->loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_set(&d->drain, d->cfg->drain_timeout_ms / 1000., 0.);
+	ev_timer_start(d->loop, &d->drain);
+	/* The last session to end breaks the loop (conn.c). */
+	sg_conn_shutdown_all(d);
+}
+
+static void
+force_close(struct sg_daemon *d)
+{
+
+	d->stop_forced += sg_conn_force_close_all(d);
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct sg_daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	/* A second signal while draining: do not wait any longer. */
+	if (d->stopping)
+		force_close(d);
+	else
+		stop_begin(d);
+}
+
+static void
+drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+
+	(void)loop;
+	(void)revents;
+	force_close(w->data);
+}
+
+static void
+stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sg_daemon *d = w->data;
+	char status[128];
+	size_t closing;
+
+	(void)loop;
+	(void)revents;
+	closing = sg_conn_closing(d);
+	sg_stats_log(d->stats, d->log, closing);
+	sg_notify_status(d->notify, sg_stats_status(d->stats, closing,
+	    status, sizeof(status)));
+}
+
+static void
+watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sg_daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	sg_notify_watchdog(d->notify);
+}
+
+static void
+sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+
+	(void)loop;
+	(void)revents;
+	sg_conn_sweep(w->data, SWEEP_MS);
+}
+
+/* (Re)start the totals timer with the configured interval. */
+static void
+stats_timer_set(struct sg_daemon *d)
+{
+	double iv = d->cfg->stats_interval_ms / 1000.;
+
+	ev_timer_stop(d->loop, &d->stats_timer);
+	if (iv <= 0.)
+		return;
+	ev_timer_set(&d->stats_timer, iv, iv);
+	ev_timer_start(d->loop, &d->stats_timer);
+}
+
+static void
+reload_failed(struct sg_daemon *d, const char *err)
+{
+	char status[128];
+
+	sg_log_msg(d->log, LOG_ERR, "reload-failed",
+	    "%s; keeping the configuration in force", err);
+	status_line(d, status, sizeof(status));
+	sg_notify_ready(d->notify, status);
+}
+
+/*
+ * SIGHUP: read the file again.  All or nothing: the new listeners and
+ * upstreams are set up before anything changes.  Live sessions keep the
+ * settings they started with (their route); new ones get the new.
+ */
+static void
+reload(struct sg_daemon *d)
+{
+	struct sg_config *ncfg;
+	struct sg_log_rec r;
+	char err[1024], status[128];
+
+	if (d->stopping)
+		return;
+	if (d->cfg->path == NULL) {
+		sg_log_msg(d->log, LOG_NOTICE, "reload-skipped",
+		    "started without -c: no configuration file to reload");
+		return;
+	}
+	sg_notify_reloading(d->notify);
+	if ((ncfg = sg_config_reload(d->cfg, err, sizeof(err))) == NULL) {
+		reload_failed(d, err);
+		return;
+	}
+	if (sg_listener_reconcile(d, ncfg, err, sizeof(err)) !=
+	    SG_LISTENER_OK) {
+		sg_config_free(ncfg);
+		reload_failed(d, err);
+		return;
+	}
+	sg_config_free(d->cfg);
+	d->cfg = ncfg;
+	sg_log_set_level(d->log, ncfg->log_level);
+	stats_timer_set(d);
+	sg_log_begin(&r, d->log, LOG_NOTICE, "reloaded");
+	sg_log_str(&r, "config", ncfg->path);
+	sg_log_u64(&r, "listeners", ncfg->nlisteners);
+	sg_log_end(&r);
+	status_line(d, status, sizeof(status));
+	sg_notify_ready(d->notify, status);
+}
+
+static void
+hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+
+	(void)loop;
+	(void)revents;
+	reload(w->data);
+}
+
+static void
+watchers_init(struct sg_daemon *d)
+{
+	uint64_t usec;
+
+	ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
+	ev_signal_init(&d->sigint, stop_cb, SIGINT);
+	ev_signal_init(&d->sighup, hup_cb, SIGHUP);
+	ev_timer_init(&d->drain, drain_cb, 0., 0.);
+	ev_timer_init(&d->stats_timer, stats_cb, 0., 0.);
+	ev_timer_init(&d->watchdog, watchdog_cb, 0., 0.);
+	ev_timer_init(&d->sweep, sweep_cb, SWEEP_MS / 1000.,
+	    SWEEP_MS / 1000.);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	d->drain.data = d->stats_timer.data = d->watchdog.data = d;
+	d->sweep.data = d;
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_start(d->loop, &d->sighup);
+	ev_timer_start(d->loop, &d->sweep);
+	stats_timer_set(d);
+	usec = sg_notify_watchdog_usec(d->notify);
+	if (d->cfg->watchdog && usec != 0) {
+		ev_timer_set(&d->watchdog, usec / 1e6, usec / 1e6);
+		ev_timer_start(d->loop, &d->watchdog);
+	}
+}
+
+static void
+watchers_stop(struct sg_daemon *d)
+{
+
+	ev_signal_stop(d->loop, &d->sigterm);
+	ev_signal_stop(d->loop, &d->sigint);
+	ev_signal_stop(d->loop, &d->sighup);
+	ev_timer_stop(d->loop, &d->drain);
+	ev_timer_stop(d->loop, &d->stats_timer);
+	ev_timer_stop(d->loop, &d->watchdog);
+	ev_timer_stop(d->loop, &d->sweep);
+}
+
+/* Logger, notify, totals and listeners; returns 0 or an exit status. */
+static int
+start(struct sg_daemon *d)
+{
+	char err[1024], status[128];
+	size_t unused;
+
+	if ((d->log = sg_log_new(d->cfg->log_format, d->cfg->log_level)) ==
+	    NULL || (d->notify = sg_notify_new()) == NULL ||
+	    (d->stats = sg_stats_new()) == NULL) {
+		fprintf(stderr, "stanzaguard: out of memory\n");
+		return (EXIT_RUNTIME);
+	}
+	switch (sg_listener_reconcile(d, d->cfg, err, sizeof(err))) {
+	case SG_LISTENER_OK:
+		break;
+	case SG_LISTENER_BAD_CONFIG:
+		sg_log_msg(d->log, LOG_ERR, "start-failed", "%s", err);
+		return (SG_CONFIG_EXIT_USAGE);
+	default:
+		sg_log_msg(d->log, LOG_ERR, "start-failed", "%s", err);
+		return (EXIT_RUNTIME);
+	}
+	if ((unused = sg_notify_unused_listen_fds(d->notify)) > 0)
+		sg_log_msg(d->log, LOG_WARNING, "unused-sockets",
+		    "%zu sockets passed by systemd match no listener", unused);
+	watchers_init(d);
+	status_line(d, status, sizeof(status));
+	sg_notify_ready(d->notify, status);
+	return (0);
+}
+
+static void
+finish(struct sg_daemon *d)
+{
+	struct sg_log_rec r;
+
+	if (d->stopping) {
+		sg_log_begin(&r, d->log, LOG_NOTICE, "stopped");
+		sg_log_u64(&r, "closed_clean", d->stop_sessions -
+		    d->stop_forced);
+		sg_log_u64(&r, "forced", d->stop_forced);
+		sg_log_end(&r);
+	}
+	watchers_stop(d);
+	if (d->conns != NULL)
+		(void)sg_conn_force_close_all(d);
+	sg_listener_free_all(d);
+	sg_notify_free(d->notify);
+	sg_stats_free(d->stats);
+	sg_log_free(d->log);
+	sg_config_free(d->cfg);
+}
+
+static int
+run(struct sg_config *cfg)
+{
+	struct sg_daemon *d;
+	int status;
+
+	/* On the heap: it holds the 64 KiB read buffer. */
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		fprintf(stderr, "stanzaguard: out of memory\n");
+		sg_config_free(cfg);
+		return (EXIT_RUNTIME);
+	}
+	d->cfg = cfg;
+	if ((d->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		fprintf(stderr, "stanzaguard: cannot start libev\n");
+		status = EXIT_RUNTIME;
+	} else if ((status = start(d)) == 0)
+		ev_run(d->loop, 0);
+	finish(d);
+	if (d->loop != NULL)
+		ev_loop_destroy(d->loop);
+	free(d);
+	return (status);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sg_config *cfg;
+	enum sg_config_action action = SG_ACTION_RUN;
+	char err[1024];
+
+	err[0] = '\0';
+	cfg = sg_config_from_args(argc, argv, &action, err, sizeof(err));
+	if (cfg == NULL && err[0] != '\0') {
+		fprintf(stderr, "stanzaguard: %s\n", err);
+		return (SG_CONFIG_EXIT_USAGE);
+	}
+	switch (action) {
+	case SG_ACTION_VERSION:
+		printf("stanzaguard %s\n", SG_VERSION);
+		sg_config_free(cfg);
+		return (EXIT_SUCCESS);
+	case SG_ACTION_HELP:
+		fputs(sg_config_usage(), stdout);
+		sg_config_free(cfg);
+		return (EXIT_SUCCESS);
+	case SG_ACTION_CHECK:
+		printf("configuration OK\n");
+		sg_config_free(cfg);
+		return (EXIT_SUCCESS);
+	default:
+		break;
+	}
+	if (cfg == NULL) {
+		fprintf(stderr, "stanzaguard: no configuration\n");
+		return (SG_CONFIG_EXIT_USAGE);
+	}
+	/* Writes use MSG_NOSIGNAL; this is for anything else. */
+	signal(SIGPIPE, SIG_IGN);
+	return (run(cfg));
+}
