@@ -7,10 +7,17 @@
 #     address, and relays a session through it to an upstream;
 # (c) sd_notify: READY=1, WATCHDOG=1, RELOADING=1 (MONOTONIC_USEC=), READY=1,
 #     STOPPING=1, in that order, around SIGHUP and SIGTERM;
-# (d) journal fields SESSION_ID and CLOSE_REASON, where a journal runs.
+# (d) journal fields SESSION_ID and CLOSE_REASON: in the system journal,
+#     else (as root) in a journald of our own in a private mount namespace,
+#     else skipped.
 # Loopback only; every wait is bounded; ports are found by binding port 0.
 set -u
 
+MODE=all
+if [ $# -eq 2 ] && [ "$1" = --private-journal ]; then
+	MODE=private-journal	# internal: see check_journal
+	shift
+fi
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
 	echo "usage: $0 path/to/stanzaguard" >&2
 	exit 2
@@ -328,13 +335,16 @@ journal_has()
 	    grep -q "^$3="
 }
 
-check_journal()
+journal_reachable()
 {
-	if [ ! -S /run/systemd/journal/socket ] ||
-	    ! journalctl --no-pager -n 0 >/dev/null 2>&1; then
-		skip "journal: no journal (no /run/systemd/journal/socket)"
-		return
-	fi
+	[ -S /run/systemd/journal/socket ] &&
+	    journalctl --no-pager -n 0 >/dev/null 2>&1
+}
+
+# One session through a daemon logging to the journal; then its entries
+# must carry SESSION_ID= and CLOSE_REASON=.
+journal_session()
+{
 	if ! start_upstream 1; then
 		fail "journal: upstream did not start" "$TMP/upstream.log"
 		return
@@ -363,6 +373,54 @@ check_journal()
 	done
 }
 
+JOURNALD=/lib/systemd/systemd-journald
+
+# Without a journal (systemd not PID 1), root can still run a journald of
+# its own in a private mount namespace: a tmpfs over /run (and over
+# /var/log/journal, so nothing is written to the host's journal) that
+# vanishes with the namespace.  The host's /run is never touched.
+check_journal()
+{
+	if journal_reachable; then
+		journal_session
+		return
+	fi
+	if [ "$(id -u)" -ne 0 ] || [ ! -x "$JOURNALD" ] ||
+	    ! command -v unshare >/dev/null; then
+		skip "journal: no journal (no /run/systemd/journal/socket)"
+		return
+	fi
+	unshare --mount --propagation private "$0" --private-journal "$BIN" \
+	    >"$TMP/private-journal.log" 2>&1
+	grep -E '^(ok|FAIL|skipped|---|    |\()' "$TMP/private-journal.log"
+	PASSED=$((PASSED + $(count '^ok:' "$TMP/private-journal.log")))
+	FAILED=$((FAILED + $(count '^FAIL:' "$TMP/private-journal.log")))
+	SKIPPED=$((SKIPPED + $(count '^skipped:' "$TMP/private-journal.log")))
+}
+
+# Runs inside unshare --mount: see check_journal.
+private_journal()
+{
+	if ! mount -t tmpfs -o mode=0755 tmpfs /run ||
+	    { [ -d /var/log/journal ] &&
+	    ! mount -t tmpfs tmpfs /var/log/journal; }; then
+		skip "journal: no journal, and no private one (mount failed)"
+		return
+	fi
+	mkdir -p /run/systemd/journal /run/log
+	"$JOURNALD" >"$TMP/journald.log" 2>&1 &
+	J_PID=$!
+	PIDS="$PIDS $J_PID"
+	if wait_for 5 journal_reachable; then
+		echo "(no system journal: a private journald instead)"
+		journal_session
+	else
+		skip "journal: no journal, and no private one (journald)"
+	fi
+	kill "$J_PID" 2>/dev/null
+	wait_exit 5 "$J_PID"
+}
+
 main()
 {
 	echo "systemd tests: $BIN (temp dir $TMP)"
@@ -374,4 +432,9 @@ main()
 	[ "$FAILED" -eq 0 ]
 }
 
+if [ "$MODE" = private-journal ]; then
+	private_journal
+	[ "$FAILED" -eq 0 ]
+	exit
+fi
 main
