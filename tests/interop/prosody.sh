@@ -129,7 +129,11 @@ $OPTARG" ;;
 	done
 
 	# -F: in the foreground of this background job, so $! is Prosody.
-	"$PROSODY" --config "$cfg" -F </dev/null >"$DIR/prosody.log" 2>&1 &
+	# setsid: a session of its own, so that the Ctrl-C meant for the
+	# proxy in front of it does not stop it too (it handles SIGINT).
+	# setsid execs in place here: a background job leads no group.
+	setsid "$PROSODY" --config "$cfg" -F </dev/null \
+	    >"$DIR/prosody.log" 2>&1 &
 	echo $! >"$DIR/prosody.pid"
 	n=$((WAIT * 10))
 	while ! is_listening "$C2S"; do
@@ -141,7 +145,7 @@ $OPTARG" ;;
 		if [ "$n" -le 0 ]; then
 			stop "$DIR"
 			tail -n 20 "$DIR/prosody.log" >&2
-			die "Prosody not listening on 127.0.0.1:$C2S after ${WAIT}s"
+			die "Prosody not listening on port $C2S after ${WAIT}s"
 		fi
 		sleep 0.1
 	done
