@@ -34,11 +34,11 @@ SKIPPED=0
 
 cleanup()
 {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
+	for pid_ in $PIDS; do
+		kill "$pid_" 2>/dev/null
 	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
+	for pid_ in $PIDS; do
+		wait "$pid_" 2>/dev/null
 	done
 	rm -rf "$TMP"
 }
@@ -98,7 +98,18 @@ wait_exit()
 	fi
 	wait "$2"
 	EXIT_STATUS=$?
+	forget "$2"
 	return 0
+}
+
+# forget PID: reaped, so cleanup must not signal whoever gets PID next.
+forget()
+{
+	left=""
+	for pid_ in $PIDS; do
+		[ "$pid_" = "$1" ] || left="$left $pid_"
+	done
+	PIDS=$left
 }
 
 is_gone()
@@ -246,6 +257,7 @@ activate()
 	else
 		wait "$D_PID"
 		EXIT_STATUS="$? before SIGTERM"
+		forget "$D_PID"
 	fi
 	if [ $r -eq 0 ]; then
 		pass "$name"
