@@ -9,10 +9,23 @@
  * The INI file has a [global] section and one section per listener; the
  * session options may stand in [global] (defaults for every listener) or in
  * a listener's section (that listener only).  On the command line,
- * --listen/--upstream make one listener named "default".
+ * --listen/--upstream make one listener named "default"; they cannot be
+ * mixed with -c, whose file is the one list of listeners (so that a reload
+ * of the file cannot lose a listener that only the command line named).
+ *
+ * Precedence, lowest first: built-in default, [global], the listener's own
+ * section, --name=value on the command line (which applies to [global] and
+ * to every listener).
+ *
+ * Error messages are one line, without the program name or a newline: the
+ * caller prints "stanzaguard: <err>" and exits SG_CONFIG_EXIT_USAGE, or
+ * logs it on a failed reload.
  */
 
 #include <stddef.h>
+
+/* Opaque types. */
+struct sg_config_args;
 
 enum sg_close_order {
 	SG_CLOSE_CLIENT_FIRST,
@@ -52,7 +65,7 @@ struct sg_session_options {
 
 struct sg_listener_config {
 	char *name;		/* section name */
-	char *listen;		/* "ADDR:PORT", "[v6]:PORT" as written */
+	char *listen;		/* "ADDR:PORT", "[v6]:PORT", "*:PORT" */
 	char *upstream;		/* "HOST:PORT", "[v6]:PORT" as written */
 	struct sg_session_options opt;
 };
@@ -67,6 +80,7 @@ struct sg_config {
 	int log_level;			/* syslog priority; default LOG_INFO */
 	struct sg_listener_config *listeners;
 	size_t nlisteners;
+	struct sg_config_args *args;	/* private: for sg_config_reload() */
 };
 
 /* Exit status for a bad command line or configuration. */
@@ -85,18 +99,31 @@ enum sg_config_action {
  * Parse the command line (and the file named by -c), apply defaults and
  * validate.  Returns a new config, or NULL with one clear message in err
  * naming the file, line, key and what is wrong.  *action says what was
- * asked; for SG_ACTION_VERSION and SG_ACTION_HELP the config may be NULL
- * with err empty.
+ * asked; for SG_ACTION_VERSION and SG_ACTION_HELP the config is NULL with
+ * err empty (the caller prints the version or sg_config_usage() to stdout
+ * and exits 0).  For SG_ACTION_CHECK the caller prints "configuration OK"
+ * and exits 0.  Uses getopt_long(3), so it resets optind; argv may be
+ * permuted.  The caller frees the config with sg_config_free().
  */
 struct sg_config *sg_config_from_args(int argc, char **argv,
     enum sg_config_action *action, char *err, size_t errlen);
 
 /*
  * sg_config_load(path, err, errlen):
- * Read and validate the INI file at path alone (used again on SIGHUP).
- * Returns a new config, or NULL with the message in err.
+ * Read and validate the INI file at path alone, without command-line
+ * overrides.  Returns a new config, or NULL with the message in err.
  */
 struct sg_config *sg_config_load(const char *path, char *err, size_t errlen);
+
+/*
+ * sg_config_reload(cfg, err, errlen):
+ * Build cfg again from where it came from (on SIGHUP): the file read anew,
+ * with the same command-line overrides and listeners that made cfg, so that
+ * "--log-level=debug -c FILE" stays at debug after a reload.  cfg is left
+ * as it is.  Returns a new config, or NULL with the message in err.
+ */
+struct sg_config *sg_config_reload(const struct sg_config *cfg, char *err,
+    size_t errlen);
 
 /*
  * sg_config_free(cfg):
@@ -106,8 +133,36 @@ void sg_config_free(struct sg_config *cfg);
 
 /*
  * sg_config_usage(void):
- * The --help text, generated from the option table.
+ * The --help text, generated from the option table at compile time (a
+ * static string: nothing to free).
  */
 const char *sg_config_usage(void);
+
+/* One row of the option table, as shown in --help and the man page. */
+struct sg_config_option {
+	const char *name;	/* INI key and --name */
+	const char *type;	/* "DURATION", "SIZE", "N", "yes|no", "a|b" */
+	const char *scope;	/* "global", "session" or "listener" */
+	const char *def;	/* default as written in a file; "" if required */
+	const char *help;	/* one line */
+};
+
+/*
+ * sg_config_option_at(i):
+ * Row i of the option table, or NULL past the last row.  For tests that
+ * check every option is documented, and for tools.
+ */
+const struct sg_config_option *sg_config_option_at(size_t i);
+
+/*
+ * sg_config_hostport(s, host, hostlen, port):
+ * Split a listen or upstream value as validated here ("HOST:PORT",
+ * "[v6]:PORT", "[v6%scope]:PORT", and for listen "*:PORT": any address)
+ * into host, without brackets, and port (1..65535), for getaddrinfo(3).
+ * Returns 0, or -1 if s is not valid or host does not fit in hostlen
+ * bytes.
+ */
+int sg_config_hostport(const char *s, char *host, size_t hostlen,
+    unsigned *port);
 
 #endif /* !SG_CONFIG_H */
