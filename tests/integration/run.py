@@ -8,6 +8,10 @@ sgtest.Ctx and checks one property, said in its docstring's first line.
 
     run.py --binary ./stanzaguard [-j N] [-v] [t_relay[:test_name] ...]
 
+SG_WRAP="valgrind --error-exitcode=99 --leak-check=full" runs every daemon
+under that command (time limits grow fivefold); SG_SEED replays the random
+data of a failed run; SG_JOBS sets -j.
+
 The last line is always "integration: N passed, N failed"; the exit status
 is non-zero if any test failed.
 """
@@ -51,7 +55,7 @@ def discover(names):
 
 def limit_of(mod, fn):
     f = getattr(importlib.import_module(mod), fn)
-    return float(getattr(f, "timeout", DEFAULT_LIMIT))
+    return float(getattr(f, "timeout", DEFAULT_LIMIT)) * sgtest.slow()
 
 
 def run_one(binary, mod, fn):

@@ -19,7 +19,9 @@ import errno
 import os
 import random
 import re
+import resource
 import selectors
+import shlex
 import signal
 import socket
 import subprocess
@@ -28,12 +30,23 @@ import threading
 import time
 
 LOOPBACK = "127.0.0.1"
+LOOPBACK6 = "::1"
 CLOSE = b"</stream:stream>"
 DEFAULT_TIMEOUT = 10.0
 
 
 class TestFailure(AssertionError):
     pass
+
+
+def wrapper():
+    """SG_WRAP="valgrind --error-exitcode=99 ..." runs the daemon under it."""
+    return shlex.split(os.environ.get("SG_WRAP", ""))
+
+
+def slow():
+    """Waits scale up under a wrapper such as valgrind."""
+    return 5.0 if wrapper() else 1.0
 
 
 def check(cond, msg):
@@ -174,7 +187,7 @@ class Daemon:
     """stanzaguard with args; stderr captured and parsed line by line."""
 
     def __init__(self, ctx, args, wait_listening=True, env=None,
-                 timeout=DEFAULT_TIMEOUT):
+                 timeout=DEFAULT_TIMEOUT, nofile=None):
         self.ctx = ctx
         self.args = args
         self.lines = []          # raw stderr lines
@@ -188,14 +201,19 @@ class Daemon:
         e.pop("JOURNAL_STREAM", None)
         if env:
             e.update(env)
+        def limit():
+            if nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
-            [ctx.binary] + args, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
+            wrapper() + [ctx.binary] + args, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+            preexec_fn=limit if nofile else None)
         self.pid = self.proc.pid
         self._t = threading.Thread(target=self._read, daemon=True)
         self._t.start()
         if wait_listening:
-            self.wait_for(event="listening", timeout=timeout)
+            self.wait_for(event="listening", timeout=timeout * slow())
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -219,22 +237,24 @@ class Daemon:
             return [r for r in self.records
                     if all(r.get(k) == v for k, v in want.items())]
 
-    def wait_for(self, count=1, timeout=DEFAULT_TIMEOUT, **want):
-        """Wait until count records match want; return the first count."""
-        deadline = time.monotonic() + timeout
+    def wait_for(self, count=None, timeout=DEFAULT_TIMEOUT, **want):
+        """Wait until a record matches want and return it; with count,
+        until count records match, and return the list of them."""
+        n = 1 if count is None else count
+        deadline = time.monotonic() + timeout * slow()
         with self._cv:
             while True:
                 got = [r for r in self.records
                        if all(r.get(k) == v for k, v in want.items())]
-                if len(got) >= count:
-                    return got[:count] if count > 1 else got[0]
+                if len(got) >= n:
+                    return got[0] if count is None else got[:n]
                 left = deadline - time.monotonic()
                 if left <= 0 or self._eof:
                     break
                 self._cv.wait(min(left, 0.1))
         raise TestFailure(
             "no %d log record(s) %r within %.1fs (daemon %s); log:\n%s"
-            % (count, want, timeout,
+            % (n, want, timeout,
                "exited %s" % self.proc.poll() if self._eof else "running",
                "\n".join(self.lines[-40:])))
 
@@ -252,6 +272,7 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def wait_exit(self, timeout=DEFAULT_TIMEOUT):
+        timeout *= slow()
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -265,6 +286,16 @@ class Daemon:
         if self.proc.poll() is None:
             self.signal(signal.SIGTERM)
         return self.wait_exit(timeout)
+
+    def nfds(self):
+        return len(os.listdir("/proc/%d/fd" % self.pid))
+
+    def cpu_seconds(self):
+        """User + system CPU time so far."""
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf(
+            "SC_CLK_TCK")
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.pid) as f:
@@ -475,10 +506,11 @@ def random_stanzas(rng, total, max_stanza=64 * 1024, prefix="m"):
     return b"".join(out)
 
 
-def open_session(ctx, daemon_port, upstream, to="example.com"):
+def open_session(ctx, daemon_port, upstream, to="example.com",
+                 host=LOOPBACK):
     """Client connects, headers both ways: (client, server) Peers with the
     headers consumed."""
-    c = ctx.connect(daemon_port)
+    c = ctx.connect(daemon_port, host=host)
     ch = client_header(to)
     c.send(ch)
     s = upstream.accept()
@@ -657,13 +689,13 @@ def timeout(secs):
     return mark
 
 
-def start_proxy(ctx, upstream_addr, *opts, **kw):
+def start_proxy(ctx, upstream_addr, *opts, host=LOOPBACK, **kw):
     """stanzaguard on a free loopback port in front of upstream_addr.
     Returns (daemon, port).  Retries if another process took the port
     between our probe and the daemon's bind."""
     for attempt in range(3):
-        port = free_port()
-        d = ctx.daemon("--listen", hostport(LOOPBACK, port),
+        port = free_port(host)
+        d = ctx.daemon("--listen", hostport(host, port),
                        "--upstream", upstream_addr, *opts,
                        wait_listening=False, **kw)
         try:

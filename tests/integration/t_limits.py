@@ -1,7 +1,11 @@
-"""max-connections."""
+"""max-connections, and running out of file descriptors."""
 
-from sgtest import (check, close_politely, open_session, start_proxy,
-                    timeout)
+import threading
+import time
+
+from sgtest import (CLOSE, answer_close, check, client_header,
+                    close_politely, open_session, server_header,
+                    start_proxy, timeout, wrapper)
 
 
 @timeout(60)
@@ -24,3 +28,79 @@ def test_max_connections(ctx):
     for c, s in pairs[1:]:
         close_politely(c, s)
     d.wait_for(count=4, event="session-end")
+
+
+def _polite_client(c, errors):
+    """Whatever the daemon did with it: close tag, read to EOF, close."""
+    try:
+        c.send(CLOSE)
+        c.recv_to_eof(timeout=20)
+        c.close()
+    except Exception as e:  # noqa: BLE001 - collected for the main thread
+        errors.append(e)
+
+
+def _polite_server(s, errors):
+    try:
+        s.send(server_header())
+        answer_close(s, timeout=20)
+    except Exception as e:  # noqa: BLE001
+        errors.append(e)
+
+
+@timeout(90)
+def test_out_of_descriptors_pauses_accept(ctx):
+    """Out of file descriptors, the daemon logs accept-paused and stops
+    accepting for a while instead of spinning; once descriptors are free
+    again it serves new sessions."""
+    if wrapper():
+        return      # valgrind needs descriptors of its own
+    up = ctx.upstream()
+    probe, _ = start_proxy(ctx, up.addr, "--stats-interval=0")
+    base = probe.nfds()
+    probe.stop()
+    # Room for three sessions of two descriptors each, and one more.
+    d, port = start_proxy(ctx, up.addr, "--stats-interval=0",
+                          nofile=base + 7)
+    clients = []
+    for i in range(12):
+        c = ctx.connect(port, who="client%d" % i)
+        c.send(client_header())
+        clients.append(c)
+    servers, errors, threads = [], [], []
+    stop = threading.Event()
+
+    def acceptor():
+        while not stop.is_set():
+            try:
+                s = up.accept(timeout=0.2)
+            except AssertionError:
+                continue
+            servers.append(s)
+            t = threading.Thread(target=_polite_server, args=(s, errors))
+            t.start()
+            threads.append(t)
+
+    acc = threading.Thread(target=acceptor)
+    acc.start()
+    try:
+        d.wait_for(event="accept-paused", timeout=10)
+        cpu0 = d.cpu_seconds()
+        time.sleep(1.0)
+        busy = d.cpu_seconds() - cpu0
+        check(busy < 0.5, "daemon used %.2fs CPU in 1s while paused" % busy)
+        ts = [threading.Thread(target=_polite_client, args=(c, errors))
+              for c in clients]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(40)
+        d.wait_for(count=12, event="session-end", timeout=40)
+    finally:
+        stop.set()
+        acc.join(5)
+    for t in threads:
+        t.join(20)
+    if errors:
+        raise errors[0]
+    close_politely(*open_session(ctx, port, up))
