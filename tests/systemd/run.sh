@@ -1,8 +1,9 @@
 #!/bin/sh
 # stanzaguard under systemd's protocols, without systemd as PID 1:
 #   tests/systemd/run.sh ./stanzaguard
-# (a) the unit files pass systemd-analyze verify, and their security
-#     exposure stays under 2.0;
+# (a) the unit files pass systemd-analyze verify, their security exposure
+#     stays under 2.0, and the socket unit opens the example config's
+#     listen addresses;
 # (b) the daemon takes a socket passed by socket activation, by name and by
 #     address, and relays a session through it to an upstream;
 # (c) sd_notify: READY=1, WATCHDOG=1, RELOADING=1 (MONOTONIC_USEC=), READY=1,
@@ -191,6 +192,26 @@ check_units()
 	else
 		fail "units: security exposure $(exposure) (want under 2.0)" \
 		    "$TMP/security.log"
+	fi
+}
+
+# The socket unit opens exactly the example config's listen addresses.
+check_socket_matches_config()
+{
+	conf=$ROOT/proxy/stanzaguard.conf.example
+	if [ ! -f "$conf" ]; then
+		skip "units: no $conf to compare the socket unit with"
+		return
+	fi
+	sed -n 's/^listen[ 	]*=[ 	]*//p' "$conf" | sort >"$TMP/conf.addr"
+	sed -n 's/^ListenStream=//p' "$ROOT/systemd/stanzaguard.socket" |
+	    sort >"$TMP/unit.addr"
+	if cmp -s "$TMP/conf.addr" "$TMP/unit.addr"; then
+		pass "units: socket unit listens where the example config does"
+	else
+		diff "$TMP/conf.addr" "$TMP/unit.addr" >"$TMP/addr.diff"
+		fail "units: socket unit and example config differ" \
+		    "$TMP/addr.diff"
 	fi
 }
 
@@ -437,6 +458,7 @@ main()
 {
 	echo "systemd tests: $BIN (temp dir $TMP)"
 	check_units
+	check_socket_matches_config
 	check_activation
 	check_notify
 	check_journal
