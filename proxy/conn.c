@@ -237,8 +237,9 @@ conn_arm(struct sg_conn *c, uint64_t now)
 	if (dl == SG_NO_DEADLINE || dl >= c->armed)
 		return;
 	ev_timer_stop(c->d->loop, &c->timer);
-	ev_timer_set(&c->timer, dl > now ? (double)(dl - now) / 1000. : 0.,
-	    0.);
+	/* At least 1 ms: a deadline that stays past must not spin. */
+	ev_timer_set(&c->timer, dl > now + 1 ? (double)(dl - now) / 1000. :
+	    0.001, 0.);
 	ev_timer_start(c->d->loop, &c->timer);
 	c->armed = dl;
 }

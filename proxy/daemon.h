@@ -47,7 +47,7 @@ struct sg_daemon {
 	ev_timer drain;			/* drain-timeout after SIGTERM */
 	ev_timer stats_timer;		/* stats-interval */
 	ev_timer watchdog;		/* WATCHDOG=1 */
-	ev_timer sweep;			/* release parser memory of quiet ones */
+	ev_timer sweep;			/* parser memory of quiet sessions */
 
 	char rbuf[SG_DAEMON_RBUF];
 };

@@ -1,6 +1,8 @@
 """Command line: --check-config, --version, --help, and bad options."""
 
-from sgtest import check, run_binary, timeout
+import socket
+
+from sgtest import LOOPBACK, check, free_port, hostport, run_binary, timeout
 
 
 @timeout(20)
@@ -55,3 +57,36 @@ def test_version_and_help(ctx):
     check(rc == 0 and out.startswith("stanzaguard "), "%d %r" % (rc, out))
     rc, out, err = run_binary(ctx, ["--help"])
     check(rc == 0 and "idle-timeout" in out, "%d %r" % (rc, out))
+
+
+@timeout(20)
+def test_port_in_use_exits_1(ctx):
+    """A listen port already taken is a runtime failure: exit 1, one log
+    line naming the listener."""
+    s = socket.socket()
+    s.bind((LOOPBACK, 0))
+    s.listen()
+    ctx.on_cleanup(s.close)
+    rc, out, err = run_binary(ctx, [
+        "--listen", hostport(LOOPBACK, s.getsockname()[1]),
+        "--upstream", "127.0.0.1:5322"])
+    check(rc == 1, "exit %d, stderr %r" % (rc, err))
+    lines = err.strip().splitlines()
+    check(len(lines) == 1 and "start-failed" in lines[0] and
+          "default" in lines[0], "stderr %r" % err)
+
+
+@timeout(30)
+def test_unknown_upstream_name_exits_2(ctx):
+    """An upstream name that does not exist is a configuration error:
+    exit 2 (1 only if the resolver itself is unreachable)."""
+    rc, out, err = run_binary(ctx, [
+        "--listen", hostport(LOOPBACK, free_port()),
+        "--upstream", "no-such-host.invalid:5222"], timeout=25)
+    lines = err.strip().splitlines()
+    check(len(lines) == 1 and "no-such-host.invalid" in lines[0],
+          "stderr %r" % err)
+    if "Temporary failure" in err:
+        check(rc == 1, "exit %d" % rc)
+    else:
+        check(rc == 2, "exit %d, stderr %r" % (rc, err))
