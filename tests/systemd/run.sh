@@ -113,9 +113,11 @@ forget()
 	PIDS=$left
 }
 
+# Exited: gone, or a zombie that this shell has not reaped yet.
 is_gone()
 {
-	! kill -0 "$1" 2>/dev/null
+	! kill -0 "$1" 2>/dev/null ||
+	    grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
 }
 
 is_file()
