@@ -892,6 +892,25 @@ window(const struct sg_tracker *t, size_t len)
 	return (len > INT_MAX ? INT_MAX : len);
 }
 
+/*
+ * Even with UTF-8 forced, expat switches to UTF-16 on a NUL or a byte
+ * order mark in a document's first two bytes, and whether it does depends
+ * on how those two bytes were split.  None of them is valid there.
+ */
+static int
+bad_doc_start(const struct sg_tracker *t, const char *buf, size_t len)
+{
+	uint64_t at = t->fed - t->doc_start;
+	unsigned char c;
+
+	for (; at < 2 && len > 0; at++, buf++, len--) {
+		c = (unsigned char)*buf;
+		if (c == 0x00 || c == 0xfe || c == 0xff)
+			return (1);
+	}
+	return (0);
+}
+
 /* Parse the first bytes of buf; return how many were taken. */
 static size_t
 feed_xml(struct sg_tracker *t, const char *buf, size_t len)
@@ -901,6 +920,10 @@ feed_xml(struct sg_tracker *t, const char *buf, size_t len)
 
 	if ((t->p == NULL || t->need_doc) && parser_start(t) != 0) {
 		(void)fail(t, SG_TRACK_NOMEM);
+		return (0);
+	}
+	if (bad_doc_start(t, buf, len)) {
+		(void)fail(t, SG_TRACK_NOT_WELL_FORMED);
 		return (0);
 	}
 	n = window(t, len);

@@ -257,6 +257,19 @@ const struct sg_corpus_sample sg_tracker_corpus[] = {
 	    SG_TRACK_NOT_WELL_FORMED, SG_CORPUS_NONE, NULL, NULL },
 	{ "garbage", S("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
 	    SG_TRACK_NOT_WELL_FORMED, SG_CORPUS_NONE, NULL, NULL },
+	/* expat would take these for UTF-16, split or not. */
+	{ "utf16le", S("<\0s\0t\0r\0e\0a\0m\0>\0"),
+	    SG_TRACK_NOT_WELL_FORMED, SG_CORPUS_NONE, NULL, NULL },
+	{ "utf16_bom", S("\xff\xfe<\0s\0>\0"),
+	    SG_TRACK_NOT_WELL_FORMED, SG_CORPUS_NONE, NULL, NULL },
+	{ "nul_second", S("A\0\xf0 "),
+	    SG_TRACK_NOT_WELL_FORMED, SG_CORPUS_NONE, NULL, NULL },
+	{ "utf16_after_restart", S(HDR
+	    "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
+	    "\xfe\xff\0<\0s"), SG_TRACK_NOT_WELL_FORMED, SG_CORPUS_NONE,
+	    NULL, NULL },
+	{ "utf8_bom", S("\xef\xbb\xbf" HDR CLOSE),
+	    SG_TRACK_OK, SG_CORPUS_NONE, NULL, NULL },
 
 	/* Not a stream. */
 	{ "html_root", S("<html xmlns='http://www.w3.org/1999/xhtml'>"),
