@@ -305,8 +305,10 @@ reclaim_queue(struct sg_session *s, enum sg_side to)
 		return;
 	}
 	sg_ledger_written(pe->ledger, pe->written);
-	while (sg_ledger_shift(pe->ledger, e))
+	while (sg_ledger_shift(pe->ledger, e)) {
+		s->st.stanzas_out[to]--;
 		undelivered(s, OTHER(to), &e->info, e->cut);
+	}
 	free(e);
 	pe->written += sg_bq_len(pe->out);
 	sg_bq_clear(pe->out);
@@ -553,13 +555,13 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 		    ev->condition != NULL &&
 		    strcmp(ev->condition, "connection-timeout") == 0) {
 			dispose(d, ev->end, 0);
+			s->st.rewritten++;
 			return;
 		}
 	}
 	if (d->closed) {
 		dispose(d, ev->end, 0);
-		if (ev->kind != SG_STANZA_STREAM_ERROR)
-			undelivered(s, d->from, &info, 0);
+		undelivered(s, d->from, &info, 0);
 		return;
 	}
 	dispose(d, ev->end, 1);

@@ -105,9 +105,14 @@ struct sg_session_stats {
 	uint64_t bytes_in[2];		/* read from side */
 	uint64_t bytes_out[2];		/* written to side */
 	uint64_t stanzas_in[2];		/* complete stanzas read from side */
-	uint64_t stanzas_out[2];	/* forwarded to side */
+	uint64_t stanzas_out[2];	/* forwarded to side, not reclaimed */
+	uint64_t rewritten;		/* connection-timeout errors dropped */
 	uint64_t bounced[2];		/* bounced back to side */
 	uint64_t undeliverable[2];	/* sent by side, not delivered */
+	/*
+	 * Rule 5 holds as: stanzas_in[X] == stanzas_out[Y] + bounced[X] +
+	 * undeliverable[X] (+ rewritten, for S).
+	 */
 	uint64_t truncated[2];		/* partial stanzas of side dropped */
 	uint64_t dropped_bytes[2];	/* bytes of side after its close */
 	char error_in[2][32];		/* stream error condition from side */

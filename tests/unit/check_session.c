@@ -286,10 +286,11 @@ START_TEST(test_server_error_then_tag_relayed)
 	    "xml:ns:xmpp-streams'/></stream:error>";
 
 	feed(h, SG_SERVER, err);
-	feed(h, SG_SERVER, TAG);
 	ck_assert_str_eq(h->out[SG_CLIENT], err);
+	feed(h, SG_SERVER, TAG);
 	ck_assert_str_eq(stats(h)->error_in[SG_SERVER], "conflict");
 	feed(h, SG_CLIENT, TAG);
+	EXPECT_TRACE(h, "ScSs");
 	finish(h);
 	ck_assert_int_eq(stats(h)->reason, SG_REASON_SERVER);
 	h_free(h);
@@ -516,6 +517,7 @@ START_TEST(test_service_stop)
 	feed(h, SG_CLIENT, TAG);
 	EXPECT_OUT(h, SG_SERVER, TAG);
 	feed(h, SG_SERVER, TAG);
+	EXPECT_TRACE(h, "ScSs");
 	finish(h);
 	ck_assert_int_eq(stats(h)->reason, SG_REASON_SHUTDOWN);
 	ck_assert_int_eq(stats(h)->forced, 0);
@@ -575,7 +577,7 @@ START_TEST(test_stanza_too_large)
 	struct h *h;
 	char big[300];
 
-	p.limits.max_stanza = 100;
+	p.limits.max_stanza = 200;
 	h = opened_with(p);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -593,6 +595,7 @@ START_TEST(test_upstream_unreachable_after_header)
 {
 	struct h *h = h_new_with(params());
 
+	h->stalled[SG_SERVER] = 1;	/* not connected yet */
 	feed(h, SG_CLIENT, C_HDR);
 	sg_session_on_upstream_failed(h->s, h->now);
 	run(h);
@@ -781,6 +784,7 @@ START_TEST(test_sasl_restart)
 	feed(h, SG_CLIENT, C_MSG TAG);
 	feed(h, SG_SERVER, TAG);
 	EXPECT_OUT(h, SG_CLIENT, TAG);
+	EXPECT_TRACE(h, "SsSc");
 	finish(h);
 	ck_assert_int_eq(stats(h)->reason, SG_REASON_CLIENT);
 	h_free(h);
@@ -810,7 +814,7 @@ START_TEST(test_backpressure)
 	char msg[1100];
 	int i;
 
-	p.high_water = 4096;
+	p.high_water = 5000;
 	p.low_water = 1024;
 	h = opened_with(p);
 	h->stalled[SG_SERVER] = 1;

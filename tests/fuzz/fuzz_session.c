@@ -1,0 +1,245 @@
+/*
+ * libFuzzer target for the close engine: the input is a program of events
+ * (XMPP fragments or raw bytes from either side, EOF, time passing, partial
+ * writes, write errors, service stop, upstream failure).  After every step
+ * the spec's invariants are checked, and abort() on a breach:
+ *  - what is written to each side parses as an XMPP stream (close tags at
+ *    stanza boundaries, well-formed composed XML), and nothing follows the
+ *    close tag, nor any shutdown;
+ *  - no action after CLOSE;
+ *  - rule 5: every complete stanza read is forwarded, bounced or counted.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+#include "tracker.h"
+
+#define HDR_C "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " \
+	"xmlns:stream='http://etherx.jabber.org/streams' to='a.example'>"
+#define HDR_S "<stream:stream xmlns='jabber:client' xmlns:stream=" \
+	"'http://etherx.jabber.org/streams' from='a.example' id='x'>"
+
+static const char *fragments[] = {
+	HDR_C, HDR_S, "</stream:stream>", " ", "\n",
+	"<message to='b@a.example' id='m1' type='chat'><body>hi</body>"
+	    "</message>",
+	"<message from='b@a.example/r' id='m2'><body>&lt;yo&gt;</body>"
+	    "</message>",
+	"<iq type='get' id='q1' from='c@a.example/r'><ping xmlns='urn:xmpp:"
+	    "ping'/></iq>",
+	"<iq type='result' id='q1'/>", "<presence/>",
+	"<message type='groupchat' id='g'/>",
+	"<message><body>part", "ial</body></message>", "<iq type='set' id",
+	"='z'/>",
+	"<stream:error><connection-timeout xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-streams'/></stream:error>",
+	"<enabled xmlns='urn:xmpp:sm:3' resume='true'/>",
+	"<enabled xmlns='urn:xmpp:sm:3'/>", "<r xmlns='urn:xmpp:sm:3'/>",
+	"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+	"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+	"<!-- no -->", "<message><body>&foo;</body></message>",
+};
+#define NFRAG (sizeof(fragments) / sizeof(fragments[0]))
+
+/* What one side has been sent, parsed again as that side would. */
+struct view {
+	struct sg_tracker *trk;
+	int closed;		/* a close tag has been seen */
+	int shut;
+	int opaque;
+	uint64_t after_close;	/* non-whitespace bytes after the tag */
+	struct view *other;
+};
+
+static void
+on_view_event(void *ctx, const struct sg_tracker_event *ev)
+{
+	struct view *v = ctx;
+
+	if (ev->type == SG_EV_CLOSE)
+		v->closed = 1;
+	if (ev->type != SG_EV_STANZA)
+		return;
+	if (ev->kind == SG_STANZA_SASL_SUCCESS)
+		sg_tracker_expect_restart(v->other->trk);
+	if (ev->kind == SG_STANZA_TLS_PROCEED) {
+		sg_tracker_set_opaque(v->other->trk);
+		v->opaque = v->other->opaque = 1;
+	}
+}
+
+struct world {
+	struct sg_session *s;
+	struct view view[2];
+	uint64_t now;
+	int over;
+};
+
+static void
+check_accounting(const struct sg_session_stats *st)
+{
+	int x;
+
+	for (x = 0; x < 2; x++) {
+		uint64_t rw = x == SG_SERVER ? st->rewritten : 0;
+
+		if (st->stanzas_in[x] != st->stanzas_out[1 - x] +
+		    st->bounced[x] + st->undeliverable[x] + rw)
+			abort();
+	}
+}
+
+static void
+write_some(struct world *w, enum sg_side side, size_t max)
+{
+	struct sg_bq *q = sg_session_outq(w->s, side);
+	struct view *v = &w->view[side];
+	char buf[4096];
+	size_t n = sg_bq_len(q);
+
+	if (n > max)
+		n = max;
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	if (n == 0)
+		return;
+	if (v->shut)
+		abort();
+	sg_bq_copyout(q, 0, buf, n);
+	if (v->closed) {
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (buf[i] != ' ' && buf[i] != '\n')
+				abort();
+	}
+	if (sg_tracker_feed(v->trk, buf, n) != SG_TRACK_OK && !v->opaque)
+		abort();
+	sg_session_on_written(w->s, side, n, w->now);
+}
+
+static void
+take_actions(struct world *w)
+{
+	struct sg_action a[8];
+	size_t i, n;
+	int rounds;
+
+	for (rounds = 0; rounds < 64; rounds++) {
+		if ((n = sg_session_take_actions(w->s, a, 8)) == 0)
+			break;
+		if (w->over)
+			abort();
+		for (i = 0; i < n; i++) {
+			if (a[i].type == SG_ACT_SHUTDOWN) {
+				if (sg_bq_len(sg_session_outq(w->s,
+				    a[i].side)) != 0)
+					abort();
+				w->view[a[i].side].shut = 1;
+			}
+			if (a[i].type == SG_ACT_CLOSE)
+				w->over = 1;
+		}
+	}
+	check_accounting(sg_session_stats(w->s));
+}
+
+static size_t
+step(struct world *w, const uint8_t *p, size_t len)
+{
+	enum sg_side side = (p[0] & 1) ? SG_SERVER : SG_CLIENT;
+	unsigned arg = len > 1 ? p[1] : 0;
+
+	switch ((p[0] >> 1) % 10) {
+	case 0:
+	case 1:
+	case 2: {
+		const char *f = fragments[arg % NFRAG];
+
+		sg_session_on_bytes(w->s, side, f, strlen(f), w->now);
+		return (2);
+	}
+	case 3: {
+		size_t n = arg < len - 2 ? arg : len - 2;
+
+		if (len < 2 || n == 0)
+			return (len < 2 ? len : 2);
+		sg_session_on_bytes(w->s, side, (const char *)p + 2, n, w->now);
+		return (2 + n);
+	}
+	case 4:
+		sg_session_on_eof(w->s, side, w->now);
+		return (1);
+	case 5:
+		w->now += (uint64_t)arg * 500;
+		if (sg_session_deadline(w->s) <= w->now)
+			sg_session_on_timer(w->s, w->now);
+		return (2);
+	case 6:
+		write_some(w, side, arg == 0 ? SIZE_MAX : arg * 4);
+		return (2);
+	case 7:
+		sg_session_on_write_error(w->s, side, w->now);
+		return (1);
+	case 8:
+		if (arg & 1)
+			sg_session_on_shutdown(w->s, w->now);
+		else if (arg & 2)
+			sg_session_on_upstream_failed(w->s, w->now);
+		else
+			sg_session_on_force_close(w->s, w->now);
+		return (2);
+	default:
+		write_some(w, SG_CLIENT, SIZE_MAX);
+		write_some(w, SG_SERVER, SIZE_MAX);
+		return (1);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sg_session_params p;
+	struct world w;
+	int side, steps = 0;
+
+	memset(&p, 0, sizeof(p));
+	memset(&w, 0, sizeof(w));
+	sg_tracker_limits_default(&p.limits);
+	p.limits.max_stanza = 4096;
+	p.idle_timeout = 60000;
+	p.close_timeout = 5000;
+	p.stanza_timeout = 20000;
+	p.policy = size > 0 ? data[0] % 3 : 0;
+	p.server_first = size > 0 && (data[0] & 4);
+	p.rewrite_idle_errors = size > 0 && (data[0] & 8);
+	p.high_water = 2048;
+	p.low_water = 512;
+	w.now = 1;
+	if ((w.s = sg_session_new(&p, w.now)) == NULL)
+		return (0);
+	for (side = 0; side < 2; side++) {
+		w.view[side].trk = sg_tracker_new(&p.limits, on_view_event,
+		    &w.view[side]);
+		w.view[side].other = &w.view[1 - side];
+	}
+	if (size > 0) {
+		data++;
+		size--;
+	}
+	while (size > 0 && steps++ < 512) {
+		size_t used = step(&w, data, size);
+
+		take_actions(&w);
+		data += used;
+		size -= used;
+	}
+	for (side = 0; side < 2; side++)
+		sg_tracker_free(w.view[side].trk);
+	sg_session_free(w.s);
+	return (0);
+}
