@@ -42,7 +42,12 @@ def discover(names):
     out = []
     for name in names:
         mod, _, fn = name.partition(":")
-        m = importlib.import_module(mod)
+        try:
+            m = importlib.import_module(mod)
+        except Exception:  # noqa: BLE001 - a broken module is a failure
+            traceback.print_exc()
+            out.append((mod, "<import>"))
+            continue
         fns = [fn] if fn else sorted(
             (k for k in dir(m) if k.startswith("test_")),
             key=lambda k: getattr(m, k).__code__.co_firstlineno)
@@ -54,13 +59,19 @@ def discover(names):
 
 
 def limit_of(mod, fn):
+    if fn == "<import>":
+        return DEFAULT_LIMIT
     f = getattr(importlib.import_module(mod), fn)
     return float(getattr(f, "timeout", DEFAULT_LIMIT)) * sgtest.slow()
 
 
 def run_one(binary, mod, fn):
     """In the child: run one test; exit status 0 if it passed."""
-    f = getattr(importlib.import_module(mod), fn)
+    try:
+        f = getattr(importlib.import_module(mod), fn)
+    except Exception:  # noqa: BLE001 - reported as the test's failure
+        traceback.print_exc()
+        os._exit(1)
     ctx = sgtest.Ctx(binary, fn)
     ok = True
     try:

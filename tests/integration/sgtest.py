@@ -486,6 +486,58 @@ def message(mid, body="hi", to="bob@example.com", mtype="chat"):
 
 STARTTLS = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
 PROCEED = b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+SM_ENABLE = b"<enable xmlns='urn:xmpp:sm:3' resume='true'/>"
+
+
+def sm_enabled(resume=True):
+    return ("<enabled xmlns='urn:xmpp:sm:3' id='sm1'%s/>"
+            % (" resume='true'" if resume else "")).encode()
+
+
+def iq(iid, itype="get", to="example.com"):
+    return ("<iq to='%s' id='%s' type='%s'><query xmlns='jabber:iq:version'"
+            "/></iq>" % (to, iid, itype)).encode()
+
+
+def presence(pid="p1"):
+    return ("<presence id='%s'/>" % pid).encode()
+
+
+def stream_error(cond):
+    return ("<stream:error><%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'"
+            "/></stream:error>" % cond).encode()
+
+
+def split_stream(data):
+    """Parse what one peer received: a stream header, stanzas, maybe the
+    close tag.  Returns (header_attrs, [(name, attrs, raw_bytes)], closed).
+    Fails the test if data is not well-formed as far as it goes."""
+    import xml.parsers.expat as expat
+    p = expat.ParserCreate()
+    depth, stanzas, st = [0], [], {"hdr": None, "start": 0, "closed": False}
+
+    def start(name, attrs):
+        if depth[0] == 0:
+            st["hdr"] = attrs
+        elif depth[0] == 1:
+            st["start"] = p.CurrentByteIndex
+            st["name"], st["attrs"] = name, attrs
+        depth[0] += 1
+
+    def end(name):
+        depth[0] -= 1
+        if depth[0] == 1:
+            i = data.index(b">", p.CurrentByteIndex) + 1
+            stanzas.append((st["name"], st["attrs"], data[st["start"]:i]))
+        elif depth[0] == 0:
+            st["closed"] = True
+
+    p.StartElementHandler, p.EndElementHandler = start, end
+    try:
+        p.Parse(data, False)
+    except expat.ExpatError as e:
+        raise TestFailure("not well-formed (%s): %r" % (e, data[:300]))
+    return st["hdr"], stanzas, st["closed"]
 
 
 def random_stanzas(rng, total, max_stanza=64 * 1024, prefix="m"):

@@ -1,6 +1,6 @@
-"""Totals."""
+"""Totals and session log lines."""
 
-from sgtest import (check, close_politely, open_session, start_proxy,
+from sgtest import (CLOSE, check, close_politely, open_session, start_proxy,
                     timeout)
 
 
@@ -21,3 +21,27 @@ def test_totals_line(ctx):
               "undeliverable", "close_server_vanished",
               "close_upstream_unreachable"):
         check(k in t, "no %s in %r" % (k, t))
+
+
+@timeout(30)
+def test_session_line_escapes_peer_text(ctx):
+    """Peer-controlled text in the session-end line (here the id of an
+    undeliverable stanza, with a space, a quote, a newline, ':' and '%')
+    stays inside its one field of its one line."""
+    up = ctx.upstream()
+    d, port = start_proxy(ctx, up.addr, "--stats-interval=0")
+    c, s = open_session(ctx, port, up)
+    s.close()                       # the server vanishes
+    c.recv_until(CLOSE)
+    c.send(b"<message id='a b" + b'"' + b"c&#10;d:e%' type='chat'>"
+           b"<body>x</body></message>")
+    c.send(CLOSE)
+    c.expect_eof()
+    c.close()
+    e = d.wait_for(event="session-end")
+    check(e["close"] == "server-vanished", "close %r" % e)
+    check(e["undeliverable_c"] == "1", "%r" % e)
+    check(e["undeliverable_list"] == 'c2s:message:a%20b"c%0Ad%3Ae%25:chat',
+          "list %r" % e["undeliverable_list"])
+    lines = [ln for ln in d.lines if "session-end" in ln]
+    check(len(lines) == 1, "lines %r" % lines)
