@@ -1,0 +1,281 @@
+/*
+ * How fast the tracker follows a stream, next to bare expat (namespaces,
+ * empty handlers) on the same bytes and chunks, and how much memory an
+ * idle tracker holds with and without sg_tracker_release_idle().
+ */
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <expat.h>
+
+#include "tracker.h"
+
+#define TOTAL		(100 * 1000 * 1000)
+#define BIG_SHARE	(10 * 1000 * 1000)	/* of TOTAL, in 16 KiB stanzas */
+#define CHUNK		(16 * 1024)
+#define ROUNDS		3
+#define IDLE_TRACKERS	1000
+
+#define HEADER	"<?xml version='1.0'?><stream:stream from='example.com' " \
+	"id='c2FtcGxl' xmlns='jabber:client' " \
+	"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+
+/* As in lib/tracker.c: Debian's 2.5.0 carries 2.6's reparse deferral. */
+#if XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION < 6
+XML_Bool XML_SetReparseDeferralEnabled(XML_Parser, XML_Bool)
+    __attribute__((weak));
+#endif
+
+struct buf {
+	char *b;
+	size_t len;
+	size_t cap;
+};
+
+static void
+put(struct buf *b, const char *s, size_t len)
+{
+
+	if (b->len + len > b->cap) {
+		fprintf(stderr, "bench: buffer too small\n");
+		exit(1);
+	}
+	memcpy(b->b + b->len, s, len);
+	b->len += len;
+}
+
+static const char *const bodies[] = {
+	"Wherefore art thou, Romeo?",
+	"I am here &amp; you are there &lt;3",
+	"\xc2\xbf" "D\xc3\xb3nde est\xc3\xa1s? \xe6\x97\xa5\xe6\x9c\xac",
+	"See you at the orchard at nine, bring the ladder."
+};
+
+/* ~200-byte chat messages with now and then a presence, iq or blank. */
+static void
+small_stanzas(struct buf *b, size_t upto)
+{
+	char s[512];
+	unsigned i;
+	int n;
+
+	for (i = 0; b->len < upto; i++) {
+		if (i % 10 == 3)
+			n = snprintf(s, sizeof(s), "<presence from='romeo@"
+			    "example.net/orchard' to='juliet@example.com/"
+			    "balcony'><show>away</show></presence>");
+		else if (i % 10 == 7)
+			n = snprintf(s, sizeof(s), "<iq type='get' id='p%u' "
+			    "to='example.com'><ping xmlns='urn:xmpp:ping'/>"
+			    "</iq>\n", i);
+		else
+			n = snprintf(s, sizeof(s), "<message from='romeo@"
+			    "example.net/orchard' to='juliet@example.com/"
+			    "balcony' type='chat' id='m%08u'><body>%s</body>"
+			    "</message>", i, bodies[i % 4]);
+		put(b, s, (size_t)n);
+	}
+}
+
+static void
+big_stanzas(struct buf *b, size_t upto)
+{
+	static const char head[] = "<message to='juliet@example.com' "
+	    "type='chat'><body>";
+	static const char tail[] = "</body></message>\n";
+	size_t text = 16 * 1024 - (sizeof(head) - 1) - (sizeof(tail) - 1);
+	size_t i;
+
+	while (b->len < upto) {
+		put(b, head, sizeof(head) - 1);
+		for (i = 0; i < text; i++)
+			b->b[b->len + i] = i % 61 == 60 ? ' ' : 'a' + i % 26;
+		b->len += text;
+		put(b, tail, sizeof(tail) - 1);
+	}
+}
+
+static void
+traffic(struct buf *b)
+{
+
+	b->cap = TOTAL + 64 * 1024;
+	if ((b->b = malloc(b->cap)) == NULL) {
+		perror("malloc");
+		exit(1);
+	}
+	b->len = 0;
+	put(b, HEADER, sizeof(HEADER) - 1);
+	small_stanzas(b, (TOTAL - BIG_SHARE) / 2);
+	big_stanzas(b, (TOTAL - BIG_SHARE) / 2 + BIG_SHARE);
+	small_stanzas(b, TOTAL);
+	put(b, "</stream:stream>", 16);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+static void XMLCALL
+bare_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+
+	(void)ud;
+	(void)name;
+	(void)atts;
+}
+
+static void XMLCALL
+bare_end(void *ud, const XML_Char *name)
+{
+
+	(void)ud;
+	(void)name;
+}
+
+static void XMLCALL
+bare_text(void *ud, const XML_Char *s, int len)
+{
+
+	(void)ud;
+	(void)s;
+	(void)len;
+}
+
+static double
+run_expat(const struct buf *b)
+{
+	XML_Parser p;
+	size_t at, n;
+	double t0;
+
+	p = XML_ParserCreateNS("UTF-8", '\xff');
+	XML_SetReturnNSTriplet(p, XML_TRUE);
+	XML_SetElementHandler(p, bare_start, bare_end);
+	XML_SetCharacterDataHandler(p, bare_text);
+#if XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION < 6
+	if (XML_SetReparseDeferralEnabled != NULL)
+#endif
+		(void)XML_SetReparseDeferralEnabled(p, XML_FALSE);
+	t0 = now();
+	for (at = 0; at < b->len; at += n) {
+		n = b->len - at < CHUNK ? b->len - at : CHUNK;
+		if (XML_Parse(p, b->b + at, (int)n, XML_FALSE) !=
+		    XML_STATUS_OK) {
+			fprintf(stderr, "expat: %s\n",
+			    XML_ErrorString(XML_GetErrorCode(p)));
+			exit(1);
+		}
+	}
+	t0 = now() - t0;
+	XML_ParserFree(p);
+	return (t0);
+}
+
+static void
+count(void *ctx, const struct sg_tracker_event *ev)
+{
+
+	(void)ev;
+	(*(uint64_t *)ctx)++;
+}
+
+static double
+run_tracker(const struct buf *b, uint64_t *events)
+{
+	struct sg_tracker_limits lim;
+	struct sg_tracker *t;
+	enum sg_tracker_result r;
+	size_t at, n;
+	double t0;
+
+	sg_tracker_limits_default(&lim);
+	*events = 0;
+	t = sg_tracker_new(&lim, count, events);
+	t0 = now();
+	for (at = 0; at < b->len; at += n) {
+		n = b->len - at < CHUNK ? b->len - at : CHUNK;
+		if ((r = sg_tracker_feed(t, b->b + at, n)) != SG_TRACK_OK) {
+			fprintf(stderr, "tracker: %s\n", sg_tracker_strerror(r));
+			exit(1);
+		}
+	}
+	t0 = now() - t0;
+	sg_tracker_free(t);
+	return (t0);
+}
+
+static size_t
+heap_used(void)
+{
+
+	return (mallinfo2().uordblks);
+}
+
+/* Bytes per tracker after a login-sized exchange, then after release. */
+static void
+idle_memory(void)
+{
+	static const char traffic_in[] = HEADER
+	    "<iq type='set' id='bind_1'><bind xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-bind'><resource>balcony</resource></bind></iq>\n"
+	    "<presence/><message to='romeo@example.net' id='m1'><body>"
+	    "Hello</body></message>\n";
+	struct sg_tracker_limits lim;
+	struct sg_tracker **t;
+	uint64_t ev;
+	size_t base, held, released, i;
+
+	sg_tracker_limits_default(&lim);
+	if ((t = calloc(IDLE_TRACKERS, sizeof(*t))) == NULL)
+		exit(1);
+	base = heap_used();
+	for (i = 0; i < IDLE_TRACKERS; i++) {
+		t[i] = sg_tracker_new(&lim, count, &ev);
+		(void)sg_tracker_feed(t[i], traffic_in, sizeof(traffic_in) - 1);
+	}
+	held = heap_used() - base;
+	for (i = 0; i < IDLE_TRACKERS; i++)
+		(void)sg_tracker_release_idle(t[i]);
+	released = heap_used() - base;
+	printf("idle tracker: %zu bytes held, %zu after release_idle "
+	    "(mallinfo2, mean of %d, malloc overhead included)\n",
+	    held / IDLE_TRACKERS, released / IDLE_TRACKERS, IDLE_TRACKERS);
+	for (i = 0; i < IDLE_TRACKERS; i++)
+		sg_tracker_free(t[i]);
+	free(t);
+}
+
+int
+main(void)
+{
+	struct buf b;
+	double bare = 1e9, trk = 1e9, d;
+	uint64_t events = 0;
+	int i;
+
+	traffic(&b);
+	for (i = 0; i < ROUNDS; i++) {
+		if ((d = run_expat(&b)) < bare)
+			bare = d;
+		if ((d = run_tracker(&b, &events)) < trk)
+			trk = d;
+	}
+	printf("stream: %.1f MB, %llu events, %d KiB chunks, best of %d\n",
+	    b.len / 1e6, (unsigned long long)events, CHUNK / 1024, ROUNDS);
+	printf("bare expat: %.0f MB/s\n", b.len / 1e6 / bare);
+	printf("tracker:    %.0f MB/s (%.2fx the time of bare expat)\n",
+	    b.len / 1e6 / trk, trk / bare);
+	idle_memory();
+	free(b.b);
+	return (0);
+}
