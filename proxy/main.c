@@ -255,6 +255,11 @@ start(struct sg_daemon *d)
 		fprintf(stderr, "stanzaguard: out of memory\n");
 		return (EXIT_RUNTIME);
 	}
+	/*
+	 * Signals first: once a listener is logged as listening, a SIGHUP or
+	 * SIGTERM must find its watcher, not the default action.
+	 */
+	watchers_init(d);
 	switch (sg_listener_reconcile(d, d->cfg, err, sizeof(err))) {
 	case SG_LISTENER_OK:
 		break;
@@ -268,7 +273,6 @@ start(struct sg_daemon *d)
 	if ((unused = sg_notify_unused_listen_fds(d->notify)) > 0)
 		sg_log_msg(d->log, LOG_WARNING, "unused-sockets",
 		    "%zu sockets passed by systemd match no listener", unused);
-	watchers_init(d);
 	status_line(d, status, sizeof(status));
 	sg_notify_ready(d->notify, status);
 	return (0);
