@@ -20,30 +20,53 @@ struct sg_log;
 
 #define SG_LOG_MAX_FIELDS	48
 #define SG_LOG_BUF		8192
+#define SG_LOG_KEY_MAX		32	/* longer keys are dropped */
+#define SG_LOG_VAL_MAX		2048	/* longer values are cut */
 
 /*
  * One record being built, on the caller's stack.  Fields past the limits
- * are dropped and the record says so (truncated=yes); a record is never
- * split.  Treat the members as private.
+ * are dropped, values longer than SG_LOG_VAL_MAX or than what is left of
+ * buf are cut, and the record says so (log_truncated=yes); a record is
+ * never split.  Treat the members as private.
  */
 struct sg_log_rec {
 	struct sg_log *log;
 	int prio;
+	int skip;				/* below the threshold */
 	size_t nfields;
 	const char *keys[SG_LOG_MAX_FIELDS];	/* static strings */
 	size_t vals[SG_LOG_MAX_FIELDS];		/* offsets into buf */
+	unsigned char isnum[SG_LOG_MAX_FIELDS];	/* a JSON number */
 	size_t used;
 	int truncated;
-	char buf[SG_LOG_BUF];			/* NUL-terminated values */
+	char buf[SG_LOG_BUF];	/* values back to back, each + NUL */
 };
 
 /*
  * sg_log_new(format, level):
  * A logger writing records of priority level (LOG_ERR..LOG_DEBUG) or more
  * urgent.  SG_LOG_FORMAT_AUTO picks the journal when JOURNAL_STREAM names
- * our stderr, key=value text otherwise.  Returns NULL on allocation failure.
+ * our stderr, key=value text otherwise.  SG_LOG_FORMAT_JOURNAL falls back
+ * to text when no journal listens (no /run/systemd/journal/socket), where
+ * libsystemd would drop every entry without a word.  Returns NULL on
+ * allocation failure.
  */
 struct sg_log *sg_log_new(enum sg_log_format format, int level);
+
+/*
+ * sg_log_new_fd(format, level, fd):
+ * As sg_log_new(), writing text and JSON lines to fd instead of 2, and
+ * for SG_LOG_FORMAT_AUTO comparing JOURNAL_STREAM with fd.  fd stays the
+ * caller's.  For tests.
+ */
+struct sg_log *sg_log_new_fd(enum sg_log_format format, int level, int fd);
+
+/*
+ * sg_log_get_format(log):
+ * The format log writes: never SG_LOG_FORMAT_AUTO, which is resolved when
+ * the logger is made.
+ */
+enum sg_log_format sg_log_get_format(const struct sg_log *log);
 
 /*
  * sg_log_set_level(log, level):
@@ -73,8 +96,10 @@ void sg_log_begin(struct sg_log_rec *r, struct sg_log *log, int prio,
 
 /*
  * sg_log_str(r, key, val), sg_log_strn(r, key, val, len):
- * Add a text field; val may hold any bytes (a NULL val is "-").  key must
- * be a static string of [a-z0-9_].
+ * Add a text field; val may hold any bytes, NULs included with strn (a
+ * NULL val is "-").  key must be a static string of [a-z0-9_], starting
+ * with a letter, at most SG_LOG_KEY_MAX bytes; another key is dropped and
+ * marks the record truncated.
  */
 void sg_log_str(struct sg_log_rec *r, const char *key, const char *val);
 void sg_log_strn(struct sg_log_rec *r, const char *key, const char *val,
@@ -94,7 +119,10 @@ void sg_log_ms(struct sg_log_rec *r, const char *key, uint64_t ms);
 
 /*
  * sg_log_end(r):
- * Write the record (if its priority passes the threshold) in one write.
+ * Write the record (if its priority passes the threshold) in one write(2)
+ * of one line, so that lines never interleave.  Text and JSON lines start
+ * with the time, ts=2026-11-25T11:30:00.123Z (UTC); the journal stamps its
+ * own.  If the journal refuses the entry, the text line goes to stderr.
  */
 void sg_log_end(struct sg_log_rec *r);
 
@@ -107,17 +135,46 @@ void sg_log_msg(struct sg_log *log, int prio, const char *event,
 
 /*
  * sg_log_format_text(r, out, outlen):
- * Render r as its key=value text line (no newline) into out; returns the
- * length it needs.  Exposed for tests and for the journal's MESSAGE=.
+ * Render r as its key=value text line, without ts= and without a newline,
+ * into out (NUL-terminated, cut if outlen is short, like snprintf(3));
+ * returns the length it needs.  Exposed for tests and for the journal's
+ * MESSAGE=.
+ *
+ * A value is written bare if it is non-empty and all printable ASCII other
+ * than space, '"', '\\' and '='; otherwise in double quotes with \" \\
+ * \n \r \t and \xNN for any other byte below 0x20 or from 0x7f up.  So the
+ * line is ASCII and no value can end it or fake a key.
  */
 size_t sg_log_format_text(const struct sg_log_rec *r, char *out,
     size_t outlen);
 
 /*
  * sg_log_format_json(r, out, outlen):
- * Render r as one JSON object (no newline); returns the length it needs.
+ * Render r as one JSON object, without "ts" and without a newline, as
+ * sg_log_format_text() does.  sg_log_u64 and sg_log_ms fields are JSON
+ * numbers.  Strings keep valid UTF-8, except that control characters
+ * (C0, DEL, C1), U+2028 and U+2029 become \uXXXX; a byte that is not part
+ * of valid UTF-8 becomes \u00XX of its value (read as Latin-1), so the
+ * output is always valid JSON and UTF-8 though such a byte cannot be told
+ * from the character U+00XX.
  */
 size_t sg_log_format_json(const struct sg_log_rec *r, char *out,
+    size_t outlen);
+
+/*
+ * sg_log_journal_fields(r, out, outlen):
+ * Render the journal entry of r, one FIELD=value a line, each ending in
+ * '\n', as sg_log_format_text() does: PRIORITY=, SYSLOG_IDENTIFIER=
+ * stanzaguard, MESSAGE= (the text line), then one field per key, named
+ * session: SESSION_ID, close: CLOSE_REASON, others uppercased (a name the
+ * journal reserves, such as PRIORITY, gets an SG_ prefix), and
+ * LOG_TRUNCATED=yes if the record was cut.  Values keep printable ASCII
+ * and the space as they are and write \\ for a backslash, \n, \r, \t and
+ * \xNN for other bytes, so that "journalctl CLOSE_REASON=server-vanished"
+ * matches.  These lines, without their '\n', are what sg_log_end() gives
+ * sd_journal_sendv(3).
+ */
+size_t sg_log_journal_fields(const struct sg_log_rec *r, char *out,
     size_t outlen);
 
 #endif /* !SG_LOG_H */
