@@ -95,35 +95,25 @@ struct qname {
 	size_t prefixlen;
 };
 
-static const char *const errstr[SG_TRACK_RESULT_COUNT] = {
-	"ok",
-	"not well-formed XML",
-	"XML forbidden in XMPP (DTD, entity, PI or comment)",
-	"root element is not a stream",
-	"data after the stream's close tag",
-	"stanza too large",
-	"elements nested too deep",
-	"too many attributes",
-	"name too long",
-	"attribute value too long",
-	"out of memory"
+static const struct {
+	const char *text;
+	const char *condition;
+} results[] = {
+	{ "ok", NULL },
+	{ "not well-formed XML", "not-well-formed" },
+	{ "XML that XMPP forbids", "restricted-xml" },
+	{ "root element is not a stream", "invalid-namespace" },
+	{ "data after the close tag", "not-well-formed" },
+	{ "stanza too large", "policy-violation" },
+	{ "elements nested too deep", "policy-violation" },
+	{ "too many attributes", "policy-violation" },
+	{ "name too long", "policy-violation" },
+	{ "attribute value too long", "policy-violation" },
+	{ "out of memory", "resource-constraint" }
 };
 
-static const char *const condstr[SG_TRACK_RESULT_COUNT] = {
-	NULL,
-	"not-well-formed",
-	"restricted-xml",
-	"invalid-namespace",
-	"not-well-formed",
-	"policy-violation",
-	"policy-violation",
-	"policy-violation",
-	"policy-violation",
-	"policy-violation",
-	"resource-constraint"
-};
-
-_Static_assert(SG_TRACK_RESULT_COUNT == 11, "result tables out of date");
+_Static_assert(sizeof(results) / sizeof(results[0]) == SG_TRACK_RESULT_COUNT,
+    "one line per result");
 
 static int
 is_ws(char c)
@@ -331,6 +321,16 @@ apply_request(struct sg_tracker *t)
 	take_turn(t, req);
 }
 
+/* From our own callback, wait for the next feed: expat is mid-buffer. */
+static void
+request(struct sg_tracker *t, enum turn turn)
+{
+
+	t->req = turn;
+	if (!t->in_cb && !t->in_parse)
+		apply_request(t);
+}
+
 static const char *
 default_ns(const struct sg_tracker *t)
 {
@@ -348,6 +348,7 @@ attr(const char **atts, const char *name)
 	return (NULL);
 }
 
+/* Whether the qualified name (prefix:local) is longer than max. */
 static int
 name_over(const char *name, size_t max)
 {
@@ -361,12 +362,10 @@ static int
 names_over(const char *name, const char **atts, size_t max)
 {
 
-	if (name_over(name, max))
-		return (1);
 	for (; *atts != NULL; atts += 2)
 		if (name_over(atts[0], max))
 			return (1);
-	return (0);
+	return (name_over(name, max));
 }
 
 static int
@@ -697,7 +696,11 @@ on_pi(void *ud, const XML_Char *target, const XML_Char *data)
 	restricted(ud);
 }
 
-/* Refused at its start, before any entity could be declared or expanded. */
+/*
+ * Refused at its start: no entity can ever be declared, so none beyond the
+ * five predefined can be referred to (expat: undefined entity) and none is
+ * ever expanded.
+ */
 static void XMLCALL
 on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
     const XML_Char *pubid, int has_internal_subset)
@@ -707,23 +710,6 @@ on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
 	(void)sysid;
 	(void)pubid;
 	(void)has_internal_subset;
-	restricted(ud);
-}
-
-static void XMLCALL
-on_entity(void *ud, const XML_Char *name, int is_pe, const XML_Char *value,
-    int value_len, const XML_Char *base, const XML_Char *sysid,
-    const XML_Char *pubid, const XML_Char *notation)
-{
-
-	(void)name;
-	(void)is_pe;
-	(void)value;
-	(void)value_len;
-	(void)base;
-	(void)sysid;
-	(void)pubid;
-	(void)notation;
 	restricted(ud);
 }
 
@@ -775,7 +761,6 @@ install(struct sg_tracker *t)
 	XML_SetCommentHandler(p, on_comment);
 	XML_SetProcessingInstructionHandler(p, on_pi);
 	XML_SetStartDoctypeDeclHandler(p, on_doctype);
-	XML_SetEntityDeclHandler(p, on_entity);
 	XML_SetStartCdataSectionHandler(p, on_cdata);
 }
 
@@ -808,14 +793,17 @@ synth_header(struct sg_tracker *t, struct strbuf *sb)
 	int r;
 
 	sb->len = 0;
-	r = sb_cat(sb, "<", 1) | sb_cat(sb, pfx, strlen(pfx));
-	r |= *pfx != '\0' ? sb_cat(sb, ":", 1) : 0;
+	r = sb_cat(sb, "<", 1);
+	if (*pfx != '\0')
+		r |= sb_cat(sb, pfx, strlen(pfx)) | sb_cat(sb, ":", 1);
 	r |= sb_cat(sb, "stream", 6);
-	for (d = t->hdr.b; d < t->hdr.b + t->decl_end && r == 0;
+	/* hdr holds "prefix NUL uri NUL" for each declaration. */
+	for (d = t->hdr.b; d < t->hdr.b + t->decl_end;
 	    d = uri + strlen(uri) + 1) {
 		uri = d + strlen(d) + 1;
-		r = sb_cat(sb, " xmlns", 6);
-		r |= *d != '\0' ? sb_cat(sb, ":", 1) | sb_cat(sb, d, strlen(d)) : 0;
+		r |= sb_cat(sb, " xmlns", 6);
+		if (*d != '\0')
+			r |= sb_cat(sb, ":", 1) | sb_cat(sb, d, strlen(d));
 		r |= sb_cat(sb, "='", 2) | cat_escaped(sb, uri) |
 		    sb_cat(sb, "'", 1);
 	}
@@ -1048,18 +1036,14 @@ void
 sg_tracker_expect_restart(struct sg_tracker *t)
 {
 
-	t->req = T_RESTART;
-	if (!t->in_cb && !t->in_parse)
-		apply_request(t);
+	request(t, T_RESTART);
 }
 
 void
 sg_tracker_set_opaque(struct sg_tracker *t)
 {
 
-	t->req = T_OPAQUE;
-	if (!t->in_cb && !t->in_parse)
-		apply_request(t);
+	request(t, T_OPAQUE);
 }
 
 int
@@ -1097,7 +1081,7 @@ sg_tracker_strerror(enum sg_tracker_result r)
 
 	if ((unsigned)r >= SG_TRACK_RESULT_COUNT)
 		return ("unknown tracker result");
-	return (errstr[r]);
+	return (results[r].text);
 }
 
 const char *
@@ -1106,5 +1090,5 @@ sg_tracker_condition(enum sg_tracker_result r)
 
 	if ((unsigned)r >= SG_TRACK_RESULT_COUNT)
 		return ("internal-server-error");
-	return (condstr[r]);
+	return (results[r].condition);
 }

@@ -10,7 +10,9 @@
  *
  * It refuses XML that RFC 6120 section 11.1 forbids and enforces size
  * limits.  Stream restarts (SASL) and the switch to opaque bytes (STARTTLS,
- * compression) are followed at exactly the right byte.
+ * compression) are followed at exactly the right byte.  Events, offsets and
+ * results do not depend on how the bytes are split into chunks, nor on
+ * sg_tracker_release_idle() calls between chunks.
  */
 
 #include <stddef.h>
@@ -35,12 +37,18 @@ struct sg_tracker_limits {
 #define SG_TRACKER_DEFAULT_MAX_NAME	1024
 #define SG_TRACKER_DEFAULT_MAX_VALUE	(64 * 1024)
 
+/*
+ * NOT_WELL_FORMED also covers text or CDATA between stanzas, and a NUL or
+ * a UTF-16 byte order mark in a document's first two bytes (expat would
+ * otherwise switch to UTF-16).  An entity reference beyond the five
+ * predefined ones is RESTRICTED_XML; no entity is ever expanded.
+ */
 enum sg_tracker_result {
 	SG_TRACK_OK = 0,
 	SG_TRACK_NOT_WELL_FORMED,	/* ill-formed XML, invalid UTF-8 */
 	SG_TRACK_RESTRICTED_XML,	/* DTD, entity, PI, comment */
 	SG_TRACK_INVALID_NAMESPACE,	/* root is not a stream element */
-	SG_TRACK_AFTER_CLOSE,		/* non-whitespace after the close tag */
+	SG_TRACK_AFTER_CLOSE,		/* not whitespace, after the close */
 	SG_TRACK_STANZA_TOO_LARGE,
 	SG_TRACK_TOO_DEEP,
 	SG_TRACK_TOO_MANY_ATTRS,
@@ -73,23 +81,34 @@ enum sg_stanza_kind {
 /*
  * One event.  Offsets count every byte ever fed to this tracker, across
  * stream restarts; [start, end) is the event's span.  Strings are valid only
- * during the callback; an absent attribute is NULL.
+ * during the callback; an absent attribute is NULL.  Until an error or the
+ * switch to opaque bytes, the events tile the stream: each starts where
+ * the previous one ended (a restarted stream's header where <success/>
+ * ended).  A keepalive's span may hold a character reference (&#32;).
+ * <stream:stream/> gives a header and an empty close span at its end.
+ * Bytes after the close tag are never reported.
  */
 struct sg_tracker_event {
 	enum sg_tracker_event_type type;
 	uint64_t start;
 	uint64_t end;
 
-	/* SG_EV_HEADER: the stream element's prefix ("" if none). */
+	/*
+	 * SG_EV_HEADER: the stream element's prefix ("" if none), and the
+	 * default namespace declared on it ("" if none; also given with
+	 * every SG_EV_STANZA).
+	 */
 	const char *prefix;
-	const char *default_ns;	/* also for SG_EV_STANZA: the stream's */
+	const char *default_ns;
 	const char *version;
 
 	/* SG_EV_STANZA */
 	enum sg_stanza_kind kind;
 	const char *name;	/* local name */
 	const char *ns;		/* namespace URI, "" if none */
-	const char *condition;	/* SG_STANZA_STREAM_ERROR: local name */
+	const char *condition;	/* SG_STANZA_STREAM_ERROR: local name of
+				   its first child in the xmpp-streams
+				   namespace but <text/>; or NULL */
 	int sm_resume;		/* SG_STANZA_SM_ENABLED: resume='true'|'1' */
 
 	/*
@@ -106,8 +125,9 @@ struct sg_tracker_event {
  * Called once per event, in stream order, from inside sg_tracker_feed().
  * ctx is the pointer given to sg_tracker_new(): a void pointer, as expat's
  * own user data, because the tracker serves callers of several types.
- * The callback must not free the tracker; it may call
- * sg_tracker_expect_restart() or sg_tracker_set_opaque() on another tracker.
+ * The callback must not free the tracker (sg_tracker_release_idle() on it
+ * does nothing there); it may call sg_tracker_expect_restart() or
+ * sg_tracker_set_opaque() on another tracker (on its own: see there).
  */
 typedef void sg_tracker_cb(void *ctx, const struct sg_tracker_event *ev);
 
@@ -136,11 +156,14 @@ void sg_tracker_free(struct sg_tracker *t);
  * sg_tracker_feed(t, buf, len):
  * Parse the next len bytes of the direction, calling the callback for each
  * event they complete.  Every whitespace byte between stanzas is reported
- * (as one or more SG_EV_KEEPALIVE events) before this returns; how a run of
- * whitespace is split into events may depend on the chunking, nothing else
- * does.  Once the direction is opaque the bytes are only counted.
- * Returns SG_TRACK_OK, or the first error; after an error every further
- * call returns that error and reports nothing.
+ * (as one or more SG_EV_KEEPALIVE events) before this returns, a final CR
+ * too, which expat holds back until it sees whether LF follows; how a run
+ * of whitespace is split into events may depend on the chunking, nothing
+ * else does.  Once the direction is opaque the bytes are only counted.
+ * Returns SG_TRACK_OK, or the first error; events before the error are
+ * reported, and after it every further call returns that error and
+ * reports nothing.  expat never buffers more than max_stanza bytes past the
+ * last event: a huge stanza fails once the limit is crossed.
  */
 enum sg_tracker_result sg_tracker_feed(struct sg_tracker *t,
     const char *buf, size_t len);
@@ -149,6 +172,11 @@ enum sg_tracker_result sg_tracker_feed(struct sg_tracker *t,
  * sg_tracker_expect_restart(t):
  * A new stream (XML declaration and header) starts at the next byte fed:
  * called on this direction when the other one carried SASL <success/>.
+ * A direction follows its own <success/>, <proceed/> and <compressed/> by
+ * itself.  Called on t from t's own callback, this and
+ * sg_tracker_set_opaque() act from the start of the next
+ * sg_tracker_feed(): the rest of the current chunk is still parsed as XML.
+ * Neither undoes an error; nothing undoes opaque.
  */
 void sg_tracker_expect_restart(struct sg_tracker *t);
 
@@ -167,7 +195,8 @@ int sg_tracker_is_opaque(const struct sg_tracker *t);
 
 /*
  * sg_tracker_offset(t):
- * The number of bytes fed so far.
+ * The number of bytes fed so far; after an error, up to where parsing
+ * stopped.
  */
 uint64_t sg_tracker_offset(const struct sg_tracker *t);
 
@@ -176,7 +205,10 @@ uint64_t sg_tracker_offset(const struct sg_tracker *t);
  * If t is between stanzas with no partial bytes pending, give back the
  * parser's memory; the parser is rebuilt from the stream's namespace
  * declarations when the next byte arrives.  Returns 1 if memory was given
- * back, 0 otherwise.  Events and offsets are the same either way.
+ * back, 0 otherwise (mid-stanza, no parser to free, opaque, closed, after
+ * an error, or inside t's callback).  Events and offsets are the same
+ * either way.  An idle tracker holds about 12 KB of expat state; released,
+ * under 500 bytes.
  */
 int sg_tracker_release_idle(struct sg_tracker *t);
 

@@ -15,7 +15,7 @@
 #include "tracker.h"
 
 #define TOTAL		(100 * 1000 * 1000)
-#define BIG_SHARE	(10 * 1000 * 1000)	/* of TOTAL, in 16 KiB stanzas */
+#define BIG_SHARE	(10 * 1000 * 1000)	/* of it in 16 KiB stanzas */
 #define CHUNK		(16 * 1024)
 #define ROUNDS		3
 #define IDLE_TRACKERS	1000
@@ -205,7 +205,8 @@ run_tracker(const struct buf *b, uint64_t *events)
 	for (at = 0; at < b->len; at += n) {
 		n = b->len - at < CHUNK ? b->len - at : CHUNK;
 		if ((r = sg_tracker_feed(t, b->b + at, n)) != SG_TRACK_OK) {
-			fprintf(stderr, "tracker: %s\n", sg_tracker_strerror(r));
+			fprintf(stderr, "tracker: %s\n",
+			    sg_tracker_strerror(r));
 			exit(1);
 		}
 	}
@@ -241,7 +242,8 @@ idle_memory(void)
 	base = heap_used();
 	for (i = 0; i < IDLE_TRACKERS; i++) {
 		t[i] = sg_tracker_new(&lim, count, &ev);
-		(void)sg_tracker_feed(t[i], traffic_in, sizeof(traffic_in) - 1);
+		(void)sg_tracker_feed(t[i], traffic_in,
+		    sizeof(traffic_in) - 1);
 	}
 	held = heap_used() - base;
 	for (i = 0; i < IDLE_TRACKERS; i++)

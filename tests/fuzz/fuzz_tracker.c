@@ -55,7 +55,8 @@ record(void *ctx, const struct sg_tracker_event *ev)
 	}
 	if (log->n == log->cap) {
 		log->cap = log->cap == 0 ? 32 : 2 * log->cap;
-		if ((log->ev = realloc(log->ev, log->cap * sizeof(*f))) == NULL)
+		log->ev = realloc(log->ev, log->cap * sizeof(*f));
+		if (log->ev == NULL)
 			abort();
 	}
 	f = &log->ev[log->n++];

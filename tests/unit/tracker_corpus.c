@@ -212,7 +212,8 @@ const struct sg_corpus_sample sg_tracker_corpus[] = {
 	    "]>\n<lolz>&lol3;</lolz>"), SG_TRACK_RESTRICTED_XML,
 	    SG_CORPUS_NONE, NULL, NULL },
 	{ "entity_decl", S("<!DOCTYPE stream:stream "
-	    "[<!ENTITY jid 'juliet@example.com'>]>" HDR "<message to='&jid;'/>"),
+	    "[<!ENTITY jid 'juliet@example.com'>]>"
+	    HDR "<message to='&jid;'/>"),
 	    SG_TRACK_RESTRICTED_XML, SG_CORPUS_NONE, NULL, NULL },
 	{ "undefined_entity", S(HDR "<message><body>&foo;</body></message>"),
 	    SG_TRACK_RESTRICTED_XML, SG_CORPUS_NONE, NULL, NULL },
