@@ -102,8 +102,9 @@ enum sg_config_action {
  * asked; for SG_ACTION_VERSION and SG_ACTION_HELP the config is NULL with
  * err empty (the caller prints the version or sg_config_usage() to stdout
  * and exits 0).  For SG_ACTION_CHECK the caller prints "configuration OK"
- * and exits 0.  Uses getopt_long(3), so it resets optind; argv may be
- * permuted.  The caller frees the config with sg_config_free().
+ * and exits 0.  Uses getopt_long(3) on a copy of argv (kept in the config
+ * for sg_config_reload()), so it resets optind but leaves argv as it is.
+ * The caller frees the config with sg_config_free().
  */
 struct sg_config *sg_config_from_args(int argc, char **argv,
     enum sg_config_action *action, char *err, size_t errlen);
