@@ -586,7 +586,9 @@ valid_v6(const char *host)
 
 /*
  * Split "HOST:PORT" or "[v6]:PORT"; for a listen address (listen != 0),
- * "*:PORT" too, meaning any address, as addr.c reads it.  Returns 0, or -1
+ * "*:PORT" too, meaning any address.  The syntax is addr.c's, which parses
+ * and resolves in the daemon; this only checks, so that --check-config
+ * needs no resolver.  Returns 0, or -1
  * with the reason in why (if why is not NULL) as a predicate: "is not
  * ADDR:PORT (...)".
  */
@@ -641,14 +643,6 @@ notaddr:
 		snprintf(why, whylen, "is not %s:PORT (like 127.0.0.1:5222 "
 		    "or [::1]:5222)", listen ? "ADDR" : "HOST");
 	return (-1);
-}
-
-int
-sg_config_hostport(const char *s, char *host, size_t hostlen,
-    unsigned *port)
-{
-
-	return (split_hostport(s, host, hostlen, port, 1, NULL, 0));
 }
 
 /* Two listen addresses that name the same socket. */

@@ -155,15 +155,4 @@ struct sg_config_option {
  */
 const struct sg_config_option *sg_config_option_at(size_t i);
 
-/*
- * sg_config_hostport(s, host, hostlen, port):
- * Split a listen or upstream value as validated here ("HOST:PORT",
- * "[v6]:PORT", "[v6%scope]:PORT", and for listen "*:PORT": any address)
- * into host, without brackets, and port (1..65535), for getaddrinfo(3).
- * Returns 0, or -1 if s is not valid or host does not fit in hostlen
- * bytes.
- */
-int sg_config_hostport(const char *s, char *host, size_t hostlen,
-    unsigned *port);
-
 #endif /* !SG_CONFIG_H */

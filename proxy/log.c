@@ -147,6 +147,20 @@ bare(const unsigned char *s, size_t n)
 	return (n > 0);
 }
 
+/* The escapes all formats share: \\ \n \r \t, and \" if quoted. */
+static int
+put_short_escape(struct out *o, unsigned char c, int quoted)
+{
+	const char *e = c == '\\' ? "\\\\" : c == '\n' ? "\\n" :
+	    c == '\r' ? "\\r" : c == '\t' ? "\\t" :
+	    quoted && c == '"' ? "\\\"" : NULL;
+
+	if (e == NULL)
+		return (0);
+	puts_(o, e);
+	return (1);
+}
+
 /*
  * Escape for the text line (quoted: every byte but printable ASCII) or
  * for a journal field (unquoted: '"' and '=' stay as they are).
@@ -157,16 +171,9 @@ put_escaped(struct out *o, const unsigned char *s, size_t n, int quoted)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (s[i] == '\\' || (quoted && s[i] == '"')) {
-			put(o, "\\", 1);
-			put(o, (const char *)s + i, 1);
-		} else if (s[i] == '\n')
-			puts_(o, "\\n");
-		else if (s[i] == '\r')
-			puts_(o, "\\r");
-		else if (s[i] == '\t')
-			puts_(o, "\\t");
-		else if (s[i] < ' ' || s[i] >= 0x7f)
+		if (put_short_escape(o, s[i], quoted))
+			continue;
+		if (s[i] < ' ' || s[i] >= 0x7f)
 			putf(o, "\\x%02x", (unsigned)s[i]);
 		else
 			put(o, (const char *)s + i, 1);
@@ -245,16 +252,9 @@ put_json_string(struct out *o, const unsigned char *s, size_t n)
 	put(o, "\"", 1);
 	for (i = 0; i < n; i += len) {
 		len = 1;
-		if (s[i] == '"' || s[i] == '\\') {
-			put(o, "\\", 1);
-			put(o, (const char *)s + i, 1);
-		} else if (s[i] == '\n')
-			puts_(o, "\\n");
-		else if (s[i] == '\r')
-			puts_(o, "\\r");
-		else if (s[i] == '\t')
-			puts_(o, "\\t");
-		else if (s[i] < 0x7f && s[i] >= ' ')
+		if (put_short_escape(o, s[i], 1))
+			continue;
+		if (s[i] < 0x7f && s[i] >= ' ')
 			put(o, (const char *)s + i, 1);
 		else if (s[i] < 0x80 || (len = utf8_len(s + i, n - i)) == 0) {
 			len = 1;	/* control, DEL, or not UTF-8 */

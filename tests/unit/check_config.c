@@ -633,29 +633,6 @@ START_TEST(test_reload)
 }
 END_TEST
 
-START_TEST(test_hostport)
-{
-	char host[64];
-	unsigned port;
-
-	ck_assert_int_eq(sg_config_hostport("127.0.0.1:5222", host,
-	    sizeof(host), &port), 0);
-	ck_assert_str_eq(host, "127.0.0.1");
-	ck_assert_uint_eq(port, 5222);
-	ck_assert_int_eq(sg_config_hostport("[::1]:1", host, sizeof(host),
-	    &port), 0);
-	ck_assert_str_eq(host, "::1");
-	ck_assert_uint_eq(port, 1);
-	ck_assert_int_eq(sg_config_hostport("*:65535", host, sizeof(host),
-	    &port), 0);
-	ck_assert_str_eq(host, "*");
-	ck_assert_int_eq(sg_config_hostport("example.org:5269", host, 8,
-	    &port), -1);
-	ck_assert_int_eq(sg_config_hostport("example.org", host,
-	    sizeof(host), &port), -1);
-}
-END_TEST
-
 /* The whole of a text file, NUL-terminated; the caller frees it. */
 static char *
 slurp(const char *name)
@@ -806,7 +783,6 @@ sg_suite_config(void)
 	tcase_add_loop_test(tc, test_cli_errors, 0,
 	    sizeof(badclis) / sizeof(badclis[0]));
 	tcase_add_test(tc, test_reload);
-	tcase_add_test(tc, test_hostport);
 	tcase_add_test(tc, test_man_page_lists_every_option);
 	tcase_add_test(tc, test_example_lists_every_option);
 	tcase_add_test(tc, test_usage_lists_every_option);
