@@ -25,9 +25,11 @@ def test_transparency_many_sessions(ctx):
     way, byte for byte and in order, and close by the handshake."""
     rng = rng_for("transparency")
     up = ctx.upstream()
+    # A peer sent a close tag has close-timeout to answer, even while it
+    # is still sending megabytes: slow runs (valgrind) need a long one.
     d, port = start_proxy(ctx, up.addr, "--max-stanza-size=1m",
                           "--high-water=2m", "--low-water=512k",
-                          "--stats-interval=0")
+                          "--close-timeout=120s", "--stats-interval=0")
     n = 50
     clients = []
     for i in range(n):
