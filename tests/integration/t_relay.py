@@ -63,6 +63,10 @@ def test_transparency_many_sessions(ctx):
         mux.add(clients[i], out=c_out, expect=s_out)
         mux.add(servers[i], out=s_out, expect=c_out)
     mux.run(timeout=240)
+    # Everyone has read EOF: close, so that the daemon reads EOF too.
+    for i in range(n):
+        clients[i].close()
+        servers[i].close()
     ends = d.wait_for(count=n, event="session-end", timeout=30)
     for e in ends:
         cport = int(e["client"].rpartition(":")[2])
