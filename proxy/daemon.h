@@ -41,7 +41,7 @@ struct sg_daemon {
 	int stopping;			/* SIGTERM seen: draining */
 	size_t stop_sessions;		/* sessions open when it came */
 	size_t stop_forced;		/* of those, closed by force */
-	uint64_t emfile_logged;		/* ms, to rate-limit the warning */
+	uint64_t emfile_logged;		/* s (monotonic): rate-limits a warning */
 
 	ev_signal sigterm, sigint, sighup;
 	ev_timer drain;			/* drain-timeout after SIGTERM */
