@@ -108,6 +108,9 @@ push_action(struct sg_session *s, enum sg_action_type type,
 {
 	size_t i;
 
+	/* After the end nothing is asked of the caller but the teardown. */
+	if (s->over && type != SG_ACT_CLOSE)
+		return;
 	for (i = 0; i < s->nact; i++)
 		if (s->act[i].type == type && s->act[i].side == side)
 			return;
@@ -433,8 +436,11 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 	set_reason(s, r);
 	drop_partial(&s->dir[side]);
 	answered(s, side, SG_ANSWER_EOF);
-	if (s->st.sm_resumable) {
-		/* Let both ends keep the session for resumption. */
+	if (s->st.sm_resumable || s->st.opaque) {
+		/*
+		 * Let both ends keep the session for resumption; or there is
+		 * no stream to put a tag in.
+		 */
 		close_dir(s, side, HOW_NOTAG, NULL);
 		close_dir(s, other, HOW_NOTAG, NULL);
 		return;
