@@ -24,7 +24,6 @@
 #include "suites.h"
 
 /* Until suites.h declares it. */
-Suite *sg_suite_notify(void);
 
 #define MAXFDS	3
 
