@@ -673,6 +673,9 @@ sg_session_on_bytes(struct sg_session *s, enum sg_side side,
 
 	s->now = s->last_active = now;
 	s->st.bytes_in[side] += len;
+	/* A peer still sending after our tag is busy, not silent. */
+	if (s->peer[side].tag_sent)
+		s->peer[side].tag_at = now;
 	if (d->dead || s->over) {
 		s->st.dropped_bytes[side] += len;
 		d->done += len;

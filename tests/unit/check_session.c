@@ -463,6 +463,25 @@ START_TEST(test_close_timeout)
 }
 END_TEST
 
+/* close-timeout counts silence: a peer still sending is not cut off. */
+START_TEST(test_close_timeout_counts_silence)
+{
+	struct h *h = opened();
+
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	advance(h, CLOSE - 1);
+	feed(h, SG_CLIENT, C_MSG);
+	advance(h, CLOSE - 1);
+	EXPECT_OUT(h, SG_SERVER, C_MSG);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_NONE);
+	advance(h, 1);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_stanza_timeout)
 {
 	struct h *h = opened();
@@ -868,6 +887,7 @@ sg_suite_session(void)
 	tcase_add_test(close, test_idle_server_first);
 	tcase_add_test(close, test_idle_deadline_moves_with_traffic);
 	tcase_add_test(close, test_close_timeout);
+	tcase_add_test(close, test_close_timeout_counts_silence);
 	tcase_add_test(close, test_service_stop);
 	tcase_add_test(close, test_stop_with_partial_stanza_from_server);
 	tcase_add_test(close, test_force_close);
