@@ -30,7 +30,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 DEPS_BUILD := build-essential pkg-config libev-dev libexpat1-dev \
 	libinih-dev libsystemd-dev check
 DEPS_TEST := $(DEPS_BUILD) python3 clang libclang-rt-14-dev systemd \
-	prosody python3-slixmpp lua5.4
+	prosody python3-slixmpp
 DEPS_RUN := $(DEPS_BUILD) prosody
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
