@@ -156,22 +156,31 @@ qname_split(const char *s, struct qname *q)
 }
 
 static int
-sb_cat(struct strbuf *sb, const char *s, size_t len)
+sb_room(struct strbuf *sb, size_t len)
 {
 	size_t cap;
 	char *nb;
 
+	if (sb->cap - sb->len >= len)
+		return (0);
+	cap = sb->cap < 128 ? 128 : sb->cap;
+	while (cap - sb->len < len)
+		cap *= 2;
+	if ((nb = realloc(sb->b, cap)) == NULL)
+		return (-1);
+	sb->b = nb;
+	sb->cap = cap;
+	return (0);
+}
+
+static int
+sb_cat(struct strbuf *sb, const char *s, size_t len)
+{
+
 	if (len == 0)
 		return (0);
-	if (sb->cap - sb->len < len) {
-		cap = sb->cap < 128 ? 128 : sb->cap;
-		while (cap - sb->len < len)
-			cap *= 2;
-		if ((nb = realloc(sb->b, cap)) == NULL)
-			return (-1);
-		sb->b = nb;
-		sb->cap = cap;
-	}
+	if (sb_room(sb, len) != 0)
+		return (-1);
 	memcpy(sb->b + sb->len, s, len);
 	sb->len += len;
 	return (0);
@@ -182,9 +191,12 @@ static int
 sb_put(struct strbuf *sb, const char *s, size_t len, size_t *off)
 {
 
-	*off = sb->len;
-	if (sb_cat(sb, s, len) != 0 || sb_cat(sb, "", 1) != 0)
+	if (sb_room(sb, len + 1) != 0)
 		return (-1);
+	*off = sb->len;
+	memcpy(sb->b + sb->len, s, len);
+	sb->b[sb->len + len] = '\0';
+	sb->len += len + 1;
 	return (0);
 }
 
@@ -477,13 +489,31 @@ classify(const struct qname *q, const char **atts, unsigned char *resume)
 	return (SG_STANZA_OTHER);
 }
 
+/* The attribute kept in field f, or -1: called for every attribute. */
+static int
+attr_field(const char *n)
+{
+
+	switch (n[0]) {
+	case 'i':
+		return (strcmp(n, "id") == 0 ? F_ID : -1);
+	case 't':
+		if (strcmp(n, "to") == 0)
+			return (F_TO);
+		return (strcmp(n, "type") == 0 ? F_TYPE : -1);
+	case 'f':
+		return (strcmp(n, "from") == 0 ? F_FROM : -1);
+	default:
+		return (-1);
+	}
+}
+
 static void
 stanza_start(struct sg_tracker *t, const char *name, const char **atts)
 {
-	static const char *const names[] = { "id", "type", "from", "to" };
-	static const enum field fields[] = { F_ID, F_TYPE, F_FROM, F_TO };
 	struct qname q;
 	const char **a;
+	int f;
 	size_t i;
 
 	t->st_start = pos(t);
@@ -496,10 +526,9 @@ stanza_start(struct sg_tracker *t, const char *name, const char **atts)
 	    keep(t, F_NS, q.uri, q.urilen) != 0)
 		return;
 	for (a = atts; *a != NULL; a += 2)
-		for (i = 0; i < 4; i++)
-			if (strcmp(a[0], names[i]) == 0 &&
-			    keep(t, fields[i], a[1], strlen(a[1])) != 0)
-				return;
+		if ((f = attr_field(a[0])) != -1 &&
+		    keep(t, f, a[1], strlen(a[1])) != 0)
+			return;
 	t->sm_resume = 0;
 	t->kind = classify(&q, atts, &t->sm_resume);
 	/* Text inside stanzas is none of our business: spare the calls. */

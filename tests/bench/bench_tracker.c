@@ -17,7 +17,7 @@
 #define TOTAL		(100 * 1000 * 1000)
 #define BIG_SHARE	(10 * 1000 * 1000)	/* of it in 16 KiB stanzas */
 #define CHUNK		(16 * 1024)
-#define ROUNDS		3
+#define ROUNDS		5
 #define IDLE_TRACKERS	1000
 
 #define HEADER	"<?xml version='1.0'?><stream:stream from='example.com' " \
