@@ -8,44 +8,85 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
 
-/* Longest host name we accept, as DNS does. */
+/* Room for the longest host name we accept (253 bytes, as DNS). */
 #define HOST_MAX	256
-#define PORT_MAX	32
+#define PORT_MAX	8	/* "65535" */
 
-/*
- * Split "host:port" or "[v6]:port" into its parts.  A v6 address must be
- * in brackets, else its colons would be ambiguous.  Returns 0 or -1.
- */
+/* A bracketed IPv6 address, with an optional %scope. */
 static int
-split(const char *hp, char *host, size_t hostlen, char *port,
-    size_t portlen)
+valid_v6(const char *host)
 {
-	const char *colon, *close;
+	char a[INET6_ADDRSTRLEN];
+	unsigned char a6[16];
+	size_t n = strcspn(host, "%");
+
+	if (n >= sizeof(a) || (host[n] == '%' && host[n + 1] == '\0'))
+		return (0);
+	memcpy(a, host, n);
+	a[n] = '\0';
+	return (inet_pton(AF_INET6, a, a6) == 1);
+}
+
+/* A host name or IPv4 address, or for passive "*"; n bytes long. */
+static int
+valid_host(const char *host, size_t n, int passive)
+{
+
+	if (passive && strcmp(host, "*") == 0)
+		return (1);
+	return (strspn(host, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n);
+}
+
+int
+sg_addr_split(const char *s, int passive, char *host, size_t hostlen,
+    unsigned *port, char *err, size_t errlen)
+{
+	const char *colon, *h = s, *p;
+	unsigned long v;
 	size_t n;
 
-	if (hp[0] == '[') {
-		if ((close = strchr(hp, ']')) == NULL || close[1] != ':')
-			return (-1);
-		n = (size_t)(close - hp - 1);
-		colon = close + 1;
-		hp++;
+	if (*s == '[') {
+		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':')
+			goto notaddr;
+		h = s + 1;
+		n = (size_t)(colon - h);
+		colon++;
 	} else {
-		if ((colon = strrchr(hp, ':')) == NULL ||
-		    memchr(hp, ':', (size_t)(colon - hp)) != NULL)
+		if ((colon = strrchr(s, ':')) == NULL)
+			goto notaddr;
+		n = (size_t)(colon - s);
+		if (memchr(s, ':', n) != NULL) {
+			snprintf(err, errlen, "needs brackets around an IPv6 "
+			    "address, like [::1]:5222");
 			return (-1);
-		n = (size_t)(colon - hp);
+		}
 	}
-	if (n >= hostlen || strlen(colon + 1) >= portlen ||
-	    colon[1] == '\0')
-		return (-1);
-	memcpy(host, hp, n);
+	if (n == 0 || n >= hostlen || n > 253)
+		goto notaddr;
+	memcpy(host, h, n);
 	host[n] = '\0';
-	strcpy(port, colon + 1);
+	if (h != s ? !valid_v6(host) : !valid_host(host, n, passive))
+		goto notaddr;
+	p = colon + 1;
+	if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
+		goto notaddr;
+	v = strtoul(p, NULL, 10);	/* saturates: out of range */
+	if (v < 1 || v > 65535) {
+		snprintf(err, errlen, "has port %s, not in 1..65535", p);
+		return (-1);
+	}
+	*port = (unsigned)v;
 	return (0);
+notaddr:
+	snprintf(err, errlen, "is not %s:PORT (like 127.0.0.1:5222 or "
+	    "[::1]:5222)", passive ? "ADDR" : "HOST");
+	return (-1);
 }
 
 /* Names that do not exist are configuration errors; the rest may pass. */
@@ -69,22 +110,24 @@ sg_addr_resolve(const char *hostport, int passive, struct sg_addrs *out,
     char *err, size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
-	char host[HOST_MAX], port[PORT_MAX];
+	char host[HOST_MAX], port[PORT_MAX], why[128];
 	const char *node;
+	unsigned pn;
 	int rc;
 
 	out->n = 0;
-	if (split(hostport, host, sizeof(host), port, sizeof(port)) == -1) {
-		snprintf(err, errlen, "%s: not HOST:PORT or [IPV6]:PORT",
-		    hostport);
+	if (sg_addr_split(hostport, passive, host, sizeof(host), &pn, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s %s", hostport, why);
 		return (SG_ADDR_INVALID);
 	}
+	snprintf(port, sizeof(port), "%u", pn);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	node = host;
-	if (passive && (host[0] == '\0' || strcmp(host, "*") == 0)) {
+	if (passive && strcmp(host, "*") == 0) {
 		hints.ai_flags = AI_PASSIVE;
 		node = NULL;
 	}

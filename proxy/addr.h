@@ -31,10 +31,25 @@ enum sg_addr_result {
 };
 
 /*
+ * sg_addr_split(s, passive, host, hostlen, port, err, errlen):
+ * Check the syntax of s without resolving it, and split it into host
+ * (without brackets) and port.  s is "HOST:PORT" (a name of letters,
+ * digits, '.', '-' and '_', or an IPv4 address), "[V6ADDR]:PORT" or
+ * "[V6ADDR%SCOPE]:PORT", and with passive also "*:PORT" (any address);
+ * the port is decimal, 1..65535.  Returns 0, or -1 if s is not valid or
+ * the host does not fit in hostlen bytes, with the reason in err as a
+ * predicate on s ("is not HOST:PORT (...)"); err may be NULL if errlen
+ * is 0.
+ */
+int sg_addr_split(const char *s, int passive, char *host, size_t hostlen,
+    unsigned *port, char *err, size_t errlen);
+
+/*
  * sg_addr_resolve(hostport, passive, out, err, errlen):
- * Parse hostport and resolve it into out, in the resolver's order.  With
- * passive, an empty or "*" host is the wildcard address (for bind()).
- * On failure err holds one line naming hostport and the cause.
+ * Parse hostport with sg_addr_split() and resolve it into out, in the
+ * resolver's order.  With passive, a "*" host is the wildcard address
+ * (for bind()).  On failure err holds one line naming hostport and the
+ * cause.
  */
 enum sg_addr_result sg_addr_resolve(const char *hostport, int passive,
     struct sg_addrs *out, char *err, size_t errlen);
