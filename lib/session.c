@@ -318,24 +318,29 @@ reclaim_queue(struct sg_session *s, enum sg_side to)
 	update_backpressure(s, to);
 }
 
-/* The stream towards `to` needs a header before anything else. */
+/*
+ * The stream towards `to` needs a header before anything else.  Only the
+ * client ever waits for one from us; before its own header came, only a
+ * stream error is worth one (RFC 6120 4.9.1.3).
+ */
 static int
-ensure_header(struct sg_session *s, enum sg_side to, struct sg_bq *q)
+ensure_header(struct sg_session *s, enum sg_side to, const char *cond,
+    struct sg_bq *q)
 {
 	struct sg_peer *pe = &s->peer[to];
 	const struct sg_dir *cd = &s->dir[SG_CLIENT];
+	const char *ns = cd->have_header ? cd->ns : "jabber:client";
 
 	if (pe->header_out)
 		return (1);
-	/* Only the client ever waits for a header we can invent. */
-	if (to != SG_CLIENT || !cd->have_header)
+	if (to != SG_CLIENT || (!cd->have_header && cond == NULL))
 		return (0);
-	if (sg_compose_header(q, cd->ns, s->c_to[0] ? s->c_to : NULL,
+	if (sg_compose_header(q, ns, s->c_to[0] ? s->c_to : NULL,
 	    "stanzaguard"))
 		return (-1);
 	pe->header_out = 1;
 	copy_str(pe->out_prefix, sizeof(pe->out_prefix), "stream");
-	copy_str(pe->out_ns, sizeof(pe->out_ns), cd->ns);
+	copy_str(pe->out_ns, sizeof(pe->out_ns), ns);
 	return (1);
 }
 
@@ -349,7 +354,7 @@ write_tag(struct sg_session *s, enum sg_side to, const char *cond)
 
 	if ((q = sg_bq_new()) == NULL)
 		return (-1);
-	ok = ensure_header(s, to, q);
+	ok = ensure_header(s, to, cond, q);
 	if (ok == 1 && cond != NULL &&
 	    sg_compose_stream_error(q, pe->out_prefix, cond))
 		ok = -1;
@@ -460,6 +465,9 @@ refuse(struct sg_session *s, enum sg_side side, const char *cond,
 	set_reason(s, r);
 	drop_partial(&s->dir[side]);
 	close_dir(s, OTHER(side), HOW_TAG, cond);
+	/* Its close tag can no longer be parsed: do not wait for it. */
+	s->peer[side].notag = 1;
+	maybe_shutdown(s, side);
 	close_dir(s, side, HOW_TAG, NULL);
 }
 
@@ -878,12 +886,18 @@ sg_session_on_force_close(struct sg_session *s, uint64_t now)
 		return;
 	set_reason(s, SG_REASON_SHUTDOWN);
 	s->st.forced = 1;
-	for (side = 0; side < 2; side++) {
+	/* As at close-timeout: whoever has not answered gets no more time,
+	 * and the other side is still told the stream is over. */
+	for (side = 0; side < 2; side++)
 		if (s->st.answer[side] == SG_ANSWER_NONE &&
 		    s->peer[side].tag_sent)
 			s->st.answer[side] = SG_ANSWER_TIMEOUT;
-		s->peer[side].shut = s->peer[side].finished = 1;
+	for (side = 0; side < 2; side++) {
+		drop_partial(&s->dir[side]);
+		close_dir(s, side, s->st.opaque ? HOW_NOTAG : HOW_TAG, NULL);
 	}
+	for (side = 0; side < 2; side++)
+		s->peer[side].shut = s->peer[side].finished = 1;
 	check_done(s);
 }
 

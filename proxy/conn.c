@@ -413,6 +413,33 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_release(c);
 }
 
+/*
+ * A forced end may leave a close tag queued: write what the socket takes
+ * at once, then say no more, without waiting for a slow peer.
+ */
+static void
+flush_last(struct sg_conn *c, enum sg_side i)
+{
+	struct side *sd = &c->side[i];
+	struct sg_bq *q = sg_session_outq(c->s, i);
+	struct iovec iov[WRITE_IOV];
+	ssize_t n;
+
+	if (!sd->up || sd->dead)
+		return;
+	while (sg_bq_len(q) > 0) {
+		n = sg_transport_writev(sd->t, iov,
+		    sg_bq_peek(q, iov, WRITE_IOV));
+		if (n <= 0)
+			break;
+		sg_bq_consume(q, (size_t)n);
+	}
+	if (!sd->shut && sg_bq_len(q) == 0) {
+		sd->shut = 1;
+		(void)sg_transport_shutdown_write(sd->t);
+	}
+}
+
 /* Read and drop what a peer sent last, so that close() sends no RST. */
 static void
 drain(struct sg_daemon *d, struct side *sd)
@@ -479,6 +506,7 @@ conn_teardown(struct sg_conn *c)
 			continue;
 		ev_io_stop(d->loop, &sd->rw);
 		ev_io_stop(d->loop, &sd->ww);
+		flush_last(c, (enum sg_side)i);
 		drain(d, sd);
 		sg_transport_close(sd->t);
 		sd->t = NULL;

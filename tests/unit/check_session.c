@@ -565,8 +565,14 @@ START_TEST(test_force_close)
 	struct h *h = opened();
 
 	sg_session_on_shutdown(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, "<stream:error><system-shutdown xmlns='urn:"
+	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>" TAG);
 	sg_session_on_force_close(h->s, h->now);
 	run(h);
+	/* S is still told, as when C's close-timeout passes. */
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, "");
 	ck_assert_ptr_nonnull(strchr(h->trace, 'X'));
 	ck_assert_int_eq(stats(h)->forced, 1);
 	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
@@ -586,6 +592,23 @@ START_TEST(test_bad_xml_from_client)
 	feed(h, SG_SERVER, S_MSG TAG);
 	EXPECT_OUT(h, SG_CLIENT, "");
 	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	h_free(h);
+}
+END_TEST
+
+/* Refused before its header: the client still gets header, error, tag. */
+START_TEST(test_bad_xml_before_header)
+{
+	struct h *h = h_new_with(params());
+
+	feed(h, SG_CLIENT, "<!DOCTYPE x [<!ENTITY a 'b'>]>");
+	EXPECT_OUT(h, SG_CLIENT, "<?xml version='1.0'?><stream:stream "
+	    "xmlns='jabber:client' xmlns:stream='" NS_STREAMS "' "
+	    "version='1.0' id='stanzaguard'><stream:error><restricted-xml "
+	    "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+	    TAG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_BAD_XML);
 	h_free(h);
 }
 END_TEST
@@ -899,6 +922,7 @@ sg_suite_session(void)
 	tcase_add_test(fault, test_eof_mid_stanza);
 	tcase_add_test(fault, test_bytes_after_close_tag_dropped);
 	tcase_add_test(fault, test_bad_xml_from_client);
+	tcase_add_test(fault, test_bad_xml_before_header);
 	tcase_add_test(fault, test_stanza_too_large);
 	tcase_add_test(fault, test_upstream_unreachable_after_header);
 	tcase_add_test(fault, test_upstream_unreachable_before_header);

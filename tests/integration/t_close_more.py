@@ -1,14 +1,7 @@
-"""Close-engine scenarios where the daemon contradicts the spec
-(spec/close-handshake.md).  They fail today, and are kept as the spec says.
-
-run.py has no notion of an expected failure, so these are not run by
-default: their names start with known_test_, which the runner's discovery
-(test_*) skips.  Run them by name, or all of them with
-
-    /usr/bin/python3 tests/integration/t_close_known.py [--binary ./stanzaguard]
-
-Once the daemon follows the spec, rename them test_* and move them to
-t_close.py.
+"""Close-engine scenarios that first showed the daemon contradicting the
+spec (spec/close-handshake.md): a session forced at drain-timeout, and bad
+XML before the client's stream header.  Both are fixed; kept apart from
+t_close.py only because they share its helpers by import.
 """
 
 import os
@@ -21,7 +14,7 @@ from xmpppeer import accept, connect, fields, open_pair, wait
 
 
 @timeout(30)
-def known_test_sigterm_forced_session_closes_server_with_tag(ctx):
+def test_sigterm_forced_session_closes_server_with_tag(ctx):
     """A session forced at drain-timeout still closes its S with a close
     tag before EOF: a service stop uses close tags on both sides."""
     # Spec, "Sessions with resumable stream management": "Where
@@ -29,7 +22,7 @@ def known_test_sigterm_forced_session_closes_server_with_tag(ctx):
     # limits), it still uses close tags on both sides"; SIGTERM row:
     # sessions still open at drain-timeout "are closed as in the
     # close-timeout row", and the idle procedure, when C's close timeout
-    # passes, relays a close tag to S.  Today S gets a bare TCP close.
+    # passes, relays a close tag to S.
     d, port, up = _proxy(ctx, "--drain-timeout=1s", "--close-timeout=30s")
     c, s = open_pair(ctx, port, up)
     d.signal(signal.SIGTERM)
@@ -38,20 +31,18 @@ def known_test_sigterm_forced_session_closes_server_with_tag(ctx):
     fields(d.wait_for(event="stopped"), closed_clean=0, forced=1)
     c.finish()
     _wire(c, SH + STOP)
-    s.finish()              # fails today: S's bytes end without a tag
+    s.finish()
     _wire(s, client_header() + CLOSE)
 
 
 @timeout(30)
-def known_test_bad_xml_dtd_before_header(ctx):
+def test_bad_xml_dtd_before_header(ctx):
     """A DTD before C's stream header: C gets a stream header,
     <restricted-xml/> and the close tag, then EOF; close=bad-xml."""
     # Spec, invariant 1 (the daemon's own bytes include "the stream header
     # + stream error it sends to a peer when it must refuse a session
     # (limits, bad XML, ...)") and the bad-XML row ("Stream error to the
-    # peer that sent it (<restricted-xml/>...), close tag").  Today C gets
-    # no byte at all, only EOF (c_bytes_out=0); the same for a comment, a
-    # processing instruction or broken markup before the header.
+    # peer that sent it (<restricted-xml/>...), close tag").
     d, port, up = _proxy(ctx, "--close-timeout=10s")
     c = connect(ctx, port)
     c.send(b"<?xml version='1.0'?><!DOCTYPE stream:stream "
@@ -65,12 +56,13 @@ def known_test_bad_xml_dtd_before_header(ctx):
     c.answer()
     c.finish()
     s.finish_without_tag(b"")   # S was never sent a header: nothing
+    s.shutdown_write()          # and S hangs up too, as peers do
     fields(_end(d, c, s), close="bad-xml")
 
 
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
-    names = ["t_close_known:" + k for k in sorted(globals())
-             if k.startswith("known_test_")]
+    names = ["t_close_more:" + k for k in sorted(globals())
+             if k.startswith("test_")]
     os.execv(sys.executable, [sys.executable, os.path.join(here, "run.py")] +
              sys.argv[1:] + names)
