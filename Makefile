@@ -53,7 +53,7 @@ LIBS_PROXY = $(shell $(PKG_CONFIG) --libs $(PROXY_PKGS)) $(LIBEV_LIBS)
 LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 
 .PHONY: all deps deps-test check check-unit check-san check-integration \
-	check-interop check-systemd check-fuzz fuzz bench run install \
+	check-install check-interop check-systemd check-fuzz fuzz bench run install \
 	uninstall clean format
 
 all: stanzaguard
@@ -87,7 +87,7 @@ deps-test:
 check: deps-test
 	$(MAKE) stanzaguard $(B)/unit-tests $(B)/unit-tests-san
 	$(MAKE) check-unit check-san check-integration check-fuzz \
-	    check-systemd check-interop
+	    check-install check-systemd check-interop
 
 check-unit: $(B)/unit-tests
 	CK_FORK=yes $(B)/unit-tests
@@ -102,6 +102,26 @@ check-integration: stanzaguard
 
 check-interop: stanzaguard
 	tests/interop/run.sh ./stanzaguard
+
+# make install and uninstall into a scratch DESTDIR: every file in place,
+# the unit pointing at the installed binary, everything but the config gone.
+check-install: stanzaguard
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	$(MAKE) -s install DESTDIR=$$d PREFIX=/usr >/dev/null && \
+	for f in usr/sbin/stanzaguard usr/share/man/man8/stanzaguard.8 \
+	    usr/share/man/man5/stanzaguard.conf.5 \
+	    usr/lib/systemd/system/stanzaguard.service \
+	    usr/lib/systemd/system/stanzaguard.socket \
+	    etc/stanzaguard/stanzaguard.conf; do \
+	    test -f "$$d/$$f" || { echo "install: $$f missing"; exit 1; }; \
+	done && \
+	grep -q '^ExecStart=/usr/sbin/stanzaguard ' \
+	    $$d/usr/lib/systemd/system/stanzaguard.service && \
+	$$d/usr/sbin/stanzaguard -c $$d/etc/stanzaguard/stanzaguard.conf \
+	    --check-config >/dev/null && \
+	$(MAKE) -s uninstall DESTDIR=$$d PREFIX=/usr >/dev/null && \
+	test "$$(cd $$d && find . -type f)" = ./etc/stanzaguard/stanzaguard.conf \
+	    && echo "install: 1 passed, 0 failed"
 
 check-systemd: stanzaguard
 	tests/systemd/run.sh ./stanzaguard
