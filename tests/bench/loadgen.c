@@ -1,0 +1,1001 @@
+/*
+ * loadgen: XMPP-like load against echo_upstream, directly or through a
+ * proxy.  Opens N sessions (several 127.0.0.x source addresses, so more
+ * than 64k sessions fit; at most MAX_PENDING handshakes at once, so no
+ * listen backlog overflows), sends a stream header to each and waits for
+ * the answering header, then runs one mode:
+ *
+ *   throughput  W stanzas of B bytes in flight per session: each one that
+ *               comes back is replaced.  Stanzas/s, MB/s, latency.
+ *   rate        R stanzas/s over all sessions, paced evenly, one write per
+ *               stanza.  p50/p99/p99.9 round-trip latency.
+ *   idle        hold the sessions, send nothing ("ready" on stdout) until
+ *               SIGTERM/SIGINT or the hold time is up.
+ *   storm       hold the sessions, send SIGTERM to -k PID, answer every
+ *               close tag with ours, time until every session had EOF.
+ *
+ * Every stanza is exactly B bytes:
+ *   <message to='echo@bench.example' type='chat' id='NNNNNNNNNN'><body>
+ *   TTTTTTTTTTTTTTTTTTTT xxx...</body></message>
+ * T is CLOCK_MONOTONIC in ns when the stanza was handed to write(), so the
+ * round trip is measured when its copy comes back; the fixed size finds
+ * the stanzas in the returned bytes without parsing XML.
+ *
+ * CPU: -P PID (repeatable) reads utime+stime of those processes from
+ * /proc/PID/stat at the start and end of the measured window.
+ *
+ * Output: one line of key=value on stdout (and "ready" lines in idle and
+ * storm modes).  Exit 0 if every session did what was asked, 1 if not.
+ *
+ * This file is longer than our usual 500 lines: four modes share one
+ * session machine, and a benchmark tool split into modules would only be
+ * harder to read in one go.
+ */
+#define _GNU_SOURCE	/* epoll_pwait2 */
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT	24
+#endif
+
+#define MAX_PORTS	8
+#define MAX_CPU_PIDS	4
+#define MAX_PENDING	256		/* handshakes under way at once */
+#define MAX_EVENTS	512
+#define RBUF		(256 * 1024)
+#define HBUF		512
+#define NS		1000000000ULL
+
+#define HEADER	"<?xml version='1.0'?><stream:stream to='bench.example' " \
+	"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/" \
+	"streams' version='1.0'>"
+#define CLOSE_TAG	"</stream:stream>"
+#define CLOSE_LEN	(sizeof(CLOSE_TAG) - 1)
+
+/* The fixed layout of a stanza. */
+#define REC_HEAD	"<message to='echo@bench.example' type='chat' id='"
+#define REC_MID		"'><body>"
+#define REC_TAIL	"</body></message>"
+#define ID_OFF		(sizeof(REC_HEAD) - 1)
+#define ID_DIGITS	10
+#define TS_OFF		(ID_OFF + ID_DIGITS + sizeof(REC_MID) - 1)
+#define TS_DIGITS	20
+#define PREFIX		(TS_OFF + TS_DIGITS)	/* bytes we look at */
+#define MIN_SIZE	(PREFIX + 1 + sizeof(REC_TAIL) - 1)
+
+/* Latency histogram: exact below 64 ns, then 32 buckets per power of 2. */
+#define HIST_BUCKETS	(64 + 58 * 32)
+
+enum mode { M_NONE, M_THROUGHPUT, M_RATE, M_IDLE, M_STORM };
+enum state { S_CONNECTING, S_HEADER, S_RUNNING, S_DONE };
+
+struct sess {
+	int fd;
+	enum state st;
+	int want_out;		/* EPOLLOUT is asked for */
+	int tag_sent;		/* our close tag is queued */
+	int tag_got;		/* theirs came */
+	int shut;		/* we shut down our write half */
+	int match;		/* bytes of CLOSE_TAG matched so far */
+	char *out;		/* unwritten bytes: out[ooff..olen) */
+	size_t ooff, olen, ocap;
+	uint64_t sent, recvd;	/* stanzas */
+	uint32_t next_id;
+	size_t rec_off;		/* in the stanza being received */
+	char pre[PREFIX];
+	size_t hlen;
+	char *hbuf;		/* answering header, while S_HEADER */
+	uint64_t done_at;
+};
+
+struct hist {
+	uint64_t n;
+	uint64_t b[HIST_BUCKETS];
+};
+
+struct snap {
+	uint64_t t, stanzas, bytes;
+	uint64_t cpu_ms[MAX_CPU_PIDS];
+	uint64_t user_ms[MAX_CPU_PIDS];
+	uint64_t self_ms;
+};
+
+struct lg {
+	/* options */
+	enum mode mode;
+	unsigned nsess, window, nsrc, nports, ncpu;
+	size_t size;
+	double seconds, warmup, hold, rate;
+	int ports[MAX_PORTS];
+	pid_t cpu_pid[MAX_CPU_PIDS];
+	pid_t kill_pid;
+	struct in_addr host;
+	/* state */
+	int ep;
+	struct sess *s;
+	char *tmpl;		/* one stanza, id and time to fill in */
+	unsigned opened, pending, up, done, failed, unexpected_eof, bad;
+	uint64_t stanzas, bytes;	/* received, all sessions */
+	uint64_t sent_total, skipped;
+	int measuring, stopping;
+	uint64_t w0, w1;
+	struct hist lat;
+	struct hist done_hist;	/* storm: time to EOF per session */
+	uint64_t first_tag;
+	char rbuf[RBUF];
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+
+	(void)sig;
+	stop = 1;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec);
+}
+
+static unsigned
+hist_index(uint64_t v)
+{
+	unsigned e;
+
+	if (v < 64)
+		return ((unsigned)v);
+	e = 63 - (unsigned)__builtin_clzll(v);	/* 6 to 63 */
+	return (64 + (e - 6) * 32 + (unsigned)((v >> (e - 5)) & 31));
+}
+
+/* The middle of bucket i, in ns. */
+static double
+hist_value(unsigned i)
+{
+	unsigned e;
+	double lo, w;
+
+	if (i < 64)
+		return (i);
+	e = (i - 64) / 32 + 6;
+	w = (double)(1ULL << (e - 5));
+	lo = (double)(1ULL << e) + (double)((i - 64) % 32) * w;
+	return (lo + w / 2);
+}
+
+static void
+hist_add(struct hist *h, uint64_t v)
+{
+
+	h->b[hist_index(v)]++;
+	h->n++;
+}
+
+/* The q-quantile (0..1) in microseconds, 0 when empty. */
+static double
+hist_quantile_us(const struct hist *h, double q)
+{
+	uint64_t want, seen = 0;
+	unsigned i;
+
+	if (h->n == 0)
+		return (0);
+	want = (uint64_t)(q * (double)h->n);
+	if (want >= h->n)
+		want = h->n - 1;
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen > want)
+			return (hist_value(i) / 1000.);
+	}
+	return (hist_value(HIST_BUCKETS - 1) / 1000.);
+}
+
+/*
+ * utime + stime of pid in ms, from /proc/PID/stat, and utime alone in
+ * *user; 0 if gone.
+ */
+static uint64_t
+cpu_ms_of(pid_t pid, uint64_t *user)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st, hz = (unsigned long long)sysconf(_SC_CLK_TCK);
+	FILE *f;
+	size_t n;
+
+	*user = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The name may hold spaces: count fields after its ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+	    "%llu", &ut, &st) != 2)
+		return (0);
+	*user = ut * 1000 / hz;
+	return ((ut + st) * 1000 / hz);
+}
+
+/* pid has exited: no /proc entry, or a zombie waiting for its parent. */
+static int
+exited(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (1);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return (p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X');
+}
+
+static void
+take_snap(struct lg *g, struct snap *sn)
+{
+	struct rusage ru;
+	unsigned i;
+
+	sn->t = now_ns();
+	sn->stanzas = g->stanzas;
+	sn->bytes = g->bytes;
+	for (i = 0; i < g->ncpu; i++)
+		sn->cpu_ms[i] = cpu_ms_of(g->cpu_pid[i], &sn->user_ms[i]);
+	getrusage(RUSAGE_SELF, &ru);
+	sn->self_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+	    1000 + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+	    1000;
+}
+
+static int
+watch(struct lg *g, struct sess *s, int op, unsigned events)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = s;
+	return (epoll_ctl(g->ep, op, s->fd, &ev));
+}
+
+static void
+sess_end(struct lg *g, struct sess *s, uint64_t now)
+{
+
+	if (s->st == S_DONE)
+		return;
+	if (s->st == S_CONNECTING || s->st == S_HEADER) {
+		g->pending--;
+		g->failed++;
+	}
+	close(s->fd);
+	s->fd = -1;
+	s->st = S_DONE;
+	s->done_at = now;
+	free(s->hbuf);
+	s->hbuf = NULL;
+	g->done++;
+}
+
+/* Write what is queued; ask for EPOLLOUT while the socket is full. */
+static void
+flush(struct lg *g, struct sess *s, uint64_t now)
+{
+	ssize_t n;
+
+	while (s->ooff < s->olen) {
+		n = send(s->fd, s->out + s->ooff, s->olen - s->ooff,
+		    MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!s->want_out && watch(g, s, EPOLL_CTL_MOD,
+			    EPOLLIN | EPOLLOUT) == 0)
+				s->want_out = 1;
+			return;
+		}
+		if (n == -1) {
+			g->unexpected_eof++;
+			sess_end(g, s, now);
+			return;
+		}
+		s->ooff += (size_t)n;
+	}
+	s->ooff = s->olen = 0;
+	if (s->want_out && watch(g, s, EPOLL_CTL_MOD, EPOLLIN) == 0)
+		s->want_out = 0;
+}
+
+/* Room for len more bytes in s->out, or 0. */
+static char *
+out_room(struct sess *s, size_t len)
+{
+
+	if (s->olen + len > s->ocap && s->ooff > 0) {
+		memmove(s->out, s->out + s->ooff, s->olen - s->ooff);
+		s->olen -= s->ooff;
+		s->ooff = 0;
+	}
+	return (s->olen + len <= s->ocap ? s->out + s->olen : NULL);
+}
+
+static void
+put_digits(char *p, uint64_t v, int n)
+{
+
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* Queue k stanzas stamped with now; returns how many fitted. */
+static unsigned
+queue_stanzas(struct lg *g, struct sess *s, unsigned k, uint64_t now)
+{
+	unsigned i;
+	char *p;
+
+	for (i = 0; i < k; i++) {
+		if ((p = out_room(s, g->size)) == NULL)
+			break;
+		memcpy(p, g->tmpl, g->size);
+		put_digits(p + ID_OFF, s->next_id++, ID_DIGITS);
+		put_digits(p + TS_OFF, now, TS_DIGITS);
+		s->olen += g->size;
+		s->sent++;
+	}
+	return (i);
+}
+
+static void
+queue_close(struct lg *g, struct sess *s, uint64_t now)
+{
+	char *p;
+
+	if (s->tag_sent || s->st != S_RUNNING)
+		return;
+	if ((p = out_room(s, CLOSE_LEN)) == NULL)
+		return;		/* cannot happen: room is kept for it */
+	memcpy(p, CLOSE_TAG, CLOSE_LEN);
+	s->olen += CLOSE_LEN;
+	s->tag_sent = 1;
+	flush(g, s, now);
+}
+
+/* A whole stanza came back: its round trip, and maybe the next one. */
+static void
+stanza_back(struct lg *g, struct sess *s, uint64_t now)
+{
+	uint64_t ts = 0;
+	int i;
+
+	s->recvd++;
+	if (memcmp(s->pre, REC_HEAD, ID_OFF) != 0)
+		g->bad++;
+	for (i = 0; i < TS_DIGITS; i++)
+		ts = ts * 10 + (uint64_t)(s->pre[TS_OFF + i] - '0');
+	if (g->measuring) {
+		g->stanzas++;
+		g->bytes += g->size;
+		if (ts <= now)
+			hist_add(&g->lat, now - ts);
+	}
+	if (g->mode == M_THROUGHPUT && !g->stopping)
+		queue_stanzas(g, s, 1, now);
+}
+
+/* Bytes after the stream header: stanzas, then maybe a close tag. */
+static void
+take_bytes(struct lg *g, struct sess *s, const char *p, size_t n,
+    uint64_t now)
+{
+	size_t k;
+
+	while (n > 0 && s->recvd < s->sent) {
+		k = g->size - s->rec_off < n ? g->size - s->rec_off : n;
+		if (s->rec_off < PREFIX)
+			memcpy(s->pre + s->rec_off, p, s->rec_off + k <
+			    PREFIX ? k : PREFIX - s->rec_off);
+		s->rec_off += k;
+		p += k;
+		n -= k;
+		if (s->rec_off == g->size) {
+			s->rec_off = 0;
+			stanza_back(g, s, now);
+		}
+	}
+	/* Past every stanza we sent: only a close tag may come. */
+	for (; n > 0 && !s->tag_got; p++, n--) {
+		if (*p == CLOSE_TAG[s->match])
+			s->match++;
+		else
+			s->match = *p == '<';
+		if ((size_t)s->match < CLOSE_LEN)
+			continue;
+		s->tag_got = 1;
+		if (g->first_tag == 0)
+			g->first_tag = now;
+		if (g->mode == M_STORM)
+			queue_close(g, s, now);
+	}
+	/* Both tags crossed: a client closes TCP now. */
+	if (s->tag_got && s->tag_sent && !s->shut && g->mode != M_STORM &&
+	    s->ooff == s->olen) {
+		s->shut = 1;
+		(void)shutdown(s->fd, SHUT_WR);
+	}
+}
+
+/* The end of "<stream:stream ...>" in h, or 0 if not there yet. */
+static size_t
+header_end(const char *h, size_t len)
+{
+	const char *p, *q;
+
+	for (p = h; p + 14 <= h + len; p++) {
+		if (memcmp(p, "<stream:stream", 14) != 0)
+			continue;
+		if ((q = memchr(p, '>', (size_t)(h + len - p))) == NULL)
+			return (0);
+		return ((size_t)(q - h) + 1);
+	}
+	return (0);
+}
+
+static void
+header_bytes(struct lg *g, struct sess *s, const char *p, size_t n,
+    uint64_t now)
+{
+	size_t end, k = HBUF - s->hlen < n ? HBUF - s->hlen : n;
+	size_t before = s->hlen;
+
+	memcpy(s->hbuf + s->hlen, p, k);
+	s->hlen += k;
+	if ((end = header_end(s->hbuf, s->hlen)) == 0) {
+		if (s->hlen == HBUF) {
+			g->bad++;
+			sess_end(g, s, now);
+		}
+		return;
+	}
+	free(s->hbuf);
+	s->hbuf = NULL;
+	s->st = S_RUNNING;
+	g->pending--;
+	g->up++;
+	if (end - before < n)
+		take_bytes(g, s, p + (end - before), n - (end - before), now);
+}
+
+static void
+on_readable(struct lg *g, struct sess *s, uint64_t now)
+{
+	ssize_t n;
+
+	n = recv(s->fd, g->rbuf, sizeof(g->rbuf), 0);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* Expected only once our close tag went, or in a storm. */
+		if (!s->tag_sent && g->mode != M_STORM)
+			g->unexpected_eof++;
+		if (g->mode == M_STORM && g->kill_pid > 0)
+			hist_add(&g->done_hist, now - g->w0);
+		sess_end(g, s, now);
+		return;
+	}
+	if (s->st == S_HEADER)
+		header_bytes(g, s, g->rbuf, (size_t)n, now);
+	else
+		take_bytes(g, s, g->rbuf, (size_t)n, now);
+	/* What came back made room: the replacements go in one write. */
+	if (s->st != S_DONE && s->ooff < s->olen)
+		flush(g, s, now);
+}
+
+static void
+on_connected(struct lg *g, struct sess *s, uint64_t now)
+{
+	socklen_t len = sizeof(int);
+	int e = 0;
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1 ||
+	    e != 0) {
+		fprintf(stderr, "loadgen: connect: %s\n", strerror(e));
+		sess_end(g, s, now);
+		return;
+	}
+	s->st = S_HEADER;
+	memcpy(s->out, HEADER, sizeof(HEADER) - 1);
+	s->olen = sizeof(HEADER) - 1;
+	s->want_out = 1;	/* flush() drops EPOLLOUT when done */
+	flush(g, s, now);
+}
+
+static int
+sess_open(struct lg *g, struct sess *s, unsigned i)
+{
+	struct sockaddr_in src, dst;
+	int one = 1;
+
+	if ((s->hbuf = malloc(HBUF)) == NULL)
+		return (-1);
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd == -1)
+		return (-1);
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* The port is chosen at connect(): per (source, destination). */
+	(void)setsockopt(s->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one));
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + i % g->nsrc);
+	if (bind(s->fd, (struct sockaddr *)&src, sizeof(src)) == -1)
+		return (-1);
+	memset(&dst, 0, sizeof(dst));
+	dst.sin_family = AF_INET;
+	dst.sin_addr = g->host;
+	dst.sin_port = htons((uint16_t)g->ports[i % g->nports]);
+	if (connect(s->fd, (struct sockaddr *)&dst, sizeof(dst)) == -1 &&
+	    errno != EINPROGRESS)
+		return (-1);
+	s->st = S_CONNECTING;
+	s->want_out = 1;
+	return (watch(g, s, EPOLL_CTL_ADD, EPOLLOUT));
+}
+
+/* Open sessions while fewer than MAX_PENDING handshakes are under way. */
+static int
+open_more(struct lg *g)
+{
+	struct sess *s;
+
+	while (g->opened < g->nsess && g->pending < MAX_PENDING) {
+		s = &g->s[g->opened];
+		if (sess_open(g, s, g->opened) == -1) {
+			fprintf(stderr, "loadgen: session %u: %s\n", g->opened,
+			    strerror(errno));
+			return (-1);
+		}
+		g->opened++;
+		g->pending++;
+	}
+	return (0);
+}
+
+/* One round of events; wait at most timeout_ns. */
+static void
+poll_once(struct lg *g, uint64_t timeout_ns)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	struct timespec ts;
+	struct sess *s;
+	uint64_t now;
+	int i, n;
+
+	ts.tv_sec = (time_t)(timeout_ns / NS);
+	ts.tv_nsec = (long)(timeout_ns % NS);
+	n = epoll_pwait2(g->ep, evs, MAX_EVENTS, &ts, NULL);
+	now = now_ns();
+	for (i = 0; i < n; i++) {
+		s = evs[i].data.ptr;
+		if (s->st == S_DONE)
+			continue;
+		if (s->st == S_CONNECTING) {
+			on_connected(g, s, now);
+			continue;
+		}
+		if (evs[i].events & EPOLLOUT)
+			flush(g, s, now);
+		if (s->st != S_DONE &&
+		    (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+			on_readable(g, s, now);
+	}
+}
+
+/* Run the event loop until cond(g) or the deadline; 0 if cond was met. */
+static int
+loop_until(struct lg *g, int (*cond)(struct lg *), uint64_t deadline)
+{
+	uint64_t now;
+
+	while (!cond(g) && !stop) {
+		now = now_ns();
+		if (now >= deadline)
+			return (-1);
+		poll_once(g, deadline - now < NS / 10 ? deadline - now :
+		    NS / 10);
+	}
+	return (cond(g) ? 0 : -1);
+}
+
+static int
+all_up(struct lg *g)
+{
+
+	if (g->opened < g->nsess && open_more(g) == -1)
+		stop = 1;
+	return (g->up + g->failed == g->nsess && g->pending == 0);
+}
+
+static int
+all_done(struct lg *g)
+{
+
+	return (g->done == g->nsess);
+}
+
+static int
+never(struct lg *g)
+{
+
+	(void)g;
+	return (0);
+}
+
+/* Stop sending stanzas; every session sends its close tag. */
+static void
+begin_close(struct lg *g)
+{
+	uint64_t now = now_ns();
+	unsigned i;
+
+	g->stopping = 1;
+	for (i = 0; i < g->nsess; i++)
+		queue_close(g, &g->s[i], now);
+}
+
+/* rate mode: send what is due at g->rate stanzas/s, round robin. */
+static void
+run_rate(struct lg *g, uint64_t t0, uint64_t until)
+{
+	uint64_t now, due, next;
+	unsigned rr = 0, tries;
+	struct sess *s = NULL;
+
+	while (!stop && (now = now_ns()) < until) {
+		due = (uint64_t)((double)(now - t0) * g->rate / 1e9);
+		while (g->sent_total < due) {
+			g->sent_total++;
+			for (tries = 0; tries < g->nsess; tries++) {
+				s = &g->s[rr++ % g->nsess];
+				if (s->st == S_RUNNING)
+					break;
+			}
+			if (s == NULL || s->st != S_RUNNING ||
+			    queue_stanzas(g, s, 1, now) == 0) {
+				g->skipped++;
+				continue;
+			}
+			flush(g, s, now);
+		}
+		next = t0 + (uint64_t)((double)(g->sent_total + 1) * 1e9 /
+		    g->rate);
+		poll_once(g, next > now ? next - now : 0);
+	}
+}
+
+static void
+report_cpu(const struct lg *g, const struct snap *a, const struct snap *b,
+    uint64_t stanzas)
+{
+	double n = stanzas > 0 ? (double)stanzas : 1.;
+	uint64_t ms, user;
+	unsigned i;
+
+	for (i = 0; i < g->ncpu; i++) {
+		ms = b->cpu_ms[i] - a->cpu_ms[i];
+		user = b->user_ms[i] - a->user_ms[i];
+		printf(" cpu%u_pid=%d cpu%u_ms=%llu cpu%u_user_ms=%llu"
+		    " cpu%u_us_per_stanza=%.3f cpu%u_user_us_per_stanza=%.3f",
+		    i + 1, (int)g->cpu_pid[i], i + 1, (unsigned long long)ms,
+		    i + 1, (unsigned long long)user, i + 1,
+		    (double)ms * 1000. / n, i + 1, (double)user * 1000. / n);
+	}
+	printf(" self_cpu_ms=%llu",
+	    (unsigned long long)(b->self_ms - a->self_ms));
+}
+
+/* throughput and rate: warm up, measure, close, report. */
+static int
+run_traffic(struct lg *g)
+{
+	struct snap a, b;
+	uint64_t t0 = now_ns(), now;
+	uint64_t warm = t0 + (uint64_t)(g->warmup * 1e9);
+	uint64_t end = warm + (uint64_t)(g->seconds * 1e9);
+	unsigned i;
+	double secs;
+
+	if (g->mode == M_THROUGHPUT) {
+		for (i = 0; i < g->nsess; i++) {
+			queue_stanzas(g, &g->s[i], g->window, t0);
+			flush(g, &g->s[i], t0);
+		}
+		loop_until(g, never, warm);
+		g->measuring = 1;
+		take_snap(g, &a);
+		loop_until(g, never, end);
+	} else {
+		run_rate(g, t0, warm);
+		g->measuring = 1;
+		take_snap(g, &a);
+		run_rate(g, t0, end);
+	}
+	take_snap(g, &b);
+	g->measuring = 0;
+	begin_close(g);
+	now = now_ns();
+	loop_until(g, all_done, now + 10 * NS);
+	secs = (double)(b.t - a.t) / 1e9;
+	printf("mode=%s sessions=%u size=%zu window=%u rate=%.0f "
+	    "seconds=%.3f stanzas=%llu stanzas_s=%.0f mbytes_s=%.2f "
+	    "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
+	    g->mode == M_THROUGHPUT ? "throughput" : "rate", g->nsess,
+	    g->size, g->window, g->rate, secs,
+	    (unsigned long long)(b.stanzas - a.stanzas),
+	    (double)(b.stanzas - a.stanzas) / secs,
+	    (double)(b.bytes - a.bytes) / secs / 1e6,
+	    hist_quantile_us(&g->lat, .50), hist_quantile_us(&g->lat, .99),
+	    hist_quantile_us(&g->lat, .999), hist_quantile_us(&g->lat, 1.));
+	report_cpu(g, &a, &b, b.stanzas - a.stanzas);
+	printf(" skipped=%llu bad=%u unexpected_eof=%u unclosed=%u\n",
+	    (unsigned long long)g->skipped, g->bad, g->unexpected_eof,
+	    g->nsess - g->done);
+	return (g->bad || g->unexpected_eof || g->done < g->nsess ? -1 : 0);
+}
+
+/* storm: SIGTERM the proxy, answer its close tags, time the EOFs. */
+static int
+run_storm(struct lg *g)
+{
+	uint64_t deadline, t_exit = 0, now;
+
+	g->w0 = now_ns();
+	if (kill(g->kill_pid, SIGTERM) == -1) {
+		perror("loadgen: kill");
+		return (-1);
+	}
+	deadline = g->w0 + (uint64_t)(g->hold * 1e9);
+	loop_until(g, all_done, deadline);
+	g->w1 = now_ns();
+	/* And how long until the process itself is gone (bounded). */
+	while ((now = now_ns()) < deadline && !stop) {
+		if (exited(g->kill_pid)) {
+			t_exit = now;
+			break;
+		}
+		usleep(1000);
+	}
+	printf("mode=storm sessions=%u closed=%u first_tag_ms=%.1f "
+	    "all_eof_ms=%.1f p50_eof_ms=%.1f p99_eof_ms=%.1f exit_ms=%.1f "
+	    "bad=%u\n", g->nsess, g->done,
+	    g->first_tag ? (double)(g->first_tag - g->w0) / 1e6 : -1.,
+	    (double)(g->w1 - g->w0) / 1e6,
+	    hist_quantile_us(&g->done_hist, .50) / 1000.,
+	    hist_quantile_us(&g->done_hist, .99) / 1000.,
+	    t_exit ? (double)(t_exit - g->w0) / 1e6 : -1., g->bad);
+	return (g->done == g->nsess ? 0 : -1);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+
+	fprintf(stderr,
+	    "usage: loadgen -m throughput|rate|idle|storm -c SESSIONS\n"
+	    "    -p PORT[,PORT...] [-H 127.0.0.1] [-s SOURCES] [-b BYTES]\n"
+	    "    [-w WINDOW] [-r RATE] [-d SECONDS] [-u WARMUP] [-t HOLD]\n"
+	    "    [-P PID]... [-k PID]\n");
+	exit(2);
+}
+
+static void
+parse_ports(struct lg *g, char *arg)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(arg, ",", &save); tok != NULL &&
+	    g->nports < MAX_PORTS; tok = strtok_r(NULL, ",", &save))
+		g->ports[g->nports++] = atoi(tok);
+}
+
+static void
+parse_args(struct lg *g, int argc, char **argv)
+{
+	int opt;
+
+	g->nsess = 1;
+	g->window = 16;
+	g->nsrc = 4;
+	g->size = 200;
+	g->seconds = 3;
+	g->warmup = 1;
+	g->hold = 60;
+	g->rate = 10000;
+	inet_pton(AF_INET, "127.0.0.1", &g->host);
+	while ((opt = getopt(argc, argv, "m:c:p:H:s:b:w:r:d:u:t:P:k:")) != -1) {
+		switch (opt) {
+		case 'm':
+			g->mode = strcmp(optarg, "throughput") == 0 ?
+			    M_THROUGHPUT : strcmp(optarg, "rate") == 0 ? M_RATE :
+			    strcmp(optarg, "idle") == 0 ? M_IDLE :
+			    strcmp(optarg, "storm") == 0 ? M_STORM : M_NONE;
+			break;
+		case 'c':
+			g->nsess = (unsigned)atol(optarg);
+			break;
+		case 'p':
+			parse_ports(g, optarg);
+			break;
+		case 'H':
+			if (inet_pton(AF_INET, optarg, &g->host) != 1)
+				usage();
+			break;
+		case 's':
+			g->nsrc = (unsigned)atol(optarg);
+			break;
+		case 'b':
+			g->size = (size_t)atol(optarg);
+			break;
+		case 'w':
+			g->window = (unsigned)atol(optarg);
+			break;
+		case 'r':
+			g->rate = atof(optarg);
+			break;
+		case 'd':
+			g->seconds = atof(optarg);
+			break;
+		case 'u':
+			g->warmup = atof(optarg);
+			break;
+		case 't':
+			g->hold = atof(optarg);
+			break;
+		case 'P':
+			if (g->ncpu < MAX_CPU_PIDS)
+				g->cpu_pid[g->ncpu++] = (pid_t)atol(optarg);
+			break;
+		case 'k':
+			g->kill_pid = (pid_t)atol(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (g->mode == M_NONE || g->nsess == 0 || g->nports == 0 ||
+	    g->nsrc == 0 || g->nsrc > 250 || g->size < MIN_SIZE ||
+	    g->window == 0 || g->rate <= 0 || g->seconds <= 0 ||
+	    (g->mode == M_STORM && g->kill_pid <= 0))
+		usage();
+}
+
+/* Session buffers and the stanza template. */
+static int
+setup(struct lg *g)
+{
+	struct rlimit rl;
+	size_t cap;
+	unsigned i;
+	char *t;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur < (rlim_t)g->nsess + 16) {
+		fprintf(stderr, "loadgen: %u sessions need more descriptors "
+		    "than RLIMIT_NOFILE (%llu)\n", g->nsess,
+		    (unsigned long long)rl.rlim_cur);
+		return (-1);
+	}
+	if ((g->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (g->s = calloc(g->nsess, sizeof(*g->s))) == NULL ||
+	    (g->tmpl = malloc(g->size)) == NULL)
+		return (-1);
+	/* A full window (throughput) or a burst of 64 (rate), and a tag. */
+	cap = (g->mode == M_THROUGHPUT ? g->window : g->mode == M_RATE ? 64 :
+	    0) * g->size + sizeof(HEADER) + CLOSE_LEN;
+	for (i = 0; i < g->nsess; i++) {
+		g->s[i].fd = -1;
+		g->s[i].ocap = cap;
+		g->s[i].next_id = 1;
+		if ((g->s[i].out = malloc(cap)) == NULL)
+			return (-1);
+	}
+	t = g->tmpl;
+	memset(t, 'x', g->size);
+	memcpy(t, REC_HEAD, ID_OFF);
+	memcpy(t + ID_OFF + ID_DIGITS, REC_MID, sizeof(REC_MID) - 1);
+	t[PREFIX] = ' ';
+	memcpy(t + g->size - (sizeof(REC_TAIL) - 1), REC_TAIL,
+	    sizeof(REC_TAIL) - 1);
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct lg g;
+	struct sigaction sa;
+	uint64_t t0;
+	int r;
+
+	parse_args(&g, argc, argv);
+	if (setup(&g) == -1) {
+		perror("loadgen: setup");
+		return (1);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* Pacing to 100 us needs timers that fire on time. */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+
+	t0 = now_ns();
+	if (loop_until(&g, all_up, t0 + (30 + g.nsess / 1000) * NS) == -1 ||
+	    g.failed > 0) {
+		fprintf(stderr, "loadgen: %u of %u sessions up, %u failed\n",
+		    g.up, g.nsess, g.failed);
+		return (1);
+	}
+	if (g.mode == M_IDLE || g.mode == M_STORM) {
+		printf("ready sessions=%u connect_ms=%.1f\n", g.up,
+		    (double)(now_ns() - t0) / 1e6);
+		fflush(stdout);
+	}
+	switch (g.mode) {
+	case M_THROUGHPUT:
+	case M_RATE:
+		r = run_traffic(&g);
+		break;
+	case M_IDLE:
+		loop_until(&g, never, now_ns() + (uint64_t)(g.hold * 1e9));
+		printf("mode=idle sessions=%u still_open=%u\n", g.nsess,
+		    g.nsess - g.done);
+		r = g.done == 0 ? 0 : -1;
+		break;
+	case M_STORM:
+		r = run_storm(&g);
+		break;
+	default:
+		r = -1;
+	}
+	fflush(stdout);
+	return (r == 0 ? 0 : 1);
+}

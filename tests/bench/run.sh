@@ -1,0 +1,398 @@
+#!/bin/bash
+# stanzaguard against HAProxy (TCP mode) and against no proxy at all, on
+# loopback, with tests/bench/loadgen and tests/bench/echo_upstream.
+#
+#   tests/bench/run.sh [STANZAGUARD]      (make bench runs it)
+#
+# Each measurement starts a fresh echo_upstream and a fresh proxy on fresh
+# ports, so no run inherits another's memory or sockets.  The targets take
+# turns within every repetition (direct, haproxy, stanzaguard, then the
+# next test), so a change in the machine's load hits them all alike.  The
+# table gives the median of the repetitions; every run is in
+# build/bench/results.txt and every command in build/bench/commands.txt.
+#
+# Environment: BENCH_REPS (3), BENCH_SECONDS (3, measured per run; the
+# latency runs take 2 more),
+# BENCH_WARMUP (1), BENCH_BUDGET (540: no new test starts after this many
+# seconds), BENCH_IDLE ("10000 50000"), BENCH_STORM (10000), BENCH_SPLIT
+# (upstream ports per idle run; default one per 25,000 sessions, since the
+# proxy's connections to one upstream address and port share ~28k
+# ephemeral ports), BENCH_OUT (build/bench).
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+SG=${1:-$ROOT/stanzaguard}
+LOADGEN=$ROOT/build/loadgen
+ECHO=$ROOT/build/echo_upstream
+HAPCFG=$HERE/haproxy.cfg
+REPS=${BENCH_REPS:-3}
+SECS=${BENCH_SECONDS:-3}
+WARM=${BENCH_WARMUP:-1}
+BUDGET=${BENCH_BUDGET:-540}
+IDLE_WANT=${BENCH_IDLE:-10000 50000}
+STORM_WANT=${BENCH_STORM:-10000}
+OUT=${BENCH_OUT:-$ROOT/build/bench}
+RATE=10000
+# p99 wants samples: 50,000 at 10k/s.
+RATE_SECS=$(awk -v s="$SECS" 'BEGIN { print s + 2 }')
+
+RES=$OUT/results.txt
+CMDS=$OUT/commands.txt
+STARTED=$SECONDS
+PIDS=""
+ECHO_PID=""
+PROXY_PID=""
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+for f in "$SG" "$LOADGEN" "$ECHO"; do
+	[ -x "$f" ] || die "$f is missing: run make bench"
+done
+command -v haproxy >/dev/null || die "haproxy is missing: make bench installs it"
+mkdir -p "$OUT" || die "cannot create $OUT"
+: >"$RES"
+: >"$CMDS"
+TMP=$(mktemp -d /tmp/sgbench.XXXXXX) || die "mktemp failed"
+
+cleanup() {
+	local p
+	for p in $PIDS; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Run a copy: a rebuild during the bench must not change what is measured.
+SG_FROM=$SG
+[ "$SG" -ef "$ROOT/stanzaguard" ] &&
+    SG_FROM="$SG_FROM, tree $(git -C "$ROOT" describe --always --dirty 2>/dev/null)"
+cp "$SG" "$TMP/stanzaguard" || die "cannot copy $SG"
+SG=$TMP/stanzaguard
+
+# Descriptors: each proxied session holds two in the proxy.  The hard
+# limit is what it is (a container may forbid raising it even to root).
+HARD=$(ulimit -Hn)
+[ "$HARD" = unlimited ] && HARD=1048576
+ulimit -n "$HARD" || die "cannot raise the soft fd limit to $HARD"
+CAP=$(( (HARD - 100) / 2 ))
+HAP_MAXCONN=$CAP
+
+# Fresh ports for every run, below the ephemeral range.
+PORT=$(( 20000 + ($$ % 20) * 500 ))
+port_free() {
+	[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
+}
+next_port() {
+	for _ in $(seq 1 200); do
+		PORT=$(( PORT + 1 ))
+		[ "$PORT" -ge 32000 ] && PORT=20000
+		port_free "$PORT" && return 0
+	done
+	die "no free port"
+}
+# N consecutive free ports; sets BASE.
+next_ports() {
+	local n=$1 i ok
+	for _ in $(seq 1 100); do
+		next_port
+		BASE=$PORT
+		ok=1
+		for i in $(seq 1 $(( n - 1 ))); do
+			port_free $(( BASE + i )) || ok=0
+		done
+		PORT=$(( BASE + n - 1 ))
+		[ "$ok" = 1 ] && return 0
+	done
+	die "no $n free ports in a row"
+}
+
+wait_listen() {		# port
+	local i
+	for i in $(seq 1 250); do
+		port_free "$1" || return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# Running, and not a zombie waiting for us.
+alive() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+stop_pid() {		# pid: TERM, wait up to 5 s, then KILL
+	local p=$1 i
+	[ -n "$p" ] || return 0
+	kill -TERM "$p" 2>/dev/null
+	for i in $(seq 1 100); do
+		alive "$p" || break
+		sleep 0.05
+	done
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$p" | tr '\n' ' ')
+}
+
+log_cmd() {
+	echo "$*" >>"$CMDS"
+}
+
+# start_echo FIRST_PORT COUNT: echo_upstream on COUNT ports.
+start_echo() {
+	local args="" i
+	for i in $(seq 0 $(( $2 - 1 ))); do
+		args="$args -p $(( $1 + i ))"
+	done
+	log_cmd "$ECHO$args -t 600"
+	# shellcheck disable=SC2086
+	"$ECHO" $args -t 600 >"$TMP/echo.out" 2>&1 &
+	ECHO_PID=$!
+	PIDS="$PIDS $ECHO_PID"
+	for i in $(seq 1 250); do
+		grep -q ready "$TMP/echo.out" 2>/dev/null && return 0
+		kill -0 "$ECHO_PID" 2>/dev/null || break
+		sleep 0.02
+	done
+	die "echo_upstream did not start: $(cat "$TMP/echo.out")"
+}
+
+# start_proxy KIND LISTEN_BASE UPSTREAM_BASE COUNT; sets PROXY_PID and
+# TARGET (the ports loadgen connects to, comma-separated).
+start_proxy() {
+	local kind=$1 lb=$2 ub=$3 n=$4 i conf
+	TARGET=$(seq -s, "$lb" $(( lb + n - 1 )))
+	PROXY_PID=""
+	case $kind in
+	direct)
+		TARGET=$(seq -s, "$ub" $(( ub + n - 1 )))
+		return 0
+		;;
+	haproxy-1t|haproxy-2t)
+		export HAP_THREADS=${kind#haproxy-}
+		HAP_THREADS=${HAP_THREADS%t}
+		export HAP_MAXCONN
+		if [ "$n" = 1 ]; then
+			export HAP_BIND=127.0.0.1:$lb
+			export HAP_SERVER=127.0.0.1:$ub
+		else
+			# A port range, each mapped to its own upstream port.
+			export HAP_BIND=127.0.0.1:$lb-$(( lb + n - 1 ))
+			export HAP_SERVER=127.0.0.1:+$(( ub - lb ))
+		fi
+		log_cmd "HAP_THREADS=$HAP_THREADS HAP_MAXCONN=$HAP_MAXCONN" \
+		    "HAP_BIND=$HAP_BIND HAP_SERVER=$HAP_SERVER" \
+		    "haproxy -db -f $HAPCFG"
+		haproxy -db -f "$HAPCFG" >"$TMP/proxy.log" 2>&1 &
+		;;
+	stanzaguard)
+		local opts="--max-connections=200000 --log-level=warning"
+		opts="$opts --high-water=1m --low-water=256k --stats-interval=0"
+		opts="$opts --drain-timeout=60s"
+		if [ "$n" = 1 ]; then
+			log_cmd "ulimit -n $HARD; $SG --listen 127.0.0.1:$lb" \
+			    "--upstream 127.0.0.1:$ub $opts"
+			# shellcheck disable=SC2086
+			"$SG" --listen "127.0.0.1:$lb" --upstream "127.0.0.1:$ub" \
+			    $opts >"$TMP/proxy.log" 2>&1 &
+		else
+			# One listener per upstream port, same options.
+			conf=$TMP/sg.conf
+			: >"$conf"
+			for i in $(seq 0 $(( n - 1 ))); do
+				printf '[l%d]\nlisten = 127.0.0.1:%d\nupstream = 127.0.0.1:%d\n' \
+				    "$i" $(( lb + i )) $(( ub + i )) >>"$conf"
+			done
+			log_cmd "ulimit -n $HARD; $SG -c $conf $opts  # $(tr '\n' ' ' <"$conf")"
+			# shellcheck disable=SC2086
+			"$SG" -c "$conf" $opts >"$TMP/proxy.log" 2>&1 &
+		fi
+		;;
+	esac
+	PROXY_PID=$!
+	PIDS="$PIDS $PROXY_PID"
+	wait_listen "$lb" || die "$kind did not listen: $(cat "$TMP/proxy.log")"
+}
+
+# setup KIND [COUNT]: echo and proxy on fresh ports.
+setup() {
+	local n=${2:-1}
+	next_ports "$n"
+	local lb=$BASE
+	next_ports "$n"
+	local ub=$BASE
+	start_echo "$ub" "$n"
+	start_proxy "$1" "$lb" "$ub" "$n"
+}
+
+teardown() {
+	stop_pid "$PROXY_PID"
+	stop_pid "$ECHO_PID"
+	PROXY_PID=""
+	ECHO_PID=""
+}
+
+over_budget() {
+	[ $(( SECONDS - STARTED )) -ge "$BUDGET" ]
+}
+
+# traffic TEST KIND REP LOADGEN_ARGS...: one throughput or rate run.
+traffic() {
+	local test=$1 kind=$2 rep=$3 line cpu
+	shift 3
+	setup "$kind"
+	cpu="-P $ECHO_PID"
+	[ -n "$PROXY_PID" ] && cpu="-P $PROXY_PID $cpu"
+	# The test's own options last: they override the defaults.
+	log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $*"
+	# shellcheck disable=SC2086
+	if ! line=$(timeout -k 5 120 "$LOADGEN" -p "$TARGET" -d "$SECS" \
+	    -u "$WARM" $cpu "$@" 2>"$TMP/lg.err"); then
+		line="$line status=fail err=$(tr ' \n' '__' <"$TMP/lg.err")"
+	fi
+	echo "test=$test kind=$kind rep=$rep $line" >>"$RES"
+	teardown
+}
+
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# idle TEST KIND REP N: RSS of the proxy before and with N idle sessions
+# (and, for stanzaguard, after 10.5 s without traffic: its sweep gives
+# parser memory back after 5 s quiet, checked every 5 s).
+idle() {
+	local test=$1 kind=$2 rep=$3 n=$4 split r0 r1 r2=0 lg i ok=0
+	split=${BENCH_SPLIT:-$(( (n + 24999) / 25000 ))}
+	setup "$kind" "$split"
+	r0=$(rss_kb "$PROXY_PID")
+	log_cmd "$LOADGEN -m idle -c $n -p $TARGET -t 60  # VmRSS of $kind read before and after"
+	timeout -k 5 120 "$LOADGEN" -m idle -c "$n" -p "$TARGET" -t 60 \
+	    >"$TMP/idle.out" 2>"$TMP/lg.err" &
+	lg=$!
+	PIDS="$PIDS $lg"
+	for i in $(seq 1 $(( 600 + n / 20 ))); do
+		grep -q ready "$TMP/idle.out" && { ok=1; break; }
+		kill -0 "$lg" 2>/dev/null || break
+		sleep 0.1
+	done
+	r1=$(rss_kb "$PROXY_PID")
+	if [ "$ok" = 1 ] && [ "$kind" = stanzaguard ]; then
+		sleep 10.5
+		r2=$(rss_kb "$PROXY_PID")
+	fi
+	stop_pid "$lg"
+	if [ "$ok" = 1 ]; then
+		echo "test=$test kind=$kind rep=$rep sessions=$n rss0_kb=$r0" \
+		    "rss1_kb=$r1 rss2_kb=$r2" \
+		    "per_session_b=$(( (r1 - r0) * 1024 / n ))" \
+		    "$([ "$r2" -gt 0 ] &&
+		    echo "per_session_quiet_b=$(( (r2 - r0) * 1024 / n ))")" \
+		    >>"$RES"
+	else
+		echo "test=$test kind=$kind rep=$rep sessions=$n status=fail" \
+		    "err=$(tr ' \n' '__' <"$TMP/lg.err")" >>"$RES"
+	fi
+	teardown
+}
+
+# storm REP N: N idle sessions, SIGTERM to stanzaguard, time to all EOF.
+storm() {
+	local rep=$1 n=$2 line
+	setup stanzaguard
+	log_cmd "$LOADGEN -m storm -c $n -p $TARGET -t 60 -k $PROXY_PID"
+	local out st=""
+	if ! out=$(timeout -k 5 120 "$LOADGEN" -m storm -c "$n" -p "$TARGET" \
+	    -t 60 -k "$PROXY_PID" 2>"$TMP/lg.err"); then
+		st="status=fail err=$(tr ' \n' '__' <"$TMP/lg.err")"
+	fi
+	line="$(echo "$out" | grep '^mode=') $st"
+	echo "test=storm kind=stanzaguard rep=$rep $line" >>"$RES"
+	teardown
+}
+
+# Busy share of both CPUs over one second, in percent: what else runs.
+busy_pct() {
+	local a b
+	a=$(awk '/^cpu / { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8 }' /proc/stat)
+	sleep 1
+	b=$(awk '/^cpu / { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8 }' /proc/stat)
+	echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", (d > 0 ? 100 * ($3 - $1) / d : 0) }'
+}
+
+# Idle sizes: as asked, but no more than the fd limit allows; if that
+# leaves one size, a fifth of it shows how memory grows with the count.
+IDLE_SIZES=""
+for want in $IDLE_WANT; do
+	n=$(( want < CAP ? want : CAP ))
+	case " $IDLE_SIZES " in *" $n "*) ;; *) IDLE_SIZES="$IDLE_SIZES $n" ;; esac
+done
+if [ "$(echo "$IDLE_SIZES" | wc -w)" = 1 ] &&
+    [ "$(echo "$IDLE_WANT" | wc -w)" -gt 1 ]; then
+	IDLE_SIZES="$(( CAP / 5 ))$IDLE_SIZES"
+fi
+STORM_N=$(( STORM_WANT < CAP ? STORM_WANT : CAP ))
+
+BG_BEFORE=$(busy_pct)
+echo "bench: $REPS repetitions, ${SECS}s measured after ${WARM}s warm-up;" \
+    "idle sizes:$IDLE_SIZES; storm: $STORM_N (fd limit $HARD);" \
+    "other load before: ${BG_BEFORE}% of $(nproc) CPUs"
+
+SKIPPED=0
+for rep in $(seq 1 "$REPS"); do
+	for t in \
+	    "tp200_1 direct haproxy-1t stanzaguard|-m throughput -c 1 -b 200 -w 16" \
+	    "tp200_64 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 64 -b 200 -w 16" \
+	    "tp200_1000 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 1000 -b 200 -w 16" \
+	    "tp16k_64 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 64 -b 16384 -w 4" \
+	    "rate10k_64 direct haproxy-1t stanzaguard|-m rate -c 64 -b 200 -r $RATE -d $RATE_SECS"; do
+		# shellcheck disable=SC2086
+		set -- ${t%%|*}
+		test=$1
+		shift
+		for kind in "$@"; do
+			if over_budget; then SKIPPED=$(( SKIPPED + 1 )); continue; fi
+			echo "bench: rep $rep $test $kind" >&2
+			# shellcheck disable=SC2086
+			traffic "$test" "$kind" "$rep" ${t#*|}
+		done
+	done
+	for n in $IDLE_SIZES; do
+		for kind in haproxy-1t stanzaguard; do
+			if over_budget; then SKIPPED=$(( SKIPPED + 1 )); continue; fi
+			echo "bench: rep $rep idle $n $kind" >&2
+			idle "idle_$n" "$kind" "$rep" "$n"
+		done
+	done
+	if over_budget; then SKIPPED=$(( SKIPPED + 1 )); else
+		echo "bench: rep $rep storm $STORM_N" >&2
+		storm "$rep" "$STORM_N"
+	fi
+done
+BG_AFTER=$(busy_pct)
+
+ELAPSED=$(( SECONDS - STARTED ))
+{
+	echo "$("$SG" --version 2>&1 | head -1) ($SG_FROM) vs" \
+	    "$(haproxy -v | head -1 | cut -d' ' -f1-3); $(nproc) CPUs" \
+	    "($(uname -r)), shared by loadgen, echo_upstream and the proxy"
+	echo "median of $REPS interleaved runs; ${SECS}s measured (latency:" \
+	    "${RATE_SECS}s) after ${WARM}s warm-up; in flight per session:" \
+	    "16 stanzas of 200 B, 4 of 16 KiB"
+	echo "other load on the machine: ${BG_BEFORE}% before, ${BG_AFTER}%" \
+	    "after (of all CPUs); runs: $RES; commands: $CMDS"
+	[ "$SKIPPED" -gt 0 ] && echo "WARNING: $SKIPPED runs skipped:" \
+	    "over the ${BUDGET}s budget"
+	echo
+	awk -f "$HERE/table.awk" -v idle_sizes="$IDLE_SIZES" \
+	    -v storm_n="$STORM_N" "$RES"
+	echo
+	echo "bench: done in ${ELAPSED}s"
+} | tee "$OUT/table.txt"

@@ -1,0 +1,136 @@
+# The summary table of tests/bench/run.sh: medians of the runs in
+# results.txt (lines of key=value), one row per figure, one column per
+# target, and the ratios stanzaguard/HAProxy (1 thread) and
+# stanzaguard/direct.  Variables: idle_sizes, storm_n.
+
+function median(list,    a, n, i, j, t) {
+	n = split(list, a, " ")
+	if (n == 0)
+		return ""
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+	return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+function val(test, kind, key,    k) {
+	k = test SUBSEP kind SUBSEP key
+	return (k in v) ? median(v[k]) : ""
+}
+
+function fmt(x, f) {
+	if (x == "")
+		return "-"
+	return sprintf(f, x)
+}
+
+function ratio(a, b) {
+	if (a == "" || b == "" || b + 0 == 0)
+		return "-"
+	return sprintf("%.2f", a / b)
+}
+
+# One row: the key of each target, "added" subtracts direct's value.
+function row(label, test, key, f, how,    d, h1, h2, s) {
+	d = val(test, "direct", key)
+	h1 = val(test, "haproxy-1t", key)
+	h2 = val(test, "haproxy-2t", key)
+	s = val(test, "stanzaguard", key)
+	if (how == "added") {
+		if (d == "")
+			h1 = h2 = s = ""
+		else {
+			if (h1 != "") h1 -= d
+			if (h2 != "") h2 -= d
+			if (s != "") s -= d
+		}
+		d = ""
+	}
+	if (how == "proxy")		# cpu1 is the proxy; direct has none
+		d = ""
+	printf "%-44s %11s %11s %11s %11s %9s %9s\n", label, fmt(d, f),
+	    fmt(h1, f), fmt(h2, f), fmt(s, f), ratio(s, h1), ratio(s, d)
+}
+
+{
+	test = kind = ""
+	for (i = 1; i <= NF; i++) {
+		split($i, kv, "=")
+		if (kv[1] == "test") test = kv[2]
+		else if (kv[1] == "kind") kind = kv[2]
+	}
+	if ($0 ~ / status=fail/) {
+		fails[test SUBSEP kind]++
+		nfail++
+		next
+	}
+	for (i = 1; i <= NF; i++) {
+		eq = index($i, "=")
+		k = test SUBSEP kind SUBSEP substr($i, 1, eq - 1)
+		v[k] = v[k] " " substr($i, eq + 1)
+	}
+}
+
+END {
+	printf "%-44s %11s %11s %11s %11s %9s %9s\n", "figure", "direct",
+	    "haproxy-1t", "haproxy-2t", "stanzaguard", "sg/hap1t", "sg/direct"
+	row("stanzas/s, 1 session, 200 B", "tp200_1", "stanzas_s", "%.0f")
+	row("MB/s, 1 session, 200 B", "tp200_1", "mbytes_s", "%.1f")
+	row("stanzas/s, 64 sessions, 200 B", "tp200_64", "stanzas_s", "%.0f")
+	row("MB/s, 64 sessions, 200 B", "tp200_64", "mbytes_s", "%.1f")
+	row("stanzas/s, 1000 sessions, 200 B", "tp200_1000", "stanzas_s",
+	    "%.0f")
+	row("MB/s, 1000 sessions, 200 B", "tp200_1000", "mbytes_s", "%.1f")
+	row("stanzas/s, 64 sessions, 16 KiB", "tp16k_64", "stanzas_s", "%.0f")
+	row("MB/s, 64 sessions, 16 KiB", "tp16k_64", "mbytes_s", "%.1f")
+	row("p50 round trip at 10k/s, 64 sess (us)", "rate10k_64", "p50_us",
+	    "%.1f")
+	row("p99 round trip at 10k/s, 64 sess (us)", "rate10k_64", "p99_us",
+	    "%.1f")
+	row("added p50 at 10k/s (us)", "rate10k_64", "p50_us", "%.1f",
+	    "added")
+	row("added p99 at 10k/s (us)", "rate10k_64", "p99_us", "%.1f",
+	    "added")
+	row("proxy CPU us/stanza, 1 session, 200 B", "tp200_1",
+	    "cpu1_us_per_stanza", "%.2f", "proxy")
+	row("proxy CPU us/stanza, 64 sessions, 200 B", "tp200_64",
+	    "cpu1_us_per_stanza", "%.2f", "proxy")
+	row("proxy CPU us/stanza, 1000 sess, 200 B", "tp200_1000",
+	    "cpu1_us_per_stanza", "%.2f", "proxy")
+	row("proxy CPU us/stanza, 64 sessions, 16 KiB", "tp16k_64",
+	    "cpu1_us_per_stanza", "%.2f", "proxy")
+	row("proxy CPU us/stanza at 10k/s, 64 sess", "rate10k_64",
+	    "cpu1_us_per_stanza", "%.2f", "proxy")
+	row("  user space only, 64 sessions, 200 B", "tp200_64",
+	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
+	row("  user space only, 64 sessions, 16 KiB", "tp16k_64",
+	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
+	row("  user space only, at 10k/s", "rate10k_64",
+	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
+	n = split(idle_sizes, sz, " ")
+	for (i = 1; i <= n; i++) {
+		row(sprintf("RSS bytes/idle session, %d sessions", sz[i]),
+		    "idle_" sz[i], "per_session_b", "%.0f", "proxy")
+		row(sprintf("  same, after 10.5 s quiet (sweep)"),
+		    "idle_" sz[i], "per_session_quiet_b", "%.0f", "proxy")
+	}
+	row(sprintf("close storm %d: first close tag (ms)", storm_n),
+	    "storm", "first_tag_ms", "%.1f", "proxy")
+	row(sprintf("close storm %d: p50 session EOF (ms)", storm_n),
+	    "storm", "p50_eof_ms", "%.1f", "proxy")
+	row(sprintf("close storm %d: p99 session EOF (ms)", storm_n),
+	    "storm", "p99_eof_ms", "%.1f", "proxy")
+	row(sprintf("close storm %d: all sessions EOF (ms)", storm_n),
+	    "storm", "all_eof_ms", "%.1f", "proxy")
+	row(sprintf("close storm %d: process exit (ms)", storm_n),
+	    "storm", "exit_ms", "%.1f", "proxy")
+	if (nfail > 0) {
+		printf "\nFAILED runs (left out of the medians):"
+		for (k in fails) {
+			split(k, tk, SUBSEP)
+			printf " %s/%s x%d", tk[1], tk[2], fails[k]
+		}
+		printf "\n"
+	}
+}
