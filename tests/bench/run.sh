@@ -70,8 +70,10 @@ trap 'exit 130' INT TERM
 
 # Run a copy: a rebuild during the bench must not change what is measured.
 SG_FROM=$SG
-[ "$SG" -ef "$ROOT/stanzaguard" ] &&
-    SG_FROM="$SG_FROM, tree $(git -C "$ROOT" describe --always --dirty 2>/dev/null)"
+if [ "$SG" -ef "$ROOT/stanzaguard" ] &&
+    rev=$(git -C "$ROOT" describe --always --dirty 2>/dev/null); then
+	SG_FROM="$SG_FROM, tree $rev"
+fi
 cp "$SG" "$TMP/stanzaguard" || die "cannot copy $SG"
 SG=$TMP/stanzaguard
 
