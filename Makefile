@@ -53,7 +53,7 @@ LIBS_PROXY = $(shell $(PKG_CONFIG) --libs $(PROXY_PKGS)) $(LIBEV_LIBS)
 LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 
 .PHONY: all deps deps-test check check-unit check-san check-integration \
-	check-install check-interop check-systemd check-fuzz fuzz bench run install \
+	check-install check-interop check-systemd check-fuzz fuzz bench bench-proxy run install \
 	uninstall clean format
 
 all: stanzaguard
@@ -151,8 +151,13 @@ fuzz: $(FUZZ_TARGETS)
 	        $(B)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
-bench: stanzaguard
+# Benchmarks: the tracker against bare expat, then the daemon against HAProxy
+# and no proxy on loopback (tests/bench/run.sh, about 6 minutes).
+bench: deps stanzaguard
 	$(MAKE) -C tests/bench
+
+bench-proxy: deps stanzaguard
+	$(MAKE) -C tests/bench run-proxy
 
 # A working proxy on loopback: a throwaway Prosody upstream on 127.0.0.1:5322,
 # stanzaguard on 127.0.0.1:5222 in front of it.
