@@ -1,0 +1,253 @@
+#!/bin/sh
+# stanzaguard against a real Prosody, with slixmpp clients: `make
+# check-interop`.
+#
+#   tests/interop/run.sh path/to/stanzaguard [SCENARIO...]
+#
+# For each scenario (default: all of them): a throwaway Prosody 0.12
+# (tests/interop/prosody.sh, debug log) and a stanzaguard in front of it,
+# both on free loopback ports, and tests/interop/clients.py's slixmpp
+# clients (alice, bob) connecting through stanzaguard:
+#
+#   client-close  log in, roster, messages; the clients close their streams
+#   idle          the same, then quiet: --idle-timeout=2s closes both sides
+#   server-cut    Prosody with mod_legacy_idle_cut (2s) drops idle
+#                 connections without a close tag; --idle-timeout=30s
+#   burst         20 rounds of message bursts sent across the idle close
+#                 (--idle-timeout=1500ms), every message accounted for
+#
+# Skips (exit 0, "interop: skipped: WHY") only when Prosody or python3-slixmpp
+# is not installed (make deps-test installs both).  The last line is
+# "interop: N passed, N failed"; the exit status is non-zero if any failed.
+# Everything lives in build/interop.XXXXXX, kept when a scenario failed
+# (KEEP=1 keeps it always).  SG_SEED=N replays the burst scenario's timing.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PY=/usr/bin/python3	# python3-slixmpp is installed for Debian's python only
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 path/to/stanzaguard [SCENARIO...]" >&2
+	exit 2
+fi
+case $1 in
+/*) BIN=$1 ;;
+*) BIN=$(pwd)/$1 ;;
+esac
+shift
+if [ ! -x "$BIN" ]; then
+	echo "interop: $BIN is not an executable (make stanzaguard)" >&2
+	exit 2
+fi
+SCENARIOS=${*:-client-close idle server-cut burst}
+
+skip()
+{
+	echo "interop: skipped: $*"
+	exit 0
+}
+
+command -v "${PROSODY:-prosody}" >/dev/null 2>&1 ||
+    skip "no prosody on PATH (apt-get install prosody, or make deps-test)"
+command -v "${PROSODYCTL:-prosodyctl}" >/dev/null 2>&1 ||
+    skip "no prosodyctl on PATH (apt-get install prosody)"
+[ -x "$PY" ] ||
+    skip "no $PY (python3-slixmpp is for Debian's python3: make deps-test)"
+"$PY" -c 'import slixmpp' 2>/dev/null ||
+    skip "$PY cannot import slixmpp (apt-get install python3-slixmpp," \
+    "or make deps-test)"
+
+mkdir -p "$ROOT/build" || exit 2
+WORK=$(mktemp -d "$ROOT/build/interop.XXXXXX") || exit 2
+PASSED=0
+FAILED=0
+STARTED=$(date +%s)
+
+# Everything started, for the EXIT trap: "sg PIDFILE" or "prosody DIR".
+RUNNING=""
+CLIENTS=""	# the pid of timeout(1) running clients.py
+
+# Running and not a zombie: kill -0 alone also succeeds on a child that
+# exited and is not reaped yet.
+is_alive()
+{
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# SIGTERM the stanzaguard of PIDFILE, wait (at most 5 s), else SIGKILL.
+# SG_STATUS: its exit status.  Non-zero if it had to be killed.
+stop_sg()
+{
+	SG_STATUS=""
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	rm -f "$1"
+	kill -TERM "$pid" 2>/dev/null
+	n=50
+	while is_alive "$pid" && [ "$n" -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	killed=0
+	if is_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		killed=1
+	fi
+	wait "$pid" 2>/dev/null
+	SG_STATUS=$?
+	return "$killed"
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup()
+{
+	# timeout(1) passes the TERM on to clients.py.
+	[ -n "$CLIENTS" ] && kill -TERM "$CLIENTS" 2>/dev/null
+	for d in $RUNNING; do
+		[ -f "$d/stanzaguard.pid" ] && stop_sg "$d/stanzaguard.pid"
+		"$HERE/prosody.sh" stop "$d/prosody" 2>/dev/null
+	done
+	RUNNING=""
+	if [ "$FAILED" -eq 0 ] && [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$WORK"
+	else
+		echo "interop: logs kept in $WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'echo "interop: interrupted"; exit 130' INT
+trap 'echo "interop: terminated"; exit 143' TERM
+
+# N free TCP ports on 127.0.0.1, apart by spaces.
+free_ports()
+{
+	"$PY" - "$1" <<-'EOF'
+	import socket, sys
+	socks = []
+	for _ in range(int(sys.argv[1])):
+	    s = socket.socket()
+	    s.bind(("127.0.0.1", 0))
+	    socks.append(s)
+	print(" ".join(str(s.getsockname()[1]) for s in socks))
+	EOF
+}
+
+# run NAME TIME-LIMIT PROSODY-FLAVOUR "STANZAGUARD-OPTIONS" "CLIENT-OPTIONS"
+#   PROSODY-FLAVOUR: plain, or cut (mod_legacy_idle_cut after 2 s)
+run()
+{
+	name=$1 limit=$2 flavour=$3 sgopts=$4 copts=$5
+	d=$WORK/$name
+	mkdir -p "$d"
+	t0=$(date +%s)
+	echo "interop: $name"
+	# shellcheck disable=SC2046 # two words
+	set -- $(free_ports 2)
+	pport=$1 lport=$2
+	RUNNING="$RUNNING $d"
+
+	if [ "$flavour" = cut ]; then
+		"$HERE/prosody.sh" start "$d/prosody" "$pport" -v debug \
+		    -m "$HERE" -l legacy_idle_cut \
+		    -o 'legacy_idle_cut_after = 2' >"$d/prosody.sh.out" 2>&1
+	else
+		"$HERE/prosody.sh" start "$d/prosody" "$pport" -v debug \
+		    >"$d/prosody.sh.out" 2>&1
+	fi || {
+		sed 's/^/    /' "$d/prosody.sh.out"
+		fail "$name" "Prosody did not start"
+		return
+	}
+
+	# shellcheck disable=SC2086 # options are words
+	"$BIN" --listen "127.0.0.1:$lport" --upstream "127.0.0.1:$pport" \
+	    --log-format=text --log-level=info --stats-interval=0 \
+	    --drain-timeout=2s $sgopts 2>"$d/stanzaguard.log" &
+	echo $! >"$d/stanzaguard.pid"
+	n=50
+	until grep -q 'event=listening' "$d/stanzaguard.log" 2>/dev/null; do
+		n=$((n - 1))
+		if [ "$n" -le 0 ] ||
+		    ! kill -0 "$(cat "$d/stanzaguard.pid")" 2>/dev/null; then
+			sed 's/^/    /' "$d/stanzaguard.log"
+			fail "$name" "stanzaguard did not start listening"
+			return
+		fi
+		sleep 0.1
+	done
+
+	# In the background, so that a signal to this script runs its trap at
+	# once (a foreground command would be waited for first).
+	# shellcheck disable=SC2086 # options are words
+	timeout -k 5 "$limit" "$PY" "$HERE/clients.py" "$name" \
+	    --port "$lport" --sg-log "$d/stanzaguard.log" \
+	    --prosody-log "$d/prosody/prosody.log" \
+	    --debug-log "$d/slixmpp.log" $copts >"$d/clients.out" 2>&1 &
+	CLIENTS=$!
+	wait "$CLIENTS"
+	rc=$?
+	CLIENTS=""
+	sed 's/^/    /' "$d/clients.out"
+	why=""
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		why="timed out after ${limit}s"
+	elif [ "$rc" -ne 0 ]; then
+		why="clients.py failed"
+	fi
+
+	# stanzaguard must stop cleanly on SIGTERM.
+	if ! stop_sg "$d/stanzaguard.pid"; then
+		why="${why:+$why; }stanzaguard did not exit within 5s of SIGTERM"
+	elif [ "$SG_STATUS" != 0 ]; then
+		why="${why:+$why; }stanzaguard exited with status $SG_STATUS"
+	fi
+	"$HERE/prosody.sh" stop "$d/prosody"
+	if grep -E 'level=(emerg|alert|crit|error)' "$d/stanzaguard.log" \
+	    >"$d/errors" 2>/dev/null; then
+		sed 's/^/    /' "$d/errors"
+		why="${why:+$why; }stanzaguard logged errors"
+	fi
+
+	if [ -n "$why" ]; then
+		fail "$name" "$why"
+	else
+		PASSED=$((PASSED + 1))
+		echo "interop: PASS $name ($(($(date +%s) - t0))s)"
+	fi
+}
+
+fail()
+{
+	FAILED=$((FAILED + 1))
+	echo "interop: FAIL $1: $2 (logs in $WORK/$1)"
+	if [ -f "$WORK/$1/stanzaguard.pid" ]; then
+		stop_sg "$WORK/$1/stanzaguard.pid"
+	fi
+	"$HERE/prosody.sh" stop "$WORK/$1/prosody" 2>/dev/null
+}
+
+for s in $SCENARIOS; do
+	case $s in
+	client-close)
+		run client-close 30 plain "--idle-timeout=30s --close-timeout=2s" \
+		    "--close-timeout 2" ;;
+	idle)
+		run idle 30 plain "--idle-timeout=2s --close-timeout=2s" \
+		    "--idle 2 --close-timeout 2" ;;
+	server-cut)
+		run server-cut 30 cut "--idle-timeout=30s --close-timeout=2s" \
+		    "--cut-after 2 --close-timeout 2" ;;
+	burst)
+		run burst 120 plain \
+		    "--idle-timeout=1500ms --close-timeout=2s" \
+		    "--idle 1.5 --close-timeout 2 --rounds 20 --burst 4" ;;
+	*)
+		fail "$s" "no such scenario (client-close idle server-cut burst)" ;;
+	esac
+done
+
+echo "interop: ran in $(($(date +%s) - STARTED))s"
+echo "interop: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
