@@ -77,6 +77,8 @@ struct sg_session {
 	uint64_t failed_at;
 	char c_to[256];		/* domain the client asked for */
 	struct sg_session_stats st;
+	struct sg_undelivered *undel;	/* named, not yet taken */
+	size_t nundel, undel_cap;
 	struct sg_action act[MAX_ACTIONS];
 	size_t nact;
 };
@@ -256,19 +258,37 @@ bounce_allowed(const struct sg_session *s, enum sg_side sender,
 }
 
 static void
-name_undelivered(struct sg_session *s, enum sg_side sender,
+fill_undelivered(struct sg_undelivered *u, enum sg_side sender,
     const struct sg_stanza_info *info)
 {
-	struct sg_undelivered *u;
 
-	s->st.undeliverable[sender]++;
-	if (s->st.nnamed == SG_UNDELIVERABLE_NAMED)
-		return;
-	u = &s->st.named[s->st.nnamed++];
 	u->from = sender;
 	copy_str(u->name, sizeof(u->name), info->name);
 	copy_str(u->type, sizeof(u->type), info->type);
 	copy_str(u->id, sizeof(u->id), info->id);
+}
+
+/* Counted, kept for the last line if there is room, and handed out. */
+static void
+name_undelivered(struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+
+	s->st.undeliverable[sender]++;
+	if (s->st.nnamed < SG_UNDELIVERABLE_NAMED)
+		fill_undelivered(&s->st.named[s->st.nnamed++], sender, info);
+	if (s->nundel == s->undel_cap) {
+		size_t cap = s->undel_cap ? s->undel_cap * 2 : 8;
+		struct sg_undelivered *n;
+
+		/* The count above still holds if this fails. */
+		if ((n = realloc(s->undel, cap * sizeof(*n))) == NULL)
+			return;
+		s->undel = n;
+		s->undel_cap = cap;
+	}
+	fill_undelivered(&s->undel[s->nundel++], sender, info);
+	push_action(s, SG_ACT_UNDELIVERED, sender);
 }
 
 /* Rule 5: a complete stanza from sender that cannot be delivered. */
@@ -913,6 +933,23 @@ sg_session_take_actions(struct sg_session *s, struct sg_action *out,
 	return (n);
 }
 
+size_t
+sg_session_take_undelivered(struct sg_session *s, struct sg_undelivered *out,
+    size_t max)
+{
+	size_t n = s->nundel < max ? s->nundel : max;
+
+	memcpy(out, s->undel, n * sizeof(*out));
+	memmove(s->undel, s->undel + n, (s->nundel - n) * sizeof(*out));
+	s->nundel -= n;
+	if (s->nundel == 0) {
+		free(s->undel);
+		s->undel = NULL;
+		s->undel_cap = 0;
+	}
+	return (n);
+}
+
 struct sg_bq *
 sg_session_outq(struct sg_session *s, enum sg_side side)
 {
@@ -1003,5 +1040,6 @@ sg_session_free(struct sg_session *s)
 		sg_bq_free(s->peer[side].out);
 		sg_ledger_free(s->peer[side].ledger);
 	}
+	free(s->undel);
 	free(s);
 }

@@ -78,7 +78,9 @@ enum sg_action_type {
 	SG_ACT_SHUTDOWN,	/* shut down the write half towards side */
 	SG_ACT_PAUSE,		/* stop reading side */
 	SG_ACT_RESUME,		/* read side again */
-	SG_ACT_CLOSE		/* the session is over: tear down, log */
+	SG_ACT_CLOSE,		/* the session is over: tear down, log */
+	SG_ACT_UNDELIVERED	/* stanzas from side could not be delivered:
+				   sg_session_take_undelivered() names them */
 };
 
 struct sg_action {
@@ -202,6 +204,16 @@ void sg_session_on_force_close(struct sg_session *s, uint64_t now);
  */
 size_t sg_session_take_actions(struct sg_session *s, struct sg_action *out,
     size_t max);
+
+/*
+ * sg_session_take_undelivered(s, out, max):
+ * Move up to max of the stanzas named undeliverable since the last take,
+ * oldest first, to out; returns how many.  Every undeliverable stanza is
+ * named here once (rule 5), however many; the stats keep only the first
+ * SG_UNDELIVERABLE_NAMED for the session's last line.
+ */
+size_t sg_session_take_undelivered(struct sg_session *s,
+    struct sg_undelivered *out, size_t max);
 
 /*
  * sg_session_outq(s, side):

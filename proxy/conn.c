@@ -194,6 +194,17 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 }
 
 static void
+log_undelivered(struct sg_conn *c)
+{
+	struct sg_undelivered u[8];
+	size_t i, n;
+
+	while ((n = sg_session_take_undelivered(c->s, u, 8)) > 0)
+		for (i = 0; i < n; i++)
+			sg_sesslog_undelivered(c->d->log, c->id, &u[i]);
+}
+
+static void
 conn_act(struct sg_conn *c, const struct sg_action *a, uint64_t now)
 {
 	struct side *sd = &c->side[a->side];
@@ -217,6 +228,9 @@ conn_act(struct sg_conn *c, const struct sg_action *a, uint64_t now)
 		break;
 	case SG_ACT_CLOSE:
 		conn_teardown(c);
+		break;
+	case SG_ACT_UNDELIVERED:
+		log_undelivered(c);
 		break;
 	}
 }
@@ -512,6 +526,7 @@ conn_teardown(struct sg_conn *c)
 		sg_transport_close(sd->t);
 		sd->t = NULL;
 	}
+	log_undelivered(c);
 	log_end(c);
 	sg_stats_ended(d->stats, sg_session_stats(c->s));
 	conn_unlink(c);

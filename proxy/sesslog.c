@@ -170,3 +170,20 @@ sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
 	}
 	sg_log_end(&r);
 }
+
+void
+sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
+    const struct sg_undelivered *u)
+{
+	struct sg_log_rec r;
+
+	if (!sg_log_enabled(log, LOG_NOTICE))
+		return;
+	sg_log_begin(&r, log, LOG_NOTICE, "undeliverable");
+	sg_log_u64(&r, "session", id);
+	sg_log_str(&r, "dir", u->from == SG_CLIENT ? "c2s" : "s2c");
+	sg_log_strn(&r, "name", u->name, strnlen(u->name, sizeof(u->name)));
+	sg_log_strn(&r, "id", u->id, strnlen(u->id, sizeof(u->id)));
+	sg_log_strn(&r, "type", u->type, strnlen(u->type, sizeof(u->type)));
+	sg_log_end(&r);
+}

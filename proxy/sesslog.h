@@ -40,4 +40,13 @@ void sg_sesslog_start(struct sg_log *log, uint64_t id, const char *listener,
 void sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
     const struct sg_session_stats *ss);
 
+/*
+ * sg_sesslog_undelivered(log, id, u):
+ * "event=undeliverable session=<id> dir=c2s|s2c name= id= type=": one line
+ * per stanza that could not be delivered, as it happens (rule 5: every one
+ * is named, even past the room in the session-end line).
+ */
+void sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
+    const struct sg_undelivered *u);
+
 #endif /* !SG_SESSLOG_H */

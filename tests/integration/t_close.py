@@ -163,6 +163,9 @@ def test_server_cut_after_error_gets_tag_to_client(ctx):
            bounced_to_c=0, truncated=0, s_error="connection-timeout")
     check(rec["s_closed"] != "yes", "S never sent a tag: %r" % rec)
     _named(rec, "c2s:message:c-lost:chat")
+    # Named on its own line too, as it happened.
+    fields(d.wait_for(event="undeliverable", id="c-lost"), dir="c2s",
+           name="message", type="chat", session=rec["session"])
 
 
 @timeout(30)

@@ -38,7 +38,19 @@ struct h {
 	char out[2][65536];
 	size_t outlen[2];
 	char trace[512];	/* actions: W/S/P/R + c/s, X for close */
+	size_t undelivered;	/* stanzas named by SG_ACT_UNDELIVERED */
 };
+
+static size_t
+take_names(struct h *h)
+{
+	struct sg_undelivered u[4];
+	size_t n, total = 0;
+
+	while ((n = sg_session_take_undelivered(h->s, u, 4)) > 0)
+		total += n;
+	return (total);
+}
 
 static struct sg_session_params
 params(void)
@@ -83,7 +95,7 @@ trace(struct h *h, char c, enum sg_side side)
 static void
 run(struct h *h)
 {
-	static const char letter[] = { 'W', 'S', 'P', 'R', 'X' };
+	static const char letter[] = { 'W', 'S', 'P', 'R', 'X', 'U' };
 	struct sg_action a[8];
 	size_t i, n;
 	int rounds;
@@ -92,8 +104,10 @@ run(struct h *h)
 		if ((n = sg_session_take_actions(h->s, a, 8)) == 0)
 			return;
 		for (i = 0; i < n; i++) {
-			/* Writes are traced only when they are not stalled. */
-			if (a[i].type != SG_ACT_WRITE)
+			/* Writes and names are checked by what they carry. */
+			if (a[i].type == SG_ACT_UNDELIVERED)
+				h->undelivered += take_names(h);
+			else if (a[i].type != SG_ACT_WRITE)
 				trace(h, letter[a[i].type], a[i].side);
 			if (a[i].type == SG_ACT_WRITE && !h->stalled[a[i].side])
 				write_out(h, a[i].side);
@@ -778,6 +792,23 @@ START_TEST(test_bounce_rules)
 	    "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:"
 	    "xml:ns:xmpp-stanzas'/></error></iq>");
 	ck_assert_uint_eq(stats(h)->nnamed, 5);
+	ck_assert_uint_eq(h->undelivered, 5);
+	h_free(h);
+}
+END_TEST
+
+/* Past the last line's room, every undeliverable stanza is still named. */
+START_TEST(test_many_undeliverable_all_named)
+{
+	struct h *h = opened();
+	int i;
+
+	advance(h, IDLE);
+	for (i = 0; i < 20; i++)
+		feed(h, SG_SERVER, "<presence from='bob@example.com/x'/>");
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 20);
+	ck_assert_uint_eq(stats(h)->nnamed, SG_UNDELIVERABLE_NAMED);
+	ck_assert_uint_eq(h->undelivered, 20);
 	h_free(h);
 }
 END_TEST
@@ -932,6 +963,7 @@ sg_suite_session(void)
 	tcase_add_test(proto, test_policy_bounce_overrides_sm);
 	tcase_add_test(proto, test_policy_log_never_bounces);
 	tcase_add_test(proto, test_bounce_rules);
+	tcase_add_test(proto, test_many_undeliverable_all_named);
 	tcase_add_test(proto, test_starttls_goes_opaque);
 	tcase_add_test(proto, test_sasl_restart);
 	suite_add_tcase(s, relay);
