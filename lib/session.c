@@ -939,6 +939,8 @@ sg_session_take_undelivered(struct sg_session *s, struct sg_undelivered *out,
 {
 	size_t n = s->nundel < max ? s->nundel : max;
 
+	if (n == 0)
+		return (0);
 	memcpy(out, s->undel, n * sizeof(*out));
 	memmove(s->undel, s->undel + n, (s->nundel - n) * sizeof(*out));
 	s->nundel -= n;
