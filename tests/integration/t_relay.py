@@ -186,7 +186,8 @@ def test_backpressure_bounds_memory(ctx):
 @timeout(90)
 def test_idle_sessions_give_back_memory(ctx):
     """Sessions quiet for a few seconds give back their parser memory:
-    after they were swept, as many new sessions cost much less RSS."""
+    after they were swept, the daemon's RSS falls (the heap is trimmed), or
+    as many new sessions reuse what was freed and cost much less."""
     up = ctx.upstream(backlog=512)
     d, port = start_proxy(ctx, up.addr, "--stats-interval=0")
     n = 200
@@ -208,13 +209,14 @@ def test_idle_sessions_give_back_memory(ctx):
     # Quiet for 5 s, swept every 5 s: released within 10 s.
     time.sleep(11)
     r1 = d.rss_kb()
+    swept = (r1 - r0) / n
     batch("b")
     second = (d.rss_kb() - r1) / n
-    print("RSS per session: %.1f kB fresh, %.1f kB after a sweep"
-          % (first, second))
-    check(second < 12 or second < first / 2,
-          "second batch cost %.1f kB/session (first %.1f)"
-          % (second, first))
+    print("RSS per session: %.1f kB fresh, %.1f kB swept, %.1f kB for a "
+          "new batch after the sweep" % (first, swept, second))
+    check(swept < first * 0.75 or second < first / 2,
+          "nothing given back: %.1f kB/session fresh, %.1f swept, %.1f new"
+          % (first, swept, second))
     for c, s in pairs:
         close_politely(c, s)
 
