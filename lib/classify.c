@@ -1,0 +1,213 @@
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "strbuf.h"
+#include "tracker.h"
+#include "xmlparser.h"
+
+#define NONE		SIZE_MAX
+
+#define NS_STREAMS	"http://etherx.jabber.org/streams"
+#define NS_ERRORS	"urn:ietf:params:xml:ns:xmpp-streams"
+#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
+#define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
+#define NS_COMPRESS	"http://jabber.org/protocol/compress"
+#define NS_SM		"urn:xmpp:sm:3"
+
+/* The current stanza's strings, kept by offset into sb. */
+enum field { F_NAME, F_NS, F_ID, F_TYPE, F_FROM, F_TO, F_COND, F_COUNT };
+
+struct sg_classify {
+	struct sg_strbuf sb;
+	size_t off[F_COUNT];	/* or NONE */
+	enum sg_stanza_kind kind;
+	int sm_resume;
+};
+
+static int
+eq(const char *s, size_t len, const char *lit)
+{
+
+	return (strlen(lit) == len && memcmp(s, lit, len) == 0);
+}
+
+static const char *
+attr(const char **atts, const char *name)
+{
+
+	for (; *atts != NULL; atts += 2)
+		if (strcmp(atts[0], name) == 0)
+			return (atts[1]);
+	return (NULL);
+}
+
+struct sg_classify *
+sg_classify_new(void)
+{
+
+	return (calloc(1, sizeof(struct sg_classify)));
+}
+
+void
+sg_classify_free(struct sg_classify *c)
+{
+
+	if (c == NULL)
+		return;
+	sg_strbuf_free(&c->sb);
+	free(c);
+}
+
+int
+sg_classify_header(const char *name, const char **atts,
+    struct sg_tracker_event *ev)
+{
+	struct sg_xmlparser_qname q;
+
+	sg_xmlparser_qname(name, &q);
+	if (!eq(q.uri, q.urilen, NS_STREAMS) ||
+	    !eq(q.local, q.locallen, "stream"))
+		return (-1);
+	ev->prefix = q.prefix;
+	ev->version = attr(atts, "version");
+	ev->id = attr(atts, "id");
+	ev->stanza_type = attr(atts, "type");
+	ev->from = attr(atts, "from");
+	ev->to = attr(atts, "to");
+	return (0);
+}
+
+/* The other children of the stream element that the close engine needs. */
+static const struct {
+	const char *uri;
+	const char *local;
+	enum sg_stanza_kind kind;
+} kinds[] = {
+	{ NS_STREAMS, "error", SG_STANZA_STREAM_ERROR },
+	{ NS_SASL, "success", SG_STANZA_SASL_SUCCESS },
+	{ NS_TLS, "proceed", SG_STANZA_TLS_PROCEED },
+	{ NS_COMPRESS, "compressed", SG_STANZA_COMPRESSED },
+	{ NS_SM, "enabled", SG_STANZA_SM_ENABLED }
+};
+
+static enum sg_stanza_kind
+kind_of(const struct sg_xmlparser_qname *q)
+{
+	size_t i;
+
+	/* Most children are stanzas: they come first. */
+	if (eq(q->uri, q->urilen, "jabber:client") ||
+	    eq(q->uri, q->urilen, "jabber:server") ||
+	    eq(q->uri, q->urilen, "jabber:component:accept")) {
+		if (eq(q->local, q->locallen, "message"))
+			return (SG_STANZA_MESSAGE);
+		if (eq(q->local, q->locallen, "presence"))
+			return (SG_STANZA_PRESENCE);
+		if (eq(q->local, q->locallen, "iq"))
+			return (SG_STANZA_IQ);
+		return (SG_STANZA_OTHER);
+	}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (eq(q->uri, q->urilen, kinds[i].uri) &&
+		    eq(q->local, q->locallen, kinds[i].local))
+			return (kinds[i].kind);
+	return (SG_STANZA_OTHER);
+}
+
+/* XEP-0198's resume='true' or '1' on <enabled/>. */
+static int
+resumable(const char **atts)
+{
+	const char *r = attr(atts, "resume");
+
+	return (r != NULL && (strcmp(r, "true") == 0 || strcmp(r, "1") == 0));
+}
+
+/* The attribute kept in field f, or -1: called for every attribute. */
+static int
+attr_field(const char *n)
+{
+
+	switch (n[0]) {
+	case 'i':
+		return (strcmp(n, "id") == 0 ? F_ID : -1);
+	case 't':
+		if (strcmp(n, "to") == 0)
+			return (F_TO);
+		return (strcmp(n, "type") == 0 ? F_TYPE : -1);
+	case 'f':
+		return (strcmp(n, "from") == 0 ? F_FROM : -1);
+	default:
+		return (-1);
+	}
+}
+
+static int
+keep(struct sg_classify *c, enum field f, const char *s, size_t len)
+{
+
+	return (sg_strbuf_put(&c->sb, s, len, &c->off[f]));
+}
+
+int
+sg_classify_stanza(struct sg_classify *c, const char *name,
+    const char **atts)
+{
+	struct sg_xmlparser_qname q;
+	const char **a;
+	int f;
+	size_t i;
+
+	sg_xmlparser_qname(name, &q);
+	c->sb.len = 0;
+	for (i = 0; i < F_COUNT; i++)
+		c->off[i] = NONE;
+	if (keep(c, F_NAME, q.local, q.locallen) != 0 ||
+	    keep(c, F_NS, q.uri, q.urilen) != 0)
+		return (-1);
+	for (a = atts; *a != NULL; a += 2)
+		if ((f = attr_field(a[0])) != -1 &&
+		    keep(c, f, a[1], strlen(a[1])) != 0)
+			return (-1);
+	c->kind = kind_of(&q);
+	c->sm_resume = c->kind == SG_STANZA_SM_ENABLED && resumable(atts);
+	return (0);
+}
+
+/* The condition is the first child in its namespace other than <text>. */
+int
+sg_classify_child(struct sg_classify *c, const char *name)
+{
+	struct sg_xmlparser_qname q;
+
+	if (c->kind != SG_STANZA_STREAM_ERROR || c->off[F_COND] != NONE)
+		return (0);
+	sg_xmlparser_qname(name, &q);
+	if (eq(q.uri, q.urilen, NS_ERRORS) && !eq(q.local, q.locallen, "text"))
+		return (keep(c, F_COND, q.local, q.locallen));
+	return (0);
+}
+
+static const char *
+field(const struct sg_classify *c, enum field f)
+{
+
+	return (c->off[f] == NONE ? NULL : c->sb.b + c->off[f]);
+}
+
+void
+sg_classify_fill(const struct sg_classify *c, struct sg_tracker_event *ev)
+{
+
+	ev->kind = c->kind;
+	ev->name = field(c, F_NAME);
+	ev->ns = field(c, F_NS);
+	ev->condition = field(c, F_COND);
+	ev->sm_resume = c->sm_resume;
+	ev->id = field(c, F_ID);
+	ev->stanza_type = field(c, F_TYPE);
+	ev->from = field(c, F_FROM);
+	ev->to = field(c, F_TO);
+}

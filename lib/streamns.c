@@ -1,0 +1,138 @@
+/*
+ * One buffer holds "prefix NUL uri NUL" for each declaration, up to
+ * decl_end, and after them the element's prefix.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "streamns.h"
+
+#define NONE	SIZE_MAX
+
+struct sg_streamns {
+	struct sg_strbuf sb;
+	size_t decl_end;
+	size_t prefix_off;	/* or NONE */
+	size_t dns_off;		/* the default namespace, or NONE */
+};
+
+struct sg_streamns *
+sg_streamns_new(void)
+{
+	struct sg_streamns *ns;
+
+	if ((ns = calloc(1, sizeof(*ns))) == NULL)
+		return (NULL);
+	ns->prefix_off = ns->dns_off = NONE;
+	return (ns);
+}
+
+void
+sg_streamns_free(struct sg_streamns *ns)
+{
+
+	if (ns == NULL)
+		return;
+	sg_strbuf_free(&ns->sb);
+	free(ns);
+}
+
+void
+sg_streamns_clear(struct sg_streamns *ns)
+{
+
+	sg_strbuf_free(&ns->sb);
+	ns->decl_end = 0;
+	ns->prefix_off = ns->dns_off = NONE;
+}
+
+int
+sg_streamns_declare(struct sg_streamns *ns, const char *prefix,
+    const char *uri)
+{
+	size_t len = ns->sb.len, poff, uoff;
+
+	if (sg_strbuf_put(&ns->sb, prefix, strlen(prefix), &poff) != 0 ||
+	    sg_strbuf_put(&ns->sb, uri, strlen(uri), &uoff) != 0) {
+		ns->sb.len = len;
+		return (-1);
+	}
+	ns->decl_end = ns->sb.len;
+	if (*prefix == '\0')
+		ns->dns_off = uoff;
+	return (0);
+}
+
+int
+sg_streamns_set_prefix(struct sg_streamns *ns, const char *prefix)
+{
+
+	return (sg_strbuf_put(&ns->sb, prefix, strlen(prefix),
+	    &ns->prefix_off));
+}
+
+const char *
+sg_streamns_default(const struct sg_streamns *ns)
+{
+
+	return (ns->dns_off == NONE ? "" : ns->sb.b + ns->dns_off);
+}
+
+/* Escaped for a '-quoted value; tabs and newlines would become spaces. */
+static int
+cat_escaped(struct sg_strbuf *sb, const char *s)
+{
+	static const char special[] = "&<'\t\n\r";
+	static const char *const esc[] = {
+		"&amp;", "&lt;", "&apos;", "&#9;", "&#10;", "&#13;"
+	};
+	const char *e;
+	int r = 0;
+
+	for (; *s != '\0' && r == 0; s++) {
+		if ((e = strchr(special, *s)) == NULL)
+			r = sg_strbuf_cat(sb, s, 1);
+		else
+			r = sg_strbuf_cat(sb, esc[e - special],
+			    strlen(esc[e - special]));
+	}
+	return (r);
+}
+
+static int
+cat_decl(struct sg_strbuf *sb, const char *prefix, const char *uri)
+{
+	int r;
+
+	r = sg_strbuf_cat(sb, " xmlns", 6);
+	if (*prefix != '\0')
+		r |= sg_strbuf_cat(sb, ":", 1) |
+		    sg_strbuf_cat(sb, prefix, strlen(prefix));
+	return (r | sg_strbuf_cat(sb, "='", 2) | cat_escaped(sb, uri) |
+	    sg_strbuf_cat(sb, "'", 1));
+}
+
+int
+sg_streamns_header(const struct sg_streamns *ns, struct sg_strbuf *sb)
+{
+	const char *pfx, *d, *uri;
+	size_t off;
+	int r;
+
+	pfx = ns->prefix_off == NONE ? "" : ns->sb.b + ns->prefix_off;
+	sb->len = 0;
+	r = sg_strbuf_cat(sb, "<", 1);
+	if (*pfx != '\0')
+		r |= sg_strbuf_cat(sb, pfx, strlen(pfx)) |
+		    sg_strbuf_cat(sb, ":", 1);
+	r |= sg_strbuf_cat(sb, "stream", 6);
+	off = 0;
+	while (off < ns->decl_end) {
+		d = ns->sb.b + off;
+		uri = d + strlen(d) + 1;
+		r |= cat_decl(sb, d, uri);
+		off = (size_t)(uri - ns->sb.b) + strlen(uri) + 1;
+	}
+	return (r | sg_strbuf_cat(sb, ">", 1));
+}
