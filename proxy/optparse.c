@@ -127,20 +127,52 @@ parse_uint(const char *s, uint64_t *v)
 	return (0);
 }
 
+/* Decimals after a point: "5" of "1.5", at most 9 of them. */
+static int
+parse_fraction(const char **sp, uint64_t *frac, uint64_t *den)
+{
+	const char *s = *sp;
+
+	*frac = 0;
+	*den = 1;
+	if (*s != '.')
+		return (0);
+	for (s++; *s >= '0' && *s <= '9'; s++) {
+		if (*den == 1000000000)
+			return (-1);
+		*frac = *frac * 10 + (uint64_t)(*s - '0');
+		*den *= 10;
+	}
+	if (*den == 1)
+		return (-1);	/* "1." */
+	*sp = s;
+	return (0);
+}
+
 /*
- * Parse digits and a unit suffix from units (an exact match: no space,
- * no other case than listed).
+ * Parse digits, an optional fraction and a unit suffix from units (an
+ * exact match: no space, no other case than listed).  "1.5s" is 1500 ms;
+ * a fraction finer than the base unit ("1.0005s") is refused, not rounded.
  */
 static int
 parse_scaled(const char *s, const struct unit *units, uint64_t *v)
 {
 	const struct unit *u;
+	uint64_t frac, den;
 
-	if (parse_digits(&s, v) == -1)
+	if (parse_digits(&s, v) == -1 || parse_fraction(&s, &frac, &den))
 		return (-1);
-	for (u = units; u->suffix != NULL; u++)
-		if (strcmp(s, u->suffix) == 0)
-			return (*v = mul_sat(*v, u->mul), 0);
+	for (u = units; u->suffix != NULL; u++) {
+		if (strcmp(s, u->suffix) != 0)
+			continue;
+		/* frac < 1e9 and mul <= 2^30: the product fits. */
+		if (frac * u->mul % den != 0)
+			return (-1);
+		*v = mul_sat(*v, u->mul);
+		if (*v < UINT64_MAX - frac * u->mul / den)
+			*v += frac * u->mul / den;
+		return (0);
+	}
 	return (-1);
 }
 

@@ -168,6 +168,8 @@ static const struct form {
 	{ "idle-timeout", "5m", 300000 }, { "idle-timeout", "500ms", 500 },
 	{ "idle-timeout", "1h", 3600000 }, { "idle-timeout", "24h", 86400000 },
 	{ "close-timeout", "1500ms", 1500 }, { "close-timeout", "2s", 2000 },
+	{ "close-timeout", "1.5s", 1500 }, { "idle-timeout", "0.5m", 30000 },
+	{ "max-stanza-size", "1.5k", 1536 },
 	{ "stanza-timeout", "45s", 45000 }, { "connect-timeout", "3", 3000 },
 	{ "close-order", "client-first", SG_CLOSE_CLIENT_FIRST },
 	{ "close-order", "server-first", SG_CLOSE_SERVER_FIRST },
@@ -261,8 +263,11 @@ static const struct bad {
 	{ LISTENER "idle-timeout = 5x\n",
 	  ":4: [c2s] idle-timeout: \"5x\" is not a duration (examples: 300s, "
 	  "5m, 500ms)" },
-	{ LISTENER "idle-timeout = 1.5s\n",
-	  ":4: [c2s] idle-timeout: \"1.5s\" is not a duration (examples: "
+	{ LISTENER "idle-timeout = 1.0005s\n",
+	  ":4: [c2s] idle-timeout: \"1.0005s\" is not a duration (examples: "
+	  "300s, 5m, 500ms)" },
+	{ LISTENER "idle-timeout = 1.s\n",
+	  ":4: [c2s] idle-timeout: \"1.s\" is not a duration (examples: "
 	  "300s, 5m, 500ms)" },
 	{ LISTENER "idle-timeout =\n",
 	  ":4: [c2s] idle-timeout: \"\" is not a duration (examples: 300s, "
