@@ -24,7 +24,7 @@
 	"id='c2FtcGxl' xmlns='jabber:client' " \
 	"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
 
-/* As in lib/tracker.c: Debian's 2.5.0 carries 2.6's reparse deferral. */
+/* As in lib/xmlparser.c: Debian's 2.5.0 carries 2.6's reparse deferral. */
 #if XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION < 6
 XML_Bool XML_SetReparseDeferralEnabled(XML_Parser, XML_Bool)
     __attribute__((weak));
