@@ -471,6 +471,9 @@ parser_start(struct sg_tracker *t)
 	return (0);
 }
 
+/* The most given to expat at once. */
+#define FEED_SLICE	(8 * 1024)
+
 /* Parse the first bytes of buf; return how many were taken. */
 static size_t
 feed_xml(struct sg_tracker *t, const char *buf, size_t len)
@@ -487,6 +490,13 @@ feed_xml(struct sg_tracker *t, const char *buf, size_t len)
 		return (0);
 	}
 	n = sg_xmlrules_window(&t->lim, t->fed - t->mark, len);
+	/*
+	 * expat copies what it is given into a buffer that doubles to fit the
+	 * largest feed and never shrinks: small slices keep it small (a 64 KiB
+	 * read would leave ~128 KiB per direction).  The caller loops.
+	 */
+	if (n > FEED_SLICE)
+		n = FEED_SLICE;
 	t->in_parse = 1;
 	s = XML_Parse(t->p, buf, (int)n, XML_FALSE);
 	t->in_parse = 0;
