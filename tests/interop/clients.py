@@ -313,43 +313,10 @@ async def exchange(alice, bob, n=3, timeout=5.0):
 
 # ---------------------------------------------------------------- the logs
 
-_FIELD = re.compile(r'\s*([A-Za-z0-9_]+)=("(?:[^"\\]|\\.)*"|\S*)')
-_ESC = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-
-
-def _unquote(v):
-    if not (len(v) >= 2 and v[0] == '"' and v[-1] == '"'):
-        return v
-    out, i, s = [], 0, v[1:-1]
-    while i < len(s):
-        c = s[i]
-        if c == "\\" and i + 1 < len(s):
-            n = s[i + 1]
-            if n == "x" and i + 3 < len(s):
-                out.append(chr(int(s[i + 2:i + 4], 16)))
-                i += 4
-                continue
-            if n == "u" and i + 5 < len(s):
-                out.append(chr(int(s[i + 2:i + 6], 16)))
-                i += 6
-                continue
-            out.append(_ESC.get(n, n))
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def parse_line(line):
-    rec, pos = {}, 0
-    while pos < len(line):
-        m = _FIELD.match(line, pos)
-        if not m or m.end() == pos:
-            break
-        rec[m.group(1)] = _unquote(m.group(2))
-        pos = m.end()
-    return rec
+# One parser for stanzaguard's key=value lines: the integration tests'.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from sgtest import parse_line  # noqa: E402
 
 
 def _pct_decode(s):
