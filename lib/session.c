@@ -460,7 +460,8 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 
 	set_reason(s, r);
 	drop_partial(&s->dir[side]);
-	answered(s, side, SG_ANSWER_EOF);
+	answered(s, side, r == SG_REASON_STANZA_TIMEOUT ? SG_ANSWER_TIMEOUT :
+	    SG_ANSWER_EOF);
 	if (s->st.sm_resumable || s->st.opaque) {
 		/*
 		 * Let both ends keep the session for resumption; or there is

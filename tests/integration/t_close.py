@@ -353,7 +353,8 @@ def test_stanza_timeout_slowloris(ctx):
     _wire(s, CH + CLOSE)
     rec = _end(d, c, s)
     fields(rec, close="stanza-timeout", truncated=1, s_closed="yes",
-           c_stanzas=0, undeliverable_c=0, undeliverable_s=0)
+           c_closed="timeout", c_stanzas=0, undeliverable_c=0,
+           undeliverable_s=0)
 
 
 # ---------------------------------------------------------------- SIGTERM

@@ -507,6 +507,7 @@ START_TEST(test_stanza_timeout)
 	advance(h, 1);
 	EXPECT_OUT(h, SG_SERVER, TAG);
 	ck_assert_int_eq(stats(h)->reason, SG_REASON_STANZA_TIMEOUT);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
 	ck_assert_uint_eq(stats(h)->truncated[SG_CLIENT], 1);
 	feed(h, SG_CLIENT, "</body></message>");
 	EXPECT_OUT(h, SG_SERVER, "");
