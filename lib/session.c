@@ -207,6 +207,25 @@ out_take(struct sg_session *s, enum sg_side to, struct sg_bq *scratch)
 	}
 }
 
+/* Forward the first len held bytes, however many chunks they span. */
+static void
+move_held(struct sg_dir *d, size_t len)
+{
+	struct iovec iov[16];
+	int i, cnt;
+
+	while (len > 0 && (cnt = sg_bq_peek(d->held, iov, 16)) > 0) {
+		for (i = 0; i < cnt && len > 0; i++) {
+			size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+			out_append(d->s, OTHER(d->from), iov[i].iov_base, k);
+			/* Frees only chunks before iov[i + 1]. */
+			sg_bq_consume(d->held, k);
+			len -= k;
+		}
+	}
+}
+
 /*
  * Forward (keep) or drop the bytes of a direction up to offset end: first
  * those held from earlier reads, then those of the chunk being fed.
@@ -221,21 +240,10 @@ dispose(struct sg_dir *d, uint64_t end, int keep)
 
 	if (end <= d->done)
 		return;
-	if (keep && from_held > 0) {
-		struct iovec iov[16];
-		size_t left = from_held;
-		int i, cnt;
-
-		cnt = sg_bq_peek(d->held, iov, 16);
-		for (i = 0; i < cnt && left > 0; i++) {
-			size_t k = iov[i].iov_len < left ? iov[i].iov_len :
-			    left;
-
-			out_append(s, OTHER(d->from), iov[i].iov_base, k);
-			left -= k;
-		}
-	}
-	sg_bq_consume(d->held, from_held);
+	if (keep)
+		move_held(d, from_held);
+	else
+		sg_bq_consume(d->held, from_held);
 	if (keep && n > from_held)
 		out_append(s, OTHER(d->from),
 		    d->cur + (d->done + from_held - d->cur_base),

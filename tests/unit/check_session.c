@@ -906,6 +906,40 @@ START_TEST(test_backpressure)
 }
 END_TEST
 
+/* A big stanza held over many reads comes out whole (many chunks). */
+START_TEST(test_big_stanza_over_many_reads)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+	static char body[600 * 1024 + 64];
+	size_t i, len, off;
+
+	p.limits.max_stanza = 1024 * 1024;
+	p.high_water = 2 * 1024 * 1024;
+	h = opened_with(p);
+	len = (size_t)snprintf(body, 16, "<message><body>");
+	for (i = 0; i < 600 * 1024; i++)
+		body[len++] = (char)('a' + i % 26);
+	memcpy(body + len, "</body></message>", 18);
+	len += 17;
+	for (off = 0; off < len; off += 1000)
+		sg_session_on_bytes(h->s, SG_CLIENT, body + off,
+		    len - off < 1000 ? len - off : 1000, h->now);
+	h->stalled[SG_SERVER] = 1;
+	run(h);
+	ck_assert_uint_eq(sg_bq_len(sg_session_outq(h->s, SG_SERVER)), len);
+	ck_assert_uint_eq(stats(h)->stanzas_out[SG_SERVER], 1);
+	{
+		char *out = malloc(len);
+
+		sg_bq_copyout(sg_session_outq(h->s, SG_SERVER), 0, out, len);
+		ck_assert_int_eq(memcmp(out, body, len), 0);
+		free(out);
+	}
+	h_free(h);
+}
+END_TEST
+
 /* One byte at a time gives the very same bytes out. */
 START_TEST(test_byte_at_a_time)
 {
@@ -934,6 +968,7 @@ sg_suite_session(void)
 	tcase_add_test(relay, test_relay_stanzas_whole);
 	tcase_add_test(relay, test_backpressure);
 	tcase_add_test(relay, test_byte_at_a_time);
+	tcase_add_test(relay, test_big_stanza_over_many_reads);
 	tcase_add_test(close, test_client_closes_first);
 	tcase_add_test(close, test_server_closes_first);
 	tcase_add_test(close, test_both_close_at_once);
