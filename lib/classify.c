@@ -89,7 +89,9 @@ static const struct {
 	{ NS_SASL, "success", SG_STANZA_SASL_SUCCESS },
 	{ NS_TLS, "proceed", SG_STANZA_TLS_PROCEED },
 	{ NS_COMPRESS, "compressed", SG_STANZA_COMPRESSED },
-	{ NS_SM, "enabled", SG_STANZA_SM_ENABLED }
+	{ NS_SM, "enabled", SG_STANZA_SM_ENABLED },
+	/* A resumed session is one that can be resumed again. */
+	{ NS_SM, "resumed", SG_STANZA_SM_ENABLED }
 };
 
 static enum sg_stanza_kind
@@ -172,7 +174,8 @@ sg_classify_stanza(struct sg_classify *c, const char *name,
 		    keep(c, f, a[1], strlen(a[1])) != 0)
 			return (-1);
 	c->kind = kind_of(&q);
-	c->sm_resume = c->kind == SG_STANZA_SM_ENABLED && resumable(atts);
+	c->sm_resume = c->kind == SG_STANZA_SM_ENABLED &&
+	    (eq(q.local, q.locallen, "resumed") || resumable(atts));
 	return (0);
 }
 

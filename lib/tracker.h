@@ -75,7 +75,8 @@ enum sg_stanza_kind {
 	SG_STANZA_SASL_SUCCESS,	/* a new stream starts at the next byte */
 	SG_STANZA_TLS_PROCEED,	/* opaque from the next byte */
 	SG_STANZA_COMPRESSED,	/* opaque from the next byte */
-	SG_STANZA_SM_ENABLED	/* XEP-0198 <enabled/>; sm_resume is set */
+	SG_STANZA_SM_ENABLED	/* XEP-0198 <enabled/> (sm_resume from its
+				   resume attribute) or <resumed/> (1) */
 };
 
 /*

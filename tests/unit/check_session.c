@@ -727,6 +727,21 @@ START_TEST(test_sm_resumable_vanish_no_tag)
 }
 END_TEST
 
+/* A resumed session (XEP-0198 <resumed/>) is resumable again. */
+START_TEST(test_sm_resumed_is_resumable)
+{
+	struct h *h = opened();
+
+	feed(h, SG_SERVER, "<resumed xmlns='urn:xmpp:sm:3' h='5' "
+	    "previd='sm1'/>");
+	ck_assert_int_eq(stats(h)->sm, 1);
+	ck_assert_int_eq(stats(h)->sm_resumable, 1);
+	eof(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_SERVER, "");		/* a plain disconnect */
+	h_free(h);
+}
+END_TEST
+
 /* Stream management on, not resumable: tags, but no bounces (auto). */
 START_TEST(test_sm_on_logs_instead_of_bounce)
 {
@@ -995,6 +1010,7 @@ sg_suite_session(void)
 	tcase_add_test(fault, test_upstream_unreachable_before_header);
 	tcase_add_test(fault, test_upstream_unreachable_silent_client);
 	tcase_add_test(proto, test_sm_resumable_vanish_no_tag);
+	tcase_add_test(proto, test_sm_resumed_is_resumable);
 	tcase_add_test(proto, test_sm_on_logs_instead_of_bounce);
 	tcase_add_test(proto, test_policy_bounce_overrides_sm);
 	tcase_add_test(proto, test_policy_log_never_bounces);
