@@ -880,6 +880,30 @@ START_TEST(test_sasl_restart)
 }
 END_TEST
 
+/* s2s closes the same way; the bounce is addressed in jabber:server. */
+START_TEST(test_s2s_idle_close_bounces)
+{
+#define S2S_HDR "<stream:stream xmlns='jabber:server' xmlns:stream='" \
+	NS_STREAMS "' xmlns:db='jabber:server:dialback' version='1.0'>"
+	struct h *h = h_new_with(params());
+
+	feed(h, SG_CLIENT, S2S_HDR);
+	feed(h, SG_SERVER, S2S_HDR);
+	feed(h, SG_CLIENT, "<db:result from='a.example' to='b.example'>k"
+	    "</db:result>");
+	EXPECT_OUT(h, SG_SERVER, S2S_HDR "<db:result from='a.example' "
+	    "to='b.example'>k</db:result>");
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_CLIENT, S2S_HDR TAG);
+	feed(h, SG_SERVER, "<message from='u@b.example' to='v@a.example' "
+	    "id='x1'><body>hi</body></message>");
+	EXPECT_OUT(h, SG_SERVER, "<message from='v@a.example' to='u@b.example' "
+	    "id='x1' type='error'><error type='wait'><recipient-unavailable "
+	    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+	h_free(h);
+}
+END_TEST
+
 /* A custom prefix: our own close tag uses it. */
 START_TEST(test_custom_prefix_close_tag)
 {
@@ -997,6 +1021,7 @@ sg_suite_session(void)
 	tcase_add_test(close, test_stop_with_partial_stanza_from_server);
 	tcase_add_test(close, test_force_close);
 	tcase_add_test(close, test_custom_prefix_close_tag);
+	tcase_add_test(close, test_s2s_idle_close_bounces);
 	tcase_add_test(fault, test_server_vanishes_after_error);
 	tcase_add_test(fault, test_rewrite_idle_error);
 	tcase_add_test(fault, test_client_vanishes_bounces_queued);
