@@ -61,15 +61,24 @@ sg_classify_free(struct sg_classify *c)
 }
 
 int
+sg_classify_is_stream(const char *name)
+{
+	struct sg_xmlparser_qname q;
+
+	sg_xmlparser_qname(name, &q);
+	return (eq(q.uri, q.urilen, NS_STREAMS) &&
+	    eq(q.local, q.locallen, "stream"));
+}
+
+int
 sg_classify_header(const char *name, const char **atts,
     struct sg_tracker_event *ev)
 {
 	struct sg_xmlparser_qname q;
 
-	sg_xmlparser_qname(name, &q);
-	if (!eq(q.uri, q.urilen, NS_STREAMS) ||
-	    !eq(q.local, q.locallen, "stream"))
+	if (!sg_classify_is_stream(name))
 		return (-1);
+	sg_xmlparser_qname(name, &q);
 	ev->prefix = q.prefix;
 	ev->version = attr(atts, "version");
 	ev->id = attr(atts, "id");

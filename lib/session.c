@@ -663,6 +663,7 @@ reason_of(enum sg_tracker_result r)
 	case SG_TRACK_RESTRICTED_XML:
 	case SG_TRACK_INVALID_NAMESPACE:
 	case SG_TRACK_AFTER_CLOSE:
+	case SG_TRACK_NESTED_STREAM:
 		return (SG_REASON_BAD_XML);
 	case SG_TRACK_NOMEM:
 		return (SG_REASON_INTERNAL);

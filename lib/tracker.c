@@ -253,6 +253,14 @@ static void
 stanza_start(struct sg_tracker *t, const char *name, const char **atts)
 {
 
+	/*
+	 * A second header without a declaration parses as a child: a
+	 * server that takes it for a restart would see another stream.
+	 */
+	if (sg_classify_is_stream(name)) {
+		(void)fail(t, SG_TRACK_NESTED_STREAM);
+		return;
+	}
 	t->st_start = pos(t);
 	t->st_tag_end = t->st_start + (uint64_t)XML_GetCurrentByteCount(t->p);
 	if (sg_classify_stanza(t->cls, name, atts) != 0) {

@@ -49,6 +49,7 @@ enum sg_tracker_result {
 	SG_TRACK_RESTRICTED_XML,	/* DTD, entity, PI, comment */
 	SG_TRACK_INVALID_NAMESPACE,	/* root is not a stream element */
 	SG_TRACK_AFTER_CLOSE,		/* not whitespace, after the close */
+	SG_TRACK_NESTED_STREAM,		/* a stream header inside the stream */
 	SG_TRACK_STANZA_TOO_LARGE,
 	SG_TRACK_TOO_DEEP,
 	SG_TRACK_TOO_MANY_ATTRS,

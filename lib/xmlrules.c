@@ -16,6 +16,8 @@ static const struct {
 	{ "XML that XMPP forbids", "restricted-xml" },
 	{ "root element is not a stream", "invalid-namespace" },
 	{ "data after the close tag", "not-well-formed" },
+	/* Valid XML, but no stream that a server and we would agree on. */
+	{ "stream header inside the stream", "invalid-xml" },
 	{ "stanza too large", "policy-violation" },
 	{ "elements nested too deep", "policy-violation" },
 	{ "too many attributes", "policy-violation" },

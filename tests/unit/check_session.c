@@ -611,6 +611,21 @@ START_TEST(test_bad_xml_from_client)
 }
 END_TEST
 
+/* A second header inside the stream is refused, never forwarded. */
+START_TEST(test_nested_stream_header_refused)
+{
+	struct h *h = opened();
+
+	feed(h, SG_CLIENT, C_MSG "<stream:stream xmlns:stream='" NS_STREAMS
+	    "' to='example.com'>" C_MSG TAG);
+	EXPECT_OUT(h, SG_CLIENT, "<stream:error><invalid-xml xmlns='urn:"
+	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>" TAG);
+	EXPECT_OUT(h, SG_SERVER, C_MSG TAG);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_BAD_XML);
+	h_free(h);
+}
+END_TEST
+
 /* Refused before its header: the client still gets header, error, tag. */
 START_TEST(test_bad_xml_before_header)
 {
@@ -1030,6 +1045,7 @@ sg_suite_session(void)
 	tcase_add_test(fault, test_bytes_after_close_tag_dropped);
 	tcase_add_test(fault, test_bad_xml_from_client);
 	tcase_add_test(fault, test_bad_xml_before_header);
+	tcase_add_test(fault, test_nested_stream_header_refused);
 	tcase_add_test(fault, test_stanza_too_large);
 	tcase_add_test(fault, test_upstream_unreachable_after_header);
 	tcase_add_test(fault, test_upstream_unreachable_before_header);
