@@ -12,6 +12,7 @@ struct rec_head {
 	uint32_t size;		/* of the strings */
 	uint8_t kind;
 	uint8_t cut;
+	uint8_t bounce;
 	uint8_t present;	/* bit i: field i was not NULL */
 };
 
@@ -61,9 +62,10 @@ fields_of(const struct sg_stanza_info *st, const char *f[NFIELDS])
 
 int
 sg_ledger_push(struct sg_ledger *l, uint64_t end,
-    const struct sg_stanza_info *st)
+    const struct sg_stanza_info *st, int bounce)
 {
-	struct rec_head h = { .end = end, .kind = (uint8_t)st->kind };
+	struct rec_head h = { .end = end, .kind = (uint8_t)st->kind,
+	    .bounce = bounce != 0 };
 	const char *f[NFIELDS];
 	size_t len[NFIELDS];
 	size_t before = sg_bq_len(l->q);
@@ -126,6 +128,7 @@ sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e)
 	l->nrec--;
 	e->end = h.end;
 	e->cut = h.cut;
+	e->bounce = h.bounce;
 	e->info.kind = (enum sg_stanza_kind)h.kind;
 	for (i = 0; i < NFIELDS; i++) {
 		*f[i] = (h.present & (1u << i)) ? p : NULL;

@@ -22,6 +22,7 @@ struct sg_ledger;
 struct sg_ledger_entry {
 	uint64_t end;		/* queue offset one past the stanza */
 	int cut;		/* a value was cut: do not bounce */
+	int bounce;		/* our bounce of info, not info itself */
 	struct sg_stanza_info info;
 	char buf[6 * (SG_LEDGER_MAX_VALUE + 1)];
 };
@@ -39,12 +40,13 @@ struct sg_ledger *sg_ledger_new(void);
 void sg_ledger_free(struct sg_ledger *l);
 
 /*
- * sg_ledger_push(l, end, st):
+ * sg_ledger_push(l, end, st, bounce):
  * Record a stanza queued so that it ends at offset end (offsets count every
- * byte ever appended to the queue).  Returns 0, or -1 on allocation failure.
+ * byte ever appended to the queue); with bounce, what is queued is our
+ * bounce of st.  Returns 0, or -1 on allocation failure.
  */
 int sg_ledger_push(struct sg_ledger *l, uint64_t end,
-    const struct sg_stanza_info *st);
+    const struct sg_stanza_info *st, int bounce);
 
 /*
  * sg_ledger_written(l, written):

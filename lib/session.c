@@ -319,6 +319,10 @@ undelivered(struct sg_session *s, enum sg_side sender,
 	out_take(s, sender, scratch);
 	sg_bq_free(scratch);
 	s->st.bounced[sender]++;
+	/* If the sender goes before the bounce reaches it, it is named. */
+	if (sg_ledger_push(s->peer[sender].ledger, s->peer[sender].appended,
+	    info, 1))
+		fail_internal(s);
 }
 
 /*
@@ -337,6 +341,12 @@ reclaim_queue(struct sg_session *s, enum sg_side to)
 	}
 	sg_ledger_written(pe->ledger, pe->written);
 	while (sg_ledger_shift(pe->ledger, e)) {
+		if (e->bounce) {
+			/* Our bounce to `to` of its own stanza. */
+			s->st.bounced[to]--;
+			name_undelivered(s, to, &e->info);
+			continue;
+		}
 		s->st.stanzas_out[to]--;
 		undelivered(s, OTHER(to), &e->info, e->cut);
 	}
@@ -608,7 +618,7 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 		return;
 	}
 	dispose(d, ev->end, 1);
-	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info))
+	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info, 0))
 		fail_internal(s);
 	s->st.stanzas_out[to]++;
 	after_forwarded(d, ev);

@@ -389,6 +389,26 @@ START_TEST(test_client_vanishes_bounces_queued)
 }
 END_TEST
 
+/* A bounce its sender never got is not a bounce: the stanza is named. */
+START_TEST(test_unsent_bounce_is_named)
+{
+	struct h *h = opened();
+
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_SERVER, S_MSG);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 1);
+	sg_session_on_write_error(h->s, SG_SERVER, h->now);
+	run(h);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 0);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	ck_assert_str_eq(stats(h)->named[0].id, "s7");
+	ck_assert_uint_eq(h->undelivered, 1);
+	h_free(h);
+}
+END_TEST
+
 /* Idle, client first: the spec's five steps. */
 START_TEST(test_idle_client_first)
 {
@@ -1028,6 +1048,7 @@ sg_suite_session(void)
 	tcase_add_test(close, test_both_close_at_once);
 	tcase_add_test(close, test_server_error_then_tag_relayed);
 	tcase_add_test(close, test_idle_client_first);
+	tcase_add_test(close, test_unsent_bounce_is_named);
 	tcase_add_test(close, test_idle_server_first);
 	tcase_add_test(close, test_idle_deadline_moves_with_traffic);
 	tcase_add_test(close, test_close_timeout);
