@@ -1,0 +1,287 @@
+"""Upstream faults: resets (SO_LINGER 0 closes) at the worst moments and
+an upstream that restarts under live sessions.  Each test checks what the
+client receives, byte for byte up to EOF, and the session-end line.
+
+spec/close-handshake.md, row "S closes TCP without its close tag (EOF or
+RST ...)": every complete stanza already read from S reaches C, then a
+close tag; never the partial one (invariant 3); C is never reset
+(invariant 4).  Already covered elsewhere, not repeated: S closing (FIN)
+mid-stanza and after a stream error (t_close.py), the upstream
+unreachable (t_upstream.py), a client reset (t_relay.py).
+"""
+
+import fcntl
+import socket
+import struct
+import termios
+import time
+
+from sgtest import (CLOSE, LOOPBACK, check, client_header, random_stanzas,
+                    rng_for, server_header, split_stream, start_proxy,
+                    timeout)
+from xmpppeer import assert_no_reset, fields, msg, open_pair, session_end, wait
+
+ALICE = "alice@example.com/c"
+BOB = "bob@example.com/r"
+CH = client_header()
+SH = server_header()
+
+
+def _proxy(ctx, *opts):
+    up = ctx.upstream()
+    d, port = start_proxy(ctx, up.addr, "--stats-interval=0", *opts)
+    return d, port, up
+
+
+def _get(peer, want):
+    got = peer.recv_exact(len(want), wait())
+    check(got == want, "%s received %r, expected %r"
+          % (peer.who, got[:300], want[:300]))
+
+
+def _wire(peer, want):
+    check(bytes(peer.wire) == want, "%s received %r, expected exactly %r"
+          % (peer.who, bytes(peer.wire)[-400:], want[-400:]))
+
+
+def _reset(peer):
+    """Close with SO_LINGER 0: the kernel sends a TCP reset."""
+    peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+    peer.sock.close()
+
+
+def _unacked(sock):
+    """Bytes written to sock that the other end has not acknowledged."""
+    buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    return struct.unpack("i", buf)[0]
+
+
+# ------------------------------------------------------- reset mid-stanza
+
+@timeout(30)
+def test_upstream_reset_mid_stanza(ctx):
+    """S sends two whole stanzas and half of a third, then resets: C gets
+    the two, then a close tag, never a byte of the third; C's message
+    after that is named undeliverable; close=server-vanished truncated=1,
+    the reset logged as s_sockerr."""
+    d, port, up = _proxy(ctx, "--close-timeout=10s")
+    c, s = open_pair(ctx, port, up)
+    m1, m2 = msg("s-whole-1"), msg("s-whole-2")
+    s.send(m1 + m2 + b"<message from='%s' id='s-cut'><body>half of"
+           % BOB.encode())
+    _reset(s)
+    _get(c, m1 + m2 + CLOSE)
+    c.idle(0.3)                 # not cut off while it may still send
+    late = msg("c-after-reset", frm=ALICE, to=BOB)
+    c.send(late)
+    c.answer()
+    c.finish()
+    _wire(c, SH + m1 + m2 + CLOSE)
+    rec = session_end(d, c)
+    assert_no_reset(c)
+    fields(rec, close="server-vanished", c_closed="yes", s_stanzas=2,
+           c_stanzas=1, truncated=1, undeliverable_c=1, undeliverable_s=0,
+           bounced_to_c=0)
+    check("reset" in rec.get("s_sockerr", "").lower(),
+          "no reset in s_sockerr: %r" % rec)
+    fields(d.wait_for(event="undeliverable", id="c-after-reset"),
+           dir="c2s", name="message", type="chat", session=rec["session"])
+
+
+@timeout(60)
+def test_upstream_reset_while_client_behind(ctx):
+    """C reads nothing while S writes until backpressure stops it, then S
+    resets mid-stanza: C still gets every whole stanza that reached the
+    daemon's side (at least all that S's kernel saw acknowledged), in
+    order, then a close tag, never the partial; close=server-vanished."""
+    rng = rng_for("reset-behind")
+    d, port, up = _proxy(ctx, "--close-timeout=30s")
+    c, s = open_pair(ctx, port, up)
+    data = random_stanzas(rng, 40 << 20, max_stanza=8 * 1024, prefix="s")
+    s.sock.setblocking(False)
+    sent, last = 0, time.monotonic()
+    deadline = last + wait() * 3
+    try:
+        while time.monotonic() - last < 1.0:
+            check(time.monotonic() < deadline, "S never got stuck")
+            try:
+                sent += s.sock.send(memoryview(data)[sent:sent + 65536])
+                last = time.monotonic()
+            except BlockingIOError:
+                time.sleep(0.01)
+    finally:
+        s.sock.setblocking(True)
+    check(sent < len(data), "40 MB went to a client that reads nothing")
+    # Cut the stream mid-stanza: S's last write is half a stanza.
+    half = b"<message from='%s' id='s-cut'><body>" % BOB.encode()
+    try:
+        s.sock.setblocking(False)
+        sent += s.sock.send(half)
+    except BlockingIOError:
+        pass
+    acked = sent - _unacked(s.sock)
+    _reset(s)
+    got = c.recv_until(CLOSE, wait() * 3)
+    c.answer()
+    c.finish()
+    body = got[:-len(CLOSE)]
+    check(data.startswith(body), "C got what S never sent in that order")
+    _, stanzas, _ = split_stream(SH + body)
+    check(sum(len(raw) for _, _, raw in stanzas) == len(body),
+          "C got a partial stanza: %r" % body[-200:])
+    whole_acked = len(split_stream(SH + data[:acked])[1])
+    check(len(stanzas) >= whole_acked,
+          "C got %d stanzas, S's kernel saw %d whole ones acknowledged"
+          % (len(stanzas), whole_acked))
+    print("reset-behind: S wrote %d bytes (%d acknowledged), C got %d "
+          "stanzas (%d bytes)" % (sent, acked, len(stanzas), len(body)))
+    rec = session_end(d, c)
+    assert_no_reset(c)
+    fields(rec, close="server-vanished", c_closed="yes",
+           s_stanzas=len(stanzas), undeliverable_c=0, undeliverable_s=0,
+           c_bytes_out=len(SH) + len(got))
+
+
+# ------------------------------------------ our close tag answered by RST
+
+@timeout(30)
+def test_upstream_resets_on_idle_close_client_first(ctx):
+    """Idle close, client first: C answers the tag, the daemon relays a
+    tag to S, S answers with a reset: C gets the tag and a clean EOF;
+    close=idle c_closed=yes s_closed=eof."""
+    d, port, up = _proxy(ctx, "--idle-timeout=1s", "--close-timeout=10s")
+    c, s = open_pair(ctx, port, up)
+    _get(c, CLOSE)
+    c.answer()
+    _get(s, CLOSE)
+    _reset(s)
+    c.finish()
+    _wire(c, SH + CLOSE)
+    rec = session_end(d, c)
+    assert_no_reset(c)
+    fields(rec, close="idle", c_closed="yes", s_closed="eof",
+           undeliverable_c=0, undeliverable_s=0)
+
+
+@timeout(30)
+def test_upstream_resets_on_idle_close_server_first(ctx):
+    """Idle close, server first: S gets the daemon's tag, sends one more
+    message and resets instead of answering: C gets the message, then a
+    close tag, answers, and gets a clean EOF; close=idle."""
+    d, port, up = _proxy(ctx, "--idle-timeout=1s", "--close-timeout=10s",
+                         "--close-order=server-first")
+    c, s = open_pair(ctx, port, up)
+    _get(s, CLOSE)
+    last = msg("s-last-words")
+    s.send(last)
+    _reset(s)
+    _get(c, last + CLOSE)
+    c.answer()
+    c.finish()
+    _wire(c, SH + last + CLOSE)
+    rec = session_end(d, c)
+    assert_no_reset(c)
+    fields(rec, close="idle", c_closed="yes", s_closed="eof", s_stanzas=1,
+           undeliverable_c=0, undeliverable_s=0)
+
+
+@timeout(30)
+def test_upstream_resets_on_client_close_tag(ctx):
+    """C sends its close tag, S answers it with a reset: C gets a close tag
+    written by the daemon, then a clean EOF; close=client."""
+    d, port, up = _proxy(ctx, "--close-timeout=10s")
+    c, s = open_pair(ctx, port, up)
+    m = msg("c-last", frm=ALICE, to=BOB)
+    c.send(m + CLOSE)
+    _get(s, m + CLOSE)
+    _reset(s)
+    _get(c, CLOSE)
+    c.shutdown_write()
+    c.finish()
+    _wire(c, SH + CLOSE)
+    rec = session_end(d, c)
+    assert_no_reset(c)
+    fields(rec, close="client", c_closed="yes", s_closed="eof", c_stanzas=1,
+           undeliverable_c=0, undeliverable_s=0)
+
+
+# -------------------------------------------------------- upstream restart
+
+class _Listener:
+    """An upstream listening on a given port (xmpppeer.accept takes it)."""
+
+    def __init__(self, ctx, port):
+        self.ctx = ctx
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((LOOPBACK, port))
+        self.sock.listen(64)
+        self.port = port
+        ctx.on_cleanup(self.close)
+
+    def close(self):
+        if self.sock.fileno() != -1:
+            self.sock.close()
+
+
+@timeout(60)
+def test_upstream_restart_under_live_sessions(ctx):
+    """The upstream dies abruptly (listener closed, all 6 connections
+    reset, some mid-stanza) and a new one starts on the same port: every
+    live client gets its whole stanzas and a close tag, answers, and gets
+    a clean EOF (close=server-vanished); 3 new sessions after the restart
+    relay both ways and close by the handshake."""
+    up = ctx.upstream()
+    port = up.port
+    d, dport = start_proxy(ctx, up.addr, "--stats-interval=0",
+                           "--close-timeout=10s")
+    pairs = [open_pair(ctx, dport, up, who=str(i)) for i in range(6)]
+    owed = []
+    for i, (c, s) in enumerate(pairs):
+        m = msg("s%d-whole" % i)
+        cm = msg("c%d-whole" % i, frm=ALICE, to=BOB)
+        c.send(cm)
+        _get(s, cm)
+        partial = (b"<message id='s%d-cut'><body>" % i) if i % 2 else b""
+        s.send(m + partial)
+        owed.append(m)
+    # The crash: nothing accepts any more, every connection reset.
+    up.close()
+    for c, s in pairs:
+        _reset(s)
+    up2 = _Listener(ctx, port)
+    for (c, s), m in zip(pairs, owed):
+        _get(c, m + CLOSE)
+        c.answer()
+    for (c, s), m in zip(pairs, owed):
+        c.finish()
+        _wire(c, SH + m + CLOSE)
+    for i, (c, s) in enumerate(pairs):
+        rec = session_end(d, c)
+        assert_no_reset(c)
+        fields(rec, close="server-vanished", c_closed="yes", s_stanzas=1,
+               c_stanzas=1, truncated=i % 2, undeliverable_c=0,
+               undeliverable_s=0)
+    # After the restart: new sessions reach the new upstream.
+    for i in range(3):
+        c, s = open_pair(ctx, dport, up2, who="-new%d" % i)
+        mc = msg("c-new%d" % i, frm=ALICE, to=BOB)
+        c.send(mc)
+        _get(s, mc)
+        ms = msg("s-new%d" % i)
+        s.send(ms)
+        _get(c, ms)
+        c.send(CLOSE)
+        _get(s, CLOSE)
+        s.answer()
+        _get(c, CLOSE)
+        c.shutdown_write()
+        c.finish()
+        s.finish()
+        _wire(c, SH + ms + CLOSE)
+        _wire(s, CH + mc + CLOSE)
+        fields(session_end(d, c), close="client", c_closed="yes",
+               s_closed="yes")
+    check(len(d.find(event="session-end")) == 9,
+          "%d session-end lines" % len(d.find(event="session-end")))
