@@ -84,6 +84,7 @@ struct sg_conn {
 };
 
 static void conn_run(struct sg_conn *, uint64_t);
+static int conn_read(struct sg_conn *, enum sg_side, uint64_t);
 static void conn_teardown(struct sg_conn *);
 
 /*
@@ -163,7 +164,7 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 	struct sg_bq *q = sg_session_outq(c->s, i);
 	struct iovec iov[WRITE_IOV];
 	ssize_t n;
-	int niov;
+	int niov, k;
 
 	if (!sd->up || sd->dead || c->closed)
 		return;
@@ -183,6 +184,13 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 		sd->err = errno;
 		sd->dead = 1;
 		ev_io_stop(c->d->loop, &sd->ww);
+		/*
+		 * A peer that reset may have sent whole stanzas first: they
+		 * are still to be read, and relayed, before it counts as gone.
+		 */
+		for (k = 0; k < DRAIN_READS && !sd->eof; k++)
+			if (conn_read(c, i, now) != 1)
+				break;
 		sg_session_on_write_error(c->s, i, now);
 		return;
 	}
@@ -281,42 +289,52 @@ conn_run(struct sg_conn *c, uint64_t now)
 	conn_arm(c, now);
 }
 
+/*
+ * One read from side i into the session.  Returns 1 after a full buffer
+ * (more may be waiting), 0 when the socket is empty, -1 at its end (EOF or
+ * an error, passed on to the session).
+ */
+static int
+conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
+{
+	struct side *sd = &c->side[i];
+	ssize_t n;
+
+	do
+		n = sg_transport_read(sd->t, c->d->rbuf, SG_DAEMON_RBUF);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		c->last_read = now;
+		c->released = 0;
+		sg_session_on_bytes(c->s, i, c->d->rbuf, (size_t)n, now);
+		/* Short: drained, spare the EAGAIN read. */
+		return ((size_t)n == SG_DAEMON_RBUF);
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return (0);
+	if (n == -1)
+		sd->err = errno;
+	sd->eof = 1;
+	side_update_read(c, i);
+	sg_session_on_eof(c->s, i, now);
+	return (-1);
+}
+
 static void
 read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sg_conn *c = w->data;
 	enum sg_side i = side_of(c, w);
-	struct side *sd = &c->side[i];
 	uint64_t now = now_ms();
-	ssize_t n;
-	int k;
+	int k, more = 1;
 
 	(void)loop;
 	(void)revents;
 	conn_hold(c);
-	for (k = 0; k < READS_PER_CB && !c->closed && ev_is_active(w); k++) {
-		n = sg_transport_read(sd->t, c->d->rbuf, SG_DAEMON_RBUF);
-		if (n > 0) {
-			c->last_read = now;
-			c->released = 0;
-			sg_session_on_bytes(c->s, i, c->d->rbuf, (size_t)n,
-			    now);
-			conn_run(c, now);
-			if ((size_t)n < SG_DAEMON_RBUF)
-				break;	/* drained: spare the EAGAIN read */
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n == -1)
-			sd->err = errno;
-		sd->eof = 1;
-		side_update_read(c, i);
-		sg_session_on_eof(c->s, i, now);
+	for (k = 0; k < READS_PER_CB && more == 1 && !c->closed &&
+	    ev_is_active(w); k++) {
+		more = conn_read(c, i, now);
 		conn_run(c, now);
-		break;
 	}
 	conn_release(c);
 }
