@@ -249,7 +249,7 @@ class Peer:
                 pass
 
     async def vanish(self, reset):
-        # As t_random.py: not right after a stanza (known_test_random.py).
+        # As t_random.py: not right after a stanza (known_test_faults.py).
         await asyncio.sleep(0.1)
         self.abrupt = True
         sock = self.writer.get_extra_info("socket")

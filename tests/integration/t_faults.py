@@ -1,6 +1,8 @@
 """Upstream faults: resets (SO_LINGER 0 closes) at the worst moments and
 an upstream that restarts under live sessions.  Each test checks what the
-client receives, byte for byte up to EOF, and the session-end line.
+client receives, byte for byte up to EOF, and the session-end line.  Last,
+a sender that resets right after a stanza that must be bounced to it
+(found by t_random.py).
 
 spec/close-handshake.md, row "S closes TCP without its close tag (EOF or
 RST ...)": every complete stanza already read from S reaches C, then a
@@ -11,6 +13,7 @@ unreachable (t_upstream.py), a client reset (t_relay.py).
 """
 
 import fcntl
+import signal
 import socket
 import struct
 import termios
@@ -19,7 +22,8 @@ import time
 from sgtest import (CLOSE, LOOPBACK, check, client_header, random_stanzas,
                     rng_for, server_header, split_stream, start_proxy,
                     timeout)
-from xmpppeer import assert_no_reset, fields, msg, open_pair, session_end, wait
+from xmpppeer import (assert_no_reset, fields, iq_get, msg, open_pair,
+                      session_end, wait)
 
 ALICE = "alice@example.com/c"
 BOB = "bob@example.com/r"
@@ -285,3 +289,82 @@ def test_upstream_restart_under_live_sessions(ctx):
                s_closed="yes")
     check(len(d.find(event="session-end")) == 9,
           "%d session-end lines" % len(d.find(event="session-end")))
+
+
+# ------------------------------------- a bounce for a sender that is gone
+
+def _reset_right_after(d, peer, data):
+    """Send data and reset at once (SO_LINGER 0), both while the daemon is
+    stopped: when it goes on, it reads the data (the kernel keeps it
+    readable after the reset), queues the bounce, and its write finds the
+    sender gone.  (Without the stop this happens when the daemon is slow
+    to read, as under load: t_random.py found it so.)"""
+    d.signal(signal.SIGSTOP)
+    try:
+        peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+        peer.sock.sendall(data)
+        peer.sock.close()
+        time.sleep(0.1)
+    finally:
+        d.signal(signal.SIGCONT)
+
+
+def _accounted(d, rec, mid, sent_before, out_key, bounced_key):
+    """Rule 5 for the one stanza mid, never forwarded: its bounce was
+    written (the bytes written to the sender grew past sent_before) and
+    counted, or it is named undeliverable once and not counted bounced."""
+    out = int(rec[out_key])
+    named = d.find(event="undeliverable", id=mid)
+    if out > sent_before:
+        check(rec[bounced_key] == "1" and not named,
+              "bounce written: %s=%s, %d undeliverable lines for %s"
+              % (bounced_key, rec[bounced_key], len(named), mid))
+    else:
+        check(rec[bounced_key] == "0" and len(named) == 1,
+              "%s was not forwarded and its bounce never written (%s=%d), "
+              "so it must be named undeliverable once and not counted "
+              "bounced: %s=%s, %d undeliverable lines"
+              % (mid, out_key, out, bounced_key, rec[bounced_key],
+                 len(named)))
+
+
+@timeout(30)
+def test_bounce_for_client_that_resets(ctx):
+    """Idle close server-first: S has the tag; C sends an iq get (to be
+    bounced to C) and resets at once: the bounce cannot reach C, so the
+    iq is named undeliverable, not counted bounced."""
+    d, port, up = _proxy(ctx, "--idle-timeout=1s", "--close-timeout=10s",
+                         "--close-order=server-first")
+    c, s = open_pair(ctx, port, up)
+    _get(s, CLOSE)
+    _reset_right_after(d, c, iq_get("c-iq-then-reset", frm=ALICE))
+    time.sleep(0.3)         # the daemon deals with C before S's answer
+    s.answer()
+    s.finish()
+    _wire(s, CH + CLOSE)
+    rec = session_end(d, c)
+    assert_no_reset(s)
+    fields(rec, close="idle", c_stanzas=1, s_closed="yes")
+    _accounted(d, rec, "c-iq-then-reset", len(SH), "c_bytes_out",
+               "bounced_to_c")
+
+
+@timeout(30)
+def test_bounce_for_server_that_resets(ctx):
+    """Idle close client-first, mirrored: C has the tag; S sends an iq get
+    (to be bounced to S) and resets at once: named undeliverable, not
+    counted bounced; C still gets its clean close."""
+    d, port, up = _proxy(ctx, "--idle-timeout=1s", "--close-timeout=10s")
+    c, s = open_pair(ctx, port, up)
+    _get(c, CLOSE)
+    _reset_right_after(d, s, iq_get("s-iq-then-reset", frm=BOB, to=ALICE))
+    time.sleep(0.3)         # the daemon deals with S before C's answer
+    c.answer()
+    c.finish()
+    _wire(c, SH + CLOSE)
+    rec = session_end(d, c)
+    assert_no_reset(c)
+    fields(rec, close="idle", s_stanzas=1, c_closed="yes")
+    _accounted(d, rec, "s-iq-then-reset", len(CH), "s_bytes_out",
+               "bounced_to_s")

@@ -19,9 +19,6 @@ read (t_relay.py).  Here: the boundaries (a stanza exactly at the size
 limit, depth exactly at the limit), the resource attacks (billion laughs,
 5000 attributes, a 10 MB attribute, a client that never reads, 2000
 connections at once), and the remaining malformed inputs.
-
-A second stream header without an XML declaration is not here: the
-daemon takes it for a stanza (known_test_hostile.py).
 """
 
 import re
@@ -32,7 +29,7 @@ import threading
 import time
 
 from sgtest import (CLOSE, TestFailure, check, client_header, random_stanzas,
-                    rng_for, server_header, start_proxy, stream_error,
+                    rng_for, server_header, slow, start_proxy, stream_error,
                     timeout, wrapper)
 from xmpppeer import (accept, assert_ends_with_close_then_eof,
                       assert_no_reset, connect, fields, msg, open_pair,
@@ -411,12 +408,25 @@ def test_nul_byte(ctx):
 
 @timeout(30)
 def test_second_stream_header_inside_stream(ctx):
-    """A second stream header (with its XML declaration, as a client
-    restarting on its own would send it) inside the open stream:
-    <not-well-formed/>; close=bad-xml."""
+    """A second stream header with its XML declaration (as a client
+    restarting on its own would send it) inside the open stream: not even
+    well-formed there, <not-well-formed/>; close=bad-xml."""
     d, port, up, by = _proxy(ctx)
     _hostile_after_good(ctx, d, port, up, CH + msg("in-second", frm=ALICE),
                         "not-well-formed", "bad-xml")
+    _bystander_still_works(d, by)
+
+
+@timeout(30)
+def test_second_stream_header_without_declaration(ctx):
+    """A second stream header without an XML declaration (well-formed: it
+    parses as a child of the stream), then a message and what looks like
+    the close tag: <invalid-xml/>, S never sees the nested header (a
+    legacy server could take it for a restart); close=bad-xml."""
+    d, port, up, by = _proxy(ctx)
+    _hostile_after_good(ctx, d, port, up,
+                        CH[len(DECL):] + msg("in-second", frm=ALICE) + CLOSE,
+                        "invalid-xml", "bad-xml")
     _bystander_still_works(d, by)
 
 
@@ -540,13 +550,16 @@ def _raise_nofile(want):
     check(soft >= want, "need %d file descriptors, have %d" % (want, soft))
 
 
-@timeout(90)
+@timeout(120)
 def test_2000_connections_at_once(ctx):
     """2000 connections opened at once with --max-connections=100: the
     bystander (opened first) keeps being served, 99 are accepted and 1901
     refused with EOF (never a reset), each refusal logged; once they are
-    gone a new session works."""
-    n, cap = 2000, 100
+    gone a new session works.  (500 at once under valgrind.)"""
+    # Under a wrapper (valgrind) the daemon accepts so slowly that its
+    # accept queue (511) overflows, and the kernel silently drops some of
+    # the handshakes it had completed: no more than the queue holds then.
+    n, cap = (2000 if not wrapper() else 500), 100
     _raise_nofile(2 * n + 500)
     d, port, up, by = _proxy(ctx, "--max-connections=%d" % cap,
                              backlog=512)
@@ -561,8 +574,11 @@ def test_2000_connections_at_once(ctx):
             sel.register(sk, selectors.EVENT_WRITE, i)
         # Every connect completes (bounded: SYNs dropped on a full backlog
         # are sent again by the kernel).
+        # Should the accept queue overflow, the kernel completes some
+        # handshakes only when it resends its SYN-ACK, seconds later.
+        patience = 45 * slow()
         pending = set(range(n))
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + patience
         while pending:
             check(time.monotonic() < deadline, "%d connects still pending"
                   % len(pending))
@@ -578,7 +594,7 @@ def test_2000_connections_at_once(ctx):
         # The refused see EOF; the accepted see nothing.
         for i, sk in enumerate(socks):
             sel.register(sk, selectors.EVENT_READ, i)
-        refused, deadline = set(), time.monotonic() + 30
+        refused, deadline = set(), time.monotonic() + patience
         while len(refused) < n - (cap - 1):
             check(time.monotonic() < deadline, "only %d refused of %d"
                   % (len(refused), n - (cap - 1)))
