@@ -249,8 +249,6 @@ class Peer:
                 pass
 
     async def vanish(self, reset):
-        # As t_random.py: not right after a stanza (known_test_faults.py).
-        await asyncio.sleep(0.1)
         self.abrupt = True
         sock = self.writer.get_extra_info("socket")
         if reset and sock is not None:
