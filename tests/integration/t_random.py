@@ -282,7 +282,6 @@ class Run:
         self.sel.register(up_sock, selectors.EVENT_READ, None)
         self.sessions = [Session(i, random.Random(
             master.getrandbits(64))) for i in range(SESSIONS)]
-        self.unbound = []
         self.peers = []
         self.t0 = time.monotonic()
 
