@@ -53,7 +53,7 @@ LIBS_PROXY = $(shell $(PKG_CONFIG) --libs $(PROXY_PKGS)) $(LIBEV_LIBS)
 LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 
 .PHONY: all deps deps-test check check-unit check-san check-integration \
-	check-install check-interop check-systemd check-valgrind check-fuzz fuzz bench bench-proxy run install \
+	check-install check-interop check-systemd check-valgrind check-fuzz fuzz bench bench-proxy soak run install \
 	uninstall clean format
 
 all: stanzaguard
@@ -164,6 +164,11 @@ fuzz: $(FUZZ_TARGETS)
 # and no proxy on loopback (tests/bench/run.sh, about 6 minutes).
 bench: deps stanzaguard
 	$(MAKE) -C tests/bench
+
+# Ten minutes of session churn through the daemon: RSS and fds must stay
+# flat, every stanza accounted for (--duration to change).
+soak: stanzaguard
+	/usr/bin/python3 tests/bench/soak.py --binary ./stanzaguard
 
 bench-proxy: deps stanzaguard
 	$(MAKE) -C tests/bench run-proxy
