@@ -22,6 +22,7 @@ import time
 from sgtest import (CLOSE, SM_ENABLE, TestFailure, check, server_header,
                     client_header, sm_enabled, start_proxy, stream_error,
                     timeout)
+from xmpppeer import expect_next as _get, expect_wire as _wire
 from xmpppeer import (assert_ends_with_close_then_eof, assert_no_reset,
                       check_bounce, fields, header, iq_get, msg, open_pair,
                       parse_stanzas, pres, session_end, wait)
@@ -39,16 +40,8 @@ def _proxy(ctx, *opts):
     return d, port, up
 
 
-def _get(peer, want):
-    """The next len(want) bytes peer receives are exactly want."""
-    got = peer.recv_exact(len(want), wait())
-    check(got == want, "%s received %r, expected %r" % (peer.who, got, want))
 
 
-def _wire(peer, want):
-    """Everything peer has received so far is exactly want."""
-    check(bytes(peer.wire) == want, "%s received %r, expected exactly %r"
-          % (peer.who, bytes(peer.wire), want))
 
 
 def _end(d, c, *peers):

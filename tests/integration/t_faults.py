@@ -24,6 +24,7 @@ import time
 from sgtest import (CLOSE, LOOPBACK, check, client_header, random_stanzas,
                     rng_for, server_header, split_stream, start_proxy,
                     timeout)
+from xmpppeer import expect_next as _get, expect_wire as _wire
 from xmpppeer import (assert_no_reset, fields, iq_get, msg, open_pair,
                       parse_stanzas, session_end, wait)
 
@@ -39,15 +40,8 @@ def _proxy(ctx, *opts):
     return d, port, up
 
 
-def _get(peer, want):
-    got = peer.recv_exact(len(want), wait())
-    check(got == want, "%s received %r, expected %r"
-          % (peer.who, got[:300], want[:300]))
 
 
-def _wire(peer, want):
-    check(bytes(peer.wire) == want, "%s received %r, expected exactly %r"
-          % (peer.who, bytes(peer.wire)[-400:], want[-400:]))
 
 
 def _reset(peer):

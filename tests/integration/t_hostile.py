@@ -31,6 +31,7 @@ import time
 from sgtest import (CLOSE, TestFailure, check, client_header, random_stanzas,
                     rng_for, server_header, slow, start_proxy, stream_error,
                     timeout, wrapper)
+from xmpppeer import expect_next as _get, expect_wire as _wire
 from xmpppeer import (accept, assert_ends_with_close_then_eof,
                       assert_no_reset, connect, fields, msg, open_pair,
                       session_end, wait)
@@ -61,17 +62,8 @@ def _proxy(ctx, *opts, backlog=128):
     return d, port, up, by
 
 
-def _get(peer, want):
-    """The next len(want) bytes peer receives are exactly want."""
-    got = peer.recv_exact(len(want), wait())
-    check(got == want, "%s received %r, expected %r"
-          % (peer.who, got[:300], want[:300]))
 
 
-def _wire(peer, want):
-    """Everything peer received, up to EOF, is exactly want."""
-    check(bytes(peer.wire) == want, "%s received %r, expected exactly %r"
-          % (peer.who, bytes(peer.wire)[-400:], want[-400:]))
 
 
 def _exchange(c, s, tag):

@@ -43,6 +43,19 @@ def wait():
     return WAIT * slow()
 
 
+def expect_next(peer, want):
+    """The next len(want) bytes peer receives are exactly want."""
+    got = peer.recv_exact(len(want), wait())
+    check(got == want, "%s received %r, expected %r"
+          % (peer.who, got[:300], want[:300]))
+
+
+def expect_wire(peer, want):
+    """Everything peer has received so far is exactly want."""
+    check(bytes(peer.wire) == want, "%s received %r, expected exactly %r"
+          % (peer.who, bytes(peer.wire)[-400:], want[-400:]))
+
+
 # ------------------------------------------------------------------ peers
 
 class WirePeer(Peer):
