@@ -24,6 +24,9 @@ struct sg_classify {
 	size_t off[F_COUNT];	/* or NONE */
 	enum sg_stanza_kind kind;
 	int sm_resume;
+	int features;		/* <stream:features> */
+	struct sg_tracker_span *tls;	/* its <starttls/> children */
+	size_t ntls, tls_cap;
 };
 
 static int
@@ -57,6 +60,7 @@ sg_classify_free(struct sg_classify *c)
 	if (c == NULL)
 		return;
 	sg_strbuf_free(&c->sb);
+	free(c->tls);
 	free(c);
 }
 
@@ -183,6 +187,9 @@ sg_classify_stanza(struct sg_classify *c, const char *name,
 		    keep(c, f, a[1], strlen(a[1])) != 0)
 			return (-1);
 	c->kind = kind_of(&q);
+	c->features = eq(q.uri, q.urilen, NS_STREAMS) &&
+	    eq(q.local, q.locallen, "features");
+	c->ntls = 0;
 	c->sm_resume = c->kind == SG_STANZA_SM_ENABLED &&
 	    (eq(q.local, q.locallen, "resumed") || resumable(atts));
 	return (0);
@@ -194,11 +201,33 @@ sg_classify_child(struct sg_classify *c, const char *name)
 {
 	struct sg_xmlparser_qname q;
 
+	if (c->features) {
+		sg_xmlparser_qname(name, &q);
+		return (eq(q.uri, q.urilen, NS_TLS) &&
+		    eq(q.local, q.locallen, "starttls"));
+	}
 	if (c->kind != SG_STANZA_STREAM_ERROR || c->off[F_COND] != NONE)
 		return (0);
 	sg_xmlparser_qname(name, &q);
 	if (eq(q.uri, q.urilen, NS_ERRORS) && !eq(q.local, q.locallen, "text"))
 		return (keep(c, F_COND, q.local, q.locallen));
+	return (0);
+}
+
+int
+sg_classify_starttls(struct sg_classify *c, uint64_t start, uint64_t end)
+{
+	struct sg_tracker_span *n;
+
+	if (c->ntls == c->tls_cap) {
+		size_t cap = c->tls_cap ? c->tls_cap * 2 : 2;
+
+		if ((n = realloc(c->tls, cap * sizeof(*n))) == NULL)
+			return (-1);
+		c->tls = n;
+		c->tls_cap = cap;
+	}
+	c->tls[c->ntls++] = (struct sg_tracker_span){ start, end };
 	return (0);
 }
 
@@ -218,6 +247,8 @@ sg_classify_fill(const struct sg_classify *c, struct sg_tracker_event *ev)
 	ev->ns = field(c, F_NS);
 	ev->condition = field(c, F_COND);
 	ev->sm_resume = c->sm_resume;
+	ev->starttls = c->ntls > 0 ? c->tls : NULL;
+	ev->nstarttls = c->ntls;
 	ev->id = field(c, F_ID);
 	ev->stanza_type = field(c, F_TYPE);
 	ev->from = field(c, F_FROM);

@@ -11,6 +11,8 @@
  * are as expat reports them to the tracker (see xmlparser.h).
  */
 
+#include <stdint.h>
+
 #include "tracker.h"
 
 /* Opaque types. */
@@ -55,14 +57,24 @@ int sg_classify_stanza(struct sg_classify *c, const char *name,
 /*
  * sg_classify_child(c, name):
  * A child of the stanza starts: for a stream error, it may be the
- * condition.  Returns 0, or -1 on allocation failure.
+ * condition.  Returns 1 if it is a <starttls/> in <stream:features> (its
+ * span goes to sg_classify_starttls()), 0 otherwise, or -1 on allocation
+ * failure.
  */
 int sg_classify_child(struct sg_classify *c, const char *name);
 
 /*
+ * sg_classify_starttls(c, start, end):
+ * The <starttls/> child that sg_classify_child() found spans [start, end).
+ * Returns 0, or -1 on allocation failure.
+ */
+int sg_classify_starttls(struct sg_classify *c, uint64_t start,
+    uint64_t end);
+
+/*
  * sg_classify_fill(c, ev):
- * Set ev's kind, name, ns, condition, sm_resume, id, stanza_type, from and
- * to for the stanza.  The strings stay valid until c is next changed.
+ * Set ev's kind, name, ns, condition, sm_resume, starttls, nstarttls, id,
+ * stanza_type, from and to for the stanza.  The strings stay valid until c is next changed.
  */
 void sg_classify_fill(const struct sg_classify *c,
     struct sg_tracker_event *ev);

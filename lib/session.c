@@ -251,6 +251,23 @@ dispose(struct sg_dir *d, uint64_t end, int keep)
 	d->done = end;
 }
 
+/*
+ * Forward a stanza up to ev->end.  When we terminate TLS for C, S's offer
+ * of STARTTLS would have C tunnel TLS in TLS: those children go nowhere.
+ */
+static void
+forward(struct sg_dir *d, const struct sg_tracker_event *ev)
+{
+	size_t i;
+
+	if (d->from == SG_SERVER && d->s->p.hide_starttls)
+		for (i = 0; i < ev->nstarttls; i++) {
+			dispose(d, ev->starttls[i].start, 1);
+			dispose(d, ev->starttls[i].end, 0);
+		}
+	dispose(d, ev->end, 1);
+}
+
 static int
 bounce_allowed(const struct sg_session *s, enum sg_side sender,
     const struct sg_stanza_info *info)
@@ -617,7 +634,7 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 		undelivered(s, d->from, &info, 0);
 		return;
 	}
-	dispose(d, ev->end, 1);
+	forward(d, ev);
 	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info, 0))
 		fail_internal(s);
 	s->st.stanzas_out[to]++;

@@ -71,6 +71,8 @@ struct sg_session_params {
 	int rewrite_idle_errors;
 	size_t high_water;		/* stop reading the other side above */
 	size_t low_water;		/* read it again below */
+	int hide_starttls;		/* we terminate C's TLS: cut <starttls/>
+					   out of S's <stream:features> */
 };
 
 enum sg_action_type {

@@ -59,6 +59,9 @@ struct sg_tracker {
 	uint64_t ws_done;	/* whitespace reported up to here, early */
 	uint64_t st_start;	/* the current stanza */
 	uint64_t st_tag_end;
+	uint64_t cut_start;	/* a <starttls/> in <stream:features> */
+	uint64_t cut_tag_end;
+	unsigned char in_cut;
 	unsigned depth;		/* the stream element is 1 */
 	unsigned nsdecls;	/* declared on the element being started */
 	unsigned char need_doc;	/* a new document starts at fed */
@@ -263,6 +266,7 @@ stanza_start(struct sg_tracker *t, const char *name, const char **atts)
 	}
 	t->st_start = pos(t);
 	t->st_tag_end = t->st_start + (uint64_t)XML_GetCurrentByteCount(t->p);
+	t->in_cut = 0;
 	if (sg_classify_stanza(t->cls, name, atts) != 0) {
 		(void)fail(t, SG_TRACK_NOMEM);
 		return;
@@ -314,6 +318,36 @@ stream_end(struct sg_tracker *t)
 	stop_at(t, T_CLOSED, ev.end);
 }
 
+static void
+child_start(struct sg_tracker *t, const char *name)
+{
+
+	switch (sg_classify_child(t->cls, name)) {
+	case -1:
+		(void)fail(t, SG_TRACK_NOMEM);
+		break;
+	case 1:
+		t->in_cut = 1;
+		t->cut_start = pos(t);
+		t->cut_tag_end = t->cut_start +
+		    (uint64_t)XML_GetCurrentByteCount(t->p);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+child_end(struct sg_tracker *t)
+{
+	int count = XML_GetCurrentByteCount(t->p);
+	uint64_t end = count == 0 ? t->cut_tag_end : pos(t) + (uint64_t)count;
+
+	t->in_cut = 0;
+	if (sg_classify_starttls(t->cls, t->cut_start, end) != 0)
+		(void)fail(t, SG_TRACK_NOMEM);
+}
+
 static void XMLCALL
 on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
@@ -328,8 +362,8 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 		stanza_start(t, name, atts);
 	else if (t->depth == 1)
 		root_start(t, name, atts);
-	else if (t->depth == 3 && sg_classify_child(t->cls, name) != 0)
-		(void)fail(t, SG_TRACK_NOMEM);
+	else if (t->depth == 3)
+		child_start(t, name);
 }
 
 static void XMLCALL
@@ -344,6 +378,8 @@ on_end(void *ud, const XML_Char *name)
 		stanza_end(t);
 	else if (t->depth == 1)
 		stream_end(t);
+	else if (t->depth == 3 && t->in_cut)
+		child_end(t);
 	t->depth--;
 }
 

@@ -80,6 +80,12 @@ enum sg_stanza_kind {
 				   resume attribute) or <resumed/> (1) */
 };
 
+/* A span [start, end) of a direction's bytes. */
+struct sg_tracker_span {
+	uint64_t start;
+	uint64_t end;
+};
+
 /*
  * One event.  Offsets count every byte ever fed to this tracker, across
  * stream restarts; [start, end) is the event's span.  Strings are valid only
@@ -112,6 +118,15 @@ struct sg_tracker_event {
 				   its first child in the xmpp-streams
 				   namespace but <text/>; or NULL */
 	int sm_resume;		/* SG_STANZA_SM_ENABLED: resume='true'|'1' */
+
+	/*
+	 * SG_EV_STANZA, a <stream:features> only: the spans of its
+	 * <starttls/> children (urn:ietf:params:xml:ns:xmpp-tls), each with
+	 * its own children, in order; for a proxy that terminates TLS and
+	 * must not offer it again.  Valid during the callback only.
+	 */
+	const struct sg_tracker_span *starttls;
+	size_t nstarttls;
 
 	/*
 	 * SG_EV_HEADER and SG_EV_STANZA: attributes.  The type attribute is

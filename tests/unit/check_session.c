@@ -27,6 +27,7 @@
 	"to='bob@example.com/x' id='s7' type='error'><error type='wait'>" \
 	"<recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>" \
 	"</error></message>"
+#define OTHER_SIDE(side)	((enum sg_side)(1 - (side)))
 #define IDLE	300000
 #define CLOSE	5000
 #define STANZA	30000
@@ -1030,6 +1031,159 @@ START_TEST(test_byte_at_a_time)
 }
 END_TEST
 
+/*
+ * hide_starttls: what S sends, and what C must get.  Each is followed by
+ * S_MSG, which must pass unchanged.
+ */
+#define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define MECHS "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" \
+	"<mechanism>PLAIN</mechanism></mechanisms>"
+static const struct {
+	const char *in;
+	const char *hidden;	/* out with hide_starttls, else out = in */
+} tls_cases[] = {
+	/* first, self-closing */
+	{ "<stream:features><starttls xmlns='" NS_TLS "'/>" MECHS
+	    "</stream:features>",
+	  "<stream:features>" MECHS "</stream:features>" },
+	/* last, with <required/> */
+	{ "<stream:features>" MECHS "<starttls xmlns='" NS_TLS "'>"
+	    "<required/></starttls></stream:features>",
+	  "<stream:features>" MECHS "</stream:features>" },
+	/* alone, not self-closing, with the whitespace around it kept */
+	{ "<stream:features>\n <starttls xmlns='" NS_TLS "'>\n  <required/>"
+	    "\n </starttls>\n</stream:features>",
+	  "<stream:features>\n \n</stream:features>" },
+	{ "<stream:features><starttls xmlns='" NS_TLS "'></starttls>"
+	    "</stream:features>",
+	  "<stream:features></stream:features>" },
+	/* a prefix on starttls, declared there or on the features */
+	{ "<stream:features><tls:starttls xmlns:tls='" NS_TLS "'>"
+	    "<tls:required/></tls:starttls><bind xmlns='urn:ietf:params:xml:"
+	    "ns:xmpp-bind'/></stream:features>",
+	  "<stream:features><bind xmlns='urn:ietf:params:xml:"
+	    "ns:xmpp-bind'/></stream:features>" },
+	{ "<stream:features xmlns:t='" NS_TLS "'><t:starttls/>"
+	    "</stream:features>",
+	  "<stream:features xmlns:t='" NS_TLS "'></stream:features>" },
+	/* features under another prefix */
+	{ "<f:features xmlns:f='" NS_STREAMS "'><starttls xmlns='" NS_TLS
+	    "'/></f:features>",
+	  "<f:features xmlns:f='" NS_STREAMS "'></f:features>" },
+	/* two offers: both go */
+	{ "<stream:features><starttls xmlns='" NS_TLS "'/>" MECHS
+	    "<starttls xmlns='" NS_TLS "'><required/></starttls>"
+	    "</stream:features>",
+	  "<stream:features>" MECHS "</stream:features>" },
+	/* untouched: no starttls, another namespace, another stanza, deeper */
+	{ "<stream:features>" MECHS "</stream:features>", NULL },
+	{ "<stream:features><starttls xmlns='urn:example:tls'/>"
+	    "</stream:features>", NULL },
+	{ "<features xmlns='urn:example'><starttls xmlns='" NS_TLS "'/>"
+	    "</features>", NULL },
+	{ "<message id='t'><starttls xmlns='" NS_TLS "'/></message>", NULL },
+	{ "<stream:features><x xmlns='urn:example'><starttls xmlns='" NS_TLS
+	    "'/></x></stream:features>", NULL },
+};
+#define N_TLS_CASES (sizeof(tls_cases) / sizeof(tls_cases[0]))
+
+/* S's bytes split at every offset give the same bytes to C. */
+static void
+check_tls_case(size_t i, int hide, enum sg_side from)
+{
+	struct sg_session_params p = params();
+	char in[1024], want[1024];
+	size_t len, k;
+
+	p.hide_starttls = hide;
+	snprintf(in, sizeof(in), "%s%s", tls_cases[i].in, S_MSG);
+	snprintf(want, sizeof(want), "%s%s", hide && from == SG_SERVER &&
+	    tls_cases[i].hidden != NULL ? tls_cases[i].hidden :
+	    tls_cases[i].in, S_MSG);
+	len = strlen(in);
+	for (k = 0; k < len; k++) {
+		struct h *h = opened_with(p);
+
+		sg_session_on_bytes(h->s, from, in, k, h->now);
+		sg_session_on_bytes(h->s, from, in + k, len - k, h->now);
+		run(h);
+		EXPECT_OUT(h, OTHER_SIDE(from), want);
+		ck_assert_uint_eq(stats(h)->stanzas_out[OTHER_SIDE(from)], 2);
+		EXPECT_TRACE(h, "");
+		h_free(h);
+	}
+}
+
+START_TEST(test_hide_starttls)
+{
+
+	check_tls_case((size_t)_i, 1, SG_SERVER);
+}
+END_TEST
+
+START_TEST(test_hide_starttls_off_unchanged)
+{
+
+	check_tls_case((size_t)_i, 0, SG_SERVER);
+}
+END_TEST
+
+/* Only what S offers is changed: C's bytes go as they came. */
+START_TEST(test_hide_starttls_client_unchanged)
+{
+
+	check_tls_case((size_t)_i, 1, SG_CLIENT);
+}
+END_TEST
+
+/* One byte at a time, around and inside the cut. */
+START_TEST(test_hide_starttls_byte_at_a_time)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+	const char *in = tls_cases[2].in;
+	size_t i;
+
+	p.hide_starttls = 1;
+	h = opened_with(p);
+	for (i = 0; in[i] != '\0'; i++) {
+		sg_session_on_bytes(h->s, SG_SERVER, in + i, 1, h->now);
+		run(h);
+	}
+	EXPECT_OUT(h, SG_CLIENT, tls_cases[2].hidden);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * The ledger holds the shorter features: once exactly those bytes are
+ * written, a write error leaves only the message after them to account
+ * for (bounced to S), and the features count as delivered.
+ */
+START_TEST(test_hide_starttls_ledger)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+	size_t n = strlen(tls_cases[0].hidden);
+
+	p.hide_starttls = 1;
+	h = opened_with(p);
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, tls_cases[0].in);
+	feed(h, SG_SERVER, S_MSG);
+	ck_assert_uint_eq(sg_bq_len(sg_session_outq(h->s, SG_CLIENT)),
+	    n + strlen(S_MSG));
+	sg_session_on_written(h->s, SG_CLIENT, n, h->now);
+	sg_session_on_write_error(h->s, SG_CLIENT, h->now);
+	run(h);
+	ck_assert_uint_eq(stats(h)->stanzas_in[SG_SERVER], 2);
+	ck_assert_uint_eq(stats(h)->stanzas_out[SG_CLIENT], 1);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER] +
+	    stats(h)->undeliverable[SG_SERVER], 1);
+	h_free(h);
+}
+END_TEST
+
 Suite *
 sg_suite_session(void)
 {
@@ -1080,6 +1234,13 @@ sg_suite_session(void)
 	tcase_add_test(proto, test_many_undeliverable_all_named);
 	tcase_add_test(proto, test_starttls_goes_opaque);
 	tcase_add_test(proto, test_sasl_restart);
+	tcase_add_loop_test(proto, test_hide_starttls, 0, N_TLS_CASES);
+	tcase_add_loop_test(proto, test_hide_starttls_off_unchanged, 0,
+	    N_TLS_CASES);
+	tcase_add_loop_test(proto, test_hide_starttls_client_unchanged, 0,
+	    N_TLS_CASES);
+	tcase_add_test(proto, test_hide_starttls_byte_at_a_time);
+	tcase_add_test(proto, test_hide_starttls_ledger);
 	suite_add_tcase(s, relay);
 	suite_add_tcase(s, close);
 	suite_add_tcase(s, fault);
