@@ -7,7 +7,10 @@
  *    stanza boundaries, well-formed composed XML), and nothing follows the
  *    close tag, nor any shutdown;
  *  - no action after CLOSE;
- *  - rule 5: every complete stanza read is forwarded, bounced or counted.
+ *  - rule 5: every complete stanza read is forwarded, bounced or counted;
+ *  - every <stream:features> C gets is one S sent, byte for byte, with its
+ *    <starttls/> children cut out if and only if hide_starttls is on
+ *    (bit 4 of the first byte).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,12 +44,109 @@ static const char *fragments[] = {
 	"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
 	"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
 	"<!-- no -->", "<message><body>&foo;</body></message>",
+	/* New ones at the end: the seeds' indices stay what they were. */
+	"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+	    "<required/></starttls><mechanisms xmlns='urn:ietf:params:xml:"
+	    "ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>"
+	    "</stream:features>",
+	"<stream:features><tls:starttls xmlns:tls='urn:ietf:params:xml:ns:"
+	    "xmpp-tls'/>",
+	"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+	"</stream:features>",
 };
 #define NFRAG (sizeof(fragments) / sizeof(fragments[0]))
+
+/* Every byte fed to a tracker, to read its events' spans back. */
+struct bytelog {
+	char *b;
+	size_t len, cap;
+};
+
+static void
+log_bytes(struct bytelog *l, const char *buf, size_t n)
+{
+
+	if (l->len + n > l->cap) {
+		l->cap = (l->len + n) * 2;
+		if ((l->b = realloc(l->b, l->cap)) == NULL)
+			abort();
+	}
+	memcpy(l->b + l->len, buf, n);
+	l->len += n;
+}
+
+/* The <stream:features> S sent, as C must get them, oldest first. */
+struct expected {
+	char **f;
+	size_t head, n, cap;
+};
+
+static int
+is_features(const struct sg_tracker_event *ev)
+{
+
+	return (ev->type == SG_EV_STANZA && strcmp(ev->name, "features") == 0 &&
+	    strcmp(ev->ns, "http://etherx.jabber.org/streams") == 0);
+}
+
+/* What S sent, parsed as the session does. */
+struct sender {
+	struct sg_tracker *trk;
+	struct bytelog log;
+	struct expected *exp;
+	int hide;
+};
+
+static void
+on_sender_event(void *ctx, const struct sg_tracker_event *ev)
+{
+	struct sender *sd = ctx;
+	struct expected *e = sd->exp;
+	uint64_t at = ev->start;
+	size_t i, k = 0;
+	char *f;
+
+	if (!is_features(ev))
+		return;
+	if ((f = malloc((size_t)(ev->end - ev->start) + 1)) == NULL)
+		abort();
+	for (i = 0; sd->hide && i < ev->nstarttls; i++) {
+		memcpy(f + k, sd->log.b + at, ev->starttls[i].start - at);
+		k += ev->starttls[i].start - at;
+		at = ev->starttls[i].end;
+	}
+	memcpy(f + k, sd->log.b + at, ev->end - at);
+	f[k + (ev->end - at)] = '\0';
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 8;
+		if ((e->f = realloc(e->f, e->cap * sizeof(*e->f))) == NULL)
+			abort();
+	}
+	e->f[e->n++] = f;
+}
+
+/*
+ * Features C got: the next ones S sent that match, those before it were
+ * not delivered.  None matching is a change the session made.
+ */
+static void
+check_features(struct expected *e, const char *got, size_t len)
+{
+
+	for (; e->head < e->n; e->head++)
+		if (strlen(e->f[e->head]) == len &&
+		    memcmp(e->f[e->head], got, len) == 0) {
+			e->head++;
+			return;
+		}
+	abort();
+}
 
 /* What one side has been sent, parsed again as that side would. */
 struct view {
 	struct sg_tracker *trk;
+	struct bytelog log;
+	struct expected *exp;	/* C's view: check features against */
 	int closed;		/* a close tag has been seen */
 	int shut;
 	int opaque;
@@ -63,6 +163,9 @@ on_view_event(void *ctx, const struct sg_tracker_event *ev)
 		v->closed = 1;
 	if (ev->type != SG_EV_STANZA)
 		return;
+	if (v->exp != NULL && is_features(ev))
+		check_features(v->exp, v->log.b + ev->start,
+		    (size_t)(ev->end - ev->start));
 	if (ev->kind == SG_STANZA_SASL_SUCCESS)
 		sg_tracker_expect_restart(v->other->trk);
 	if (ev->kind == SG_STANZA_TLS_PROCEED) {
@@ -74,6 +177,8 @@ on_view_event(void *ctx, const struct sg_tracker_event *ev)
 struct world {
 	struct sg_session *s;
 	struct view view[2];
+	struct sender sender;
+	struct expected exp;
 	uint64_t now;
 	int over;
 	int restarted;		/* a SASL <success/> was fed */
@@ -125,6 +230,10 @@ write_some(struct world *w, enum sg_side side, size_t max)
 	 * or <success/> that the other side was sent: the fuzzer's peers
 	 * pipeline where real ones wait, so the view cannot follow.
 	 */
+	log_bytes(&v->log, buf, n);
+	/* S's stream as the sender parses it no longer matches the session's. */
+	if (w->restarted || v->opaque || sg_session_stats(w->s)->opaque)
+		v->exp = NULL;
 	if (sg_tracker_feed(v->trk, buf, n) != SG_TRACK_OK && !v->opaque &&
 	    !sg_session_stats(w->s)->opaque && !w->restarted)
 		abort();
@@ -157,6 +266,35 @@ take_actions(struct world *w)
 	check_accounting(sg_session_stats(w->s));
 }
 
+static void
+from_side(struct world *w, enum sg_side side, const char *buf, size_t n)
+{
+
+	if (side == SG_SERVER) {
+		log_bytes(&w->sender.log, buf, n);
+		(void)sg_tracker_feed(w->sender.trk, buf, n);
+	}
+	sg_session_on_bytes(w->s, side, buf, n, w->now);
+}
+
+static void
+world_free(struct world *w)
+{
+	size_t i;
+	int side;
+
+	for (side = 0; side < 2; side++) {
+		sg_tracker_free(w->view[side].trk);
+		free(w->view[side].log.b);
+	}
+	sg_tracker_free(w->sender.trk);
+	free(w->sender.log.b);
+	for (i = 0; i < w->exp.n; i++)
+		free(w->exp.f[i]);
+	free(w->exp.f);
+	sg_session_free(w->s);
+}
+
 static size_t
 step(struct world *w, const uint8_t *p, size_t len)
 {
@@ -171,7 +309,7 @@ step(struct world *w, const uint8_t *p, size_t len)
 
 		if (strstr(f, "<success") != NULL)
 			w->restarted = 1;
-		sg_session_on_bytes(w->s, side, f, strlen(f), w->now);
+		from_side(w, side, f, strlen(f));
 		return (2);
 	}
 	case 3: {
@@ -182,7 +320,7 @@ step(struct world *w, const uint8_t *p, size_t len)
 		n = arg < len - 2 ? arg : len - 2;
 		if (n == 0)
 			return (2);
-		sg_session_on_bytes(w->s, side, (const char *)p + 2, n, w->now);
+		from_side(w, side, (const char *)p + 2, n);
 		return (2 + n);
 	}
 	case 4:
@@ -233,6 +371,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.policy = size > 0 ? data[0] % 3 : 0;
 	p.server_first = size > 0 && (data[0] & 4);
 	p.rewrite_idle_errors = size > 0 && (data[0] & 8);
+	p.hide_starttls = size > 0 && (data[0] & 16);
 	p.high_water = 2048;
 	p.low_water = 512;
 	w.now = 1;
@@ -243,6 +382,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    &w.view[side]);
 		w.view[side].other = &w.view[1 - side];
 	}
+	w.view[SG_CLIENT].exp = &w.exp;
+	w.sender.exp = &w.exp;
+	w.sender.hide = p.hide_starttls;
+	w.sender.trk = sg_tracker_new(&p.limits, on_sender_event, &w.sender);
 	if (size > 0) {
 		data++;
 		size--;
@@ -256,8 +399,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += used;
 		size -= used;
 	}
-	for (side = 0; side < 2; side++)
-		sg_tracker_free(w.view[side].trk);
-	sg_session_free(w.s);
+	world_free(&w);
 	return (0);
 }

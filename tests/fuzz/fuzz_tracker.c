@@ -20,7 +20,7 @@ struct fev {
 	uint64_t end;
 	enum sg_stanza_kind kind;
 	int sm_resume;
-	uint64_t strings;	/* hash of every string of the event */
+	uint64_t strings;	/* hash of every string and starttls span */
 };
 
 struct flog {
@@ -46,6 +46,7 @@ record(void *ctx, const struct sg_tracker_event *ev)
 	struct flog *log = ctx;
 	struct fev *f;
 	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
 
 	if (log->n > 0 && ev->type == SG_EV_KEEPALIVE &&
 	    log->ev[log->n - 1].type == SG_EV_KEEPALIVE &&
@@ -70,6 +71,9 @@ record(void *ctx, const struct sg_tracker_event *ev)
 	h = hash(hash(hash(h, ev->name), ev->ns), ev->condition);
 	h = hash(hash(hash(hash(h, ev->id), ev->stanza_type), ev->from),
 	    ev->to);
+	for (i = 0; i < ev->nstarttls; i++)
+		h = (h ^ ev->starttls[i].start ^ (ev->starttls[i].end << 32)) *
+		    0x100000001b3ULL;
 	f->strings = h;
 }
 
