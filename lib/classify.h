@@ -74,7 +74,8 @@ int sg_classify_starttls(struct sg_classify *c, uint64_t start,
 /*
  * sg_classify_fill(c, ev):
  * Set ev's kind, name, ns, condition, sm_resume, starttls, nstarttls, id,
- * stanza_type, from and to for the stanza.  The strings stay valid until c is next changed.
+ * stanza_type, from and to for the stanza.  The strings and spans stay
+ * valid until c is next changed.
  */
 void sg_classify_fill(const struct sg_classify *c,
     struct sg_tracker_event *ev);

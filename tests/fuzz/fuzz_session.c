@@ -225,15 +225,15 @@ write_some(struct world *w, enum sg_side side, size_t max)
 	if (getenv("FUZZ_DEBUG") != NULL)
 		fprintf(stderr, "to %c: %.*s\n", side == SG_CLIENT ? 'C' : 'S',
 		    (int)n, buf);
+	log_bytes(&v->log, buf, n);
+	/* The sender's parse of S's stream no longer follows the session's. */
+	if (w->restarted || v->opaque || sg_session_stats(w->s)->opaque)
+		v->exp = NULL;
 	/*
 	 * Once opaque or restarted, a view may not have seen the <proceed/>
 	 * or <success/> that the other side was sent: the fuzzer's peers
 	 * pipeline where real ones wait, so the view cannot follow.
 	 */
-	log_bytes(&v->log, buf, n);
-	/* S's stream as the sender parses it no longer matches the session's. */
-	if (w->restarted || v->opaque || sg_session_stats(w->s)->opaque)
-		v->exp = NULL;
 	if (sg_tracker_feed(v->trk, buf, n) != SG_TRACK_OK && !v->opaque &&
 	    !sg_session_stats(w->s)->opaque && !w->restarted)
 		abort();
