@@ -53,6 +53,10 @@
  * Logs: every process writes its own records, each one write(2) of one
  * line (or one journal datagram), so lines never mix; records of a worker
  * carry worker=K, the master's process=master.
+ *
+ * Longer than our usual 500 lines: the worker's side (sg_worker_*) shares
+ * the message format with the master and is kept next to it; it could
+ * move to a module of its own with struct msg in a private header.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
