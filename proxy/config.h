@@ -73,6 +73,7 @@ struct sg_listener_config {
 struct sg_config {
 	char *path;			/* the file read, or NULL */
 	unsigned max_connections;	/* default 10000, all listeners */
+	unsigned workers;		/* default 1; 0: one per CPU */
 	unsigned stats_interval_ms;	/* default 60000; 0: never */
 	unsigned drain_timeout_ms;	/* default 10000 */
 	unsigned watchdog;		/* 1: send WATCHDOG=1 if asked */
@@ -82,6 +83,9 @@ struct sg_config {
 	size_t nlisteners;
 	struct sg_config_args *args;	/* private: for sg_config_reload() */
 };
+
+/* The most worker processes (workers = N). */
+#define SG_CONFIG_WORKERS_MAX	64
 
 /* Exit status for a bad command line or configuration. */
 #define SG_CONFIG_EXIT_USAGE	2

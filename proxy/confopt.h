@@ -55,6 +55,9 @@
 	    0, GIB, "read that peer again once it is down to this")	\
 	OPT("max-connections", UINT, GLOBAL, max_connections, "10000",	\
 	    1, 1000000, "most client connections at once, all listeners") \
+	OPT("workers", UINT, GLOBAL, workers, "1",			\
+	    0, SG_CONFIG_WORKERS_MAX,					\
+	    "processes serving clients; 1: no master; 0: one per CPU") \
 	OPT("stats-interval", DURATION, GLOBAL, stats_interval_ms, "60s", \
 	    0, DAY, "log counters this often; 0: never")		\
 	OPT("drain-timeout", DURATION, GLOBAL, drain_timeout_ms, "10s",	\

@@ -20,6 +20,7 @@ struct sg_listener;
 struct sg_log;
 struct sg_notify;
 struct sg_stats;
+struct sg_worker;
 
 /* Bytes read from a socket in one read(): one buffer for the whole loop. */
 #define SG_DAEMON_RBUF	(64 * 1024)
@@ -30,6 +31,7 @@ struct sg_daemon {
 	struct sg_log *log;
 	struct sg_notify *notify;
 	struct sg_stats *stats;
+	struct sg_worker *worker;	/* workers > 1: link to the master */
 
 	struct sg_listener **listeners;
 	size_t nlisteners;

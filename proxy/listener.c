@@ -247,9 +247,12 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* A socket bound and listening on ss. */
+/*
+ * A socket bound and listening on ss.  With reuseport (workers > 1) every
+ * worker binds its own and the kernel spreads connections over them.
+ */
 static int
-bind_listen(const struct sockaddr_storage *ss, socklen_t len)
+bind_listen(const struct sockaddr_storage *ss, socklen_t len, int reuseport)
 {
 	int fd, one = 1, e;
 
@@ -258,6 +261,9 @@ bind_listen(const struct sockaddr_storage *ss, socklen_t len)
 	if (fd == -1)
 		return (-1);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto err;
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1)
 		goto err;
 	/* A v6 listener is v6 only: v4 needs its own listener. */
 	if (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
@@ -322,7 +328,8 @@ listener_new(struct sg_daemon *d, const struct sg_listener_config *lc,
 	l->route = route;
 	if ((l->fd = inherit(d, lc->name, &l->ss, l->sslen)) != -1)
 		l->inherited = 1;
-	else if ((l->fd = bind_listen(&l->ss, l->sslen)) == -1) {
+	else if ((l->fd = bind_listen(&l->ss, l->sslen,
+	    d->worker != NULL)) == -1) {
 		snprintf(err, errlen, "listener %s: %s: %s", lc->name,
 		    lc->listen, strerror(errno));
 		goto err;

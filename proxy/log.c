@@ -30,6 +30,8 @@ struct sg_log {
 	int level;
 	int fd;
 	char *line;			/* LINE_CAP bytes */
+	const char *tag_key;		/* a field every record gets, or NULL */
+	char tag_val[SG_LOG_TAG_MAX];
 };
 
 /* A bounded writer that counts what it would need, like snprintf(3). */
@@ -459,6 +461,14 @@ sg_log_set_level(struct sg_log *log, int level)
 }
 
 void
+sg_log_set_tag(struct sg_log *log, const char *key, const char *val)
+{
+
+	log->tag_key = key;
+	snprintf(log->tag_val, sizeof(log->tag_val), "%s", val);
+}
+
+void
 sg_log_free(struct sg_log *log)
 {
 
@@ -487,6 +497,8 @@ sg_log_begin(struct sg_log_rec *r, struct sg_log *log, int prio,
 	r->used = 0;
 	r->truncated = 0;
 	sg_log_str(r, "event", event);
+	if (log != NULL && log->tag_key != NULL)
+		sg_log_str(r, log->tag_key, log->tag_val);
 }
 
 void

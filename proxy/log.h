@@ -22,6 +22,7 @@ struct sg_log;
 #define SG_LOG_BUF		8192
 #define SG_LOG_KEY_MAX		32	/* longer keys are dropped */
 #define SG_LOG_VAL_MAX		2048	/* longer values are cut */
+#define SG_LOG_TAG_MAX		16	/* sg_log_set_tag values, with NUL */
 
 /*
  * One record being built, on the caller's stack.  Fields past the limits
@@ -73,6 +74,14 @@ enum sg_log_format sg_log_get_format(const struct sg_log *log);
  * Change the threshold (on SIGHUP).
  */
 void sg_log_set_level(struct sg_log *log, int level);
+
+/*
+ * sg_log_set_tag(log, key, val):
+ * Give every record from now on the field key=val right after its event
+ * (worker=2 in a worker process).  key follows the rules of sg_log_str's
+ * keys; val is copied, cut to SG_LOG_TAG_MAX - 1 bytes.
+ */
+void sg_log_set_tag(struct sg_log *log, const char *key, const char *val);
 
 /*
  * sg_log_free(log):

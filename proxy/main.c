@@ -5,7 +5,8 @@
  * main.c holds the daemon's only mutable global state, in one struct on
  * main()'s heap, and its life cycle: configuration, listeners, signals
  * (SIGTERM/SIGINT drain and stop, SIGHUP reload), periodic totals and the
- * systemd watchdog.  Exit status: 0 after a clean stop, 1 on a runtime
+ * systemd watchdog.  With workers > 1 the same daemon runs in each worker
+ * process under a master (workers.c).  Exit status: 0 after a clean stop, 1 on a runtime
  * failure at start (a port in use, the resolver down, no memory), 2 on a
  * bad command line or configuration (an address that cannot be).
  */
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "notify.h"
 #include "stats.h"
+#include "workers.h"
 
 #define EXIT_RUNTIME	1
 /* Sessions that read nothing this long give back their parser memory. */
@@ -133,7 +135,8 @@ stats_timer_set(struct sg_daemon *d)
 	double iv = d->cfg->stats_interval_ms / 1000.;
 
 	ev_timer_stop(d->loop, &d->stats_timer);
-	if (iv <= 0.)
+	/* A worker reports when its master asks (worker_request). */
+	if (iv <= 0. || d->worker != NULL)
 		return;
 	ev_timer_set(&d->stats_timer, iv, iv);
 	ev_timer_start(d->loop, &d->stats_timer);
@@ -146,6 +149,7 @@ reload_failed(struct sg_daemon *d, const char *err)
 
 	sg_log_msg(d->log, LOG_ERR, "reload-failed",
 	    "%s; keeping the configuration in force", err);
+	sg_worker_reloaded(d->worker, 0);
 	status_line(d, status, sizeof(status));
 	sg_notify_ready(d->notify, status);
 }
@@ -174,6 +178,8 @@ reload(struct sg_daemon *d)
 		reload_failed(d, err);
 		return;
 	}
+	ncfg->max_connections = sg_worker_share(d->worker,
+	    ncfg->max_connections);
 	if (sg_listener_reconcile(d, ncfg, err, sizeof(err)) !=
 	    SG_LISTENER_OK) {
 		sg_config_free(ncfg);
@@ -188,6 +194,7 @@ reload(struct sg_daemon *d)
 	sg_log_str(&r, "config", ncfg->path);
 	sg_log_u64(&r, "listeners", ncfg->nlisteners);
 	sg_log_end(&r);
+	sg_worker_reloaded(d->worker, 1);
 	status_line(d, status, sizeof(status));
 	sg_notify_ready(d->notify, status);
 }
@@ -242,6 +249,25 @@ watchers_stop(struct sg_daemon *d)
 	ev_timer_stop(d->loop, &d->sweep);
 }
 
+/* What the master of a worker process asks. */
+static void
+worker_request(struct sg_daemon *d, enum sg_worker_request req)
+{
+	size_t closing;
+
+	switch (req) {
+	case SG_WORKER_REPORT:
+		closing = sg_conn_closing(d);
+		sg_stats_log(d->stats, d->log, closing);
+		sg_worker_report(d->worker, d->stats, closing);
+		break;
+	case SG_WORKER_ORPHANED:
+		if (!d->stopping)
+			stop_begin(d);
+		break;
+	}
+}
+
 /* Logger, notify, totals and listeners; returns 0 or an exit status. */
 static int
 start(struct sg_daemon *d)
@@ -254,6 +280,14 @@ start(struct sg_daemon *d)
 	    (d->stats = sg_stats_new()) == NULL) {
 		fprintf(stderr, "stanzaguard: out of memory\n");
 		return (EXIT_RUNTIME);
+	}
+	if (d->worker != NULL) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "%u", sg_worker_id(d->worker));
+		sg_log_set_tag(d->log, "worker", id);
+		d->cfg->max_connections = sg_worker_share(d->worker,
+		    d->cfg->max_connections);
 	}
 	/*
 	 * Signals first: once a listener is logged as listening, a SIGHUP or
@@ -273,6 +307,7 @@ start(struct sg_daemon *d)
 	if ((unused = sg_notify_unused_listen_fds(d->notify)) > 0)
 		sg_log_msg(d->log, LOG_WARNING, "unused-sockets",
 		    "%zu sockets passed by systemd match no listener", unused);
+	sg_worker_listening(d->worker, d->loop, d, worker_request);
 	status_line(d, status, sizeof(status));
 	sg_notify_ready(d->notify, status);
 	return (0);
@@ -290,6 +325,9 @@ finish(struct sg_daemon *d)
 		sg_log_u64(&r, "forced", d->stop_forced);
 		sg_log_end(&r);
 	}
+	if (d->stats != NULL)
+		sg_worker_final(d->worker, d->stats, d->stop_sessions,
+		    d->stop_forced);
 	watchers_stop(d);
 	if (d->conns != NULL)
 		(void)sg_conn_force_close_all(d);
@@ -300,8 +338,9 @@ finish(struct sg_daemon *d)
 	sg_config_free(d->cfg);
 }
 
+/* The daemon: the whole of it with workers = 1, or one worker process. */
 static int
-run(struct sg_config *cfg)
+run(struct sg_config *cfg, struct sg_worker *w)
 {
 	struct sg_daemon *d;
 	int status;
@@ -313,6 +352,7 @@ run(struct sg_config *cfg)
 		return (EXIT_RUNTIME);
 	}
 	d->cfg = cfg;
+	d->worker = w;
 	if ((d->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		fprintf(stderr, "stanzaguard: cannot start libev\n");
 		status = EXIT_RUNTIME;
@@ -360,5 +400,7 @@ main(int argc, char **argv)
 	}
 	/* Writes use MSG_NOSIGNAL; this is for anything else. */
 	signal(SIGPIPE, SIG_IGN);
-	return (run(cfg));
+	if (sg_workers_count(cfg) > 1)
+		return (sg_workers_master(cfg, run));
+	return (run(cfg, NULL));
 }

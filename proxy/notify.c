@@ -183,6 +183,45 @@ sg_notify_unused_listen_fds(const struct sg_notify *n)
 	return (cnt);
 }
 
+int
+sg_notify_pass_listen_fds(struct sg_notify *n)
+{
+	char num[32], *names;
+	size_t i, len = 1;
+
+	if (n == NULL || n->nfds == 0)
+		return (0);
+	for (i = 0; i < n->nfds; i++) {
+		/* sd_listen_fds() wants them at 3, 4, ... as they came. */
+		if (n->fds[i] != SD_LISTEN_FDS_START + (int)i)
+			return (-1);
+		len += strlen(n->names[i]) + 1;
+	}
+	if ((names = malloc(len)) == NULL)
+		return (-1);
+	names[0] = '\0';
+	for (i = 0; i < n->nfds; i++) {
+		if (i > 0)
+			strcat(names, ":");
+		strcat(names, n->names[i]);
+	}
+	snprintf(num, sizeof(num), "%ld", (long)getpid());
+	if (setenv("LISTEN_PID", num, 1) == -1 ||
+	    setenv("LISTEN_FDNAMES", names, 1) == -1)
+		goto err;
+	snprintf(num, sizeof(num), "%zu", n->nfds);
+	if (setenv("LISTEN_FDS", num, 1) == -1)
+		goto err;
+	free(names);
+	for (i = 0; i < n->nfds; i++)
+		n->fds[i] = -1;
+	return (0);
+
+err:
+	free(names);
+	return (-1);
+}
+
 uint64_t
 sg_notify_watchdog_usec(const struct sg_notify *n)
 {

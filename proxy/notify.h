@@ -44,6 +44,17 @@ int sg_notify_take_listen_fd(struct sg_notify *n, const char *name,
 size_t sg_notify_unused_listen_fds(const struct sg_notify *n);
 
 /*
+ * sg_notify_pass_listen_fds(n):
+ * Hand every inherited socket on to this process's next sg_notify_new(),
+ * as systemd would: set LISTEN_PID (to getpid()), LISTEN_FDS and
+ * LISTEN_FDNAMES, and forget the sockets so that freeing n leaves them
+ * open.  For a worker process just forked by the master, whose sockets
+ * are the master's.  Returns 0, or -1 (out of memory, or a socket was
+ * already taken) with nothing passed.
+ */
+int sg_notify_pass_listen_fds(struct sg_notify *n);
+
+/*
  * sg_notify_watchdog_usec(n):
  * How often WATCHDOG=1 must be sent (half of WATCHDOG_USEC), 0 if never.
  */

@@ -9,16 +9,7 @@
 #include "stats.h"
 
 struct sg_stats {
-	uint64_t accepted;
-	uint64_t refused;
-	uint64_t ended;
-	uint64_t forced;
-	uint64_t by_reason[SG_REASON_COUNT];
-	uint64_t bytes_in[2];		/* read from each side */
-	uint64_t stanzas[2];
-	uint64_t bounced;
-	uint64_t undeliverable;
-	uint64_t truncated;
+	struct sg_stats_counts c;
 };
 
 /*
@@ -60,14 +51,14 @@ void
 sg_stats_accepted(struct sg_stats *st)
 {
 
-	st->accepted++;
+	st->c.accepted++;
 }
 
 void
 sg_stats_refused(struct sg_stats *st)
 {
 
-	st->refused++;
+	st->c.refused++;
 }
 
 void
@@ -75,17 +66,17 @@ sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss)
 {
 	int i;
 
-	st->ended++;
+	st->c.ended++;
 	if ((unsigned)ss->reason < SG_REASON_COUNT)
-		st->by_reason[ss->reason]++;
+		st->c.by_reason[ss->reason]++;
 	if (ss->forced)
-		st->forced++;
+		st->c.forced++;
 	for (i = 0; i < 2; i++) {
-		st->bytes_in[i] += ss->bytes_in[i];
-		st->stanzas[i] += ss->stanzas_in[i];
-		st->bounced += ss->bounced[i];
-		st->undeliverable += ss->undeliverable[i];
-		st->truncated += ss->truncated[i];
+		st->c.bytes_in[i] += ss->bytes_in[i];
+		st->c.stanzas[i] += ss->stanzas_in[i];
+		st->c.bounced += ss->bounced[i];
+		st->c.undeliverable += ss->undeliverable[i];
+		st->c.truncated += ss->truncated[i];
 	}
 }
 
@@ -93,34 +84,85 @@ uint64_t
 sg_stats_active(const struct sg_stats *st)
 {
 
-	return (st->accepted - st->ended);
+	return (st->c.accepted - st->c.ended);
+}
+
+/* The fields of a totals line, for one process or the whole daemon. */
+static void
+totals_fields(struct sg_log_rec *r, const struct sg_stats *st,
+    size_t closing)
+{
+	int i;
+
+	sg_log_u64(r, "active", sg_stats_active(st));
+	sg_log_u64(r, "accepted", st->c.accepted);
+	sg_log_u64(r, "closing", closing);
+	sg_log_u64(r, "refused", st->c.refused);
+	sg_log_u64(r, "bytes_c2s", st->c.bytes_in[SG_CLIENT]);
+	sg_log_u64(r, "bytes_s2c", st->c.bytes_in[SG_SERVER]);
+	sg_log_u64(r, "stanzas_c2s", st->c.stanzas[SG_CLIENT]);
+	sg_log_u64(r, "stanzas_s2c", st->c.stanzas[SG_SERVER]);
+	sg_log_u64(r, "stanzas", st->c.stanzas[0] + st->c.stanzas[1]);
+	sg_log_u64(r, "bounced", st->c.bounced);
+	sg_log_u64(r, "undeliverable", st->c.undeliverable);
+	sg_log_u64(r, "truncated", st->c.truncated);
+	sg_log_u64(r, "forced", st->c.forced);
+	for (i = SG_REASON_NONE + 1; i < SG_REASON_COUNT; i++)
+		sg_log_u64(r, reason_key[i], st->c.by_reason[i]);
 }
 
 void
 sg_stats_log(const struct sg_stats *st, struct sg_log *log, size_t closing)
 {
 	struct sg_log_rec r;
-	int i;
 
 	if (!sg_log_enabled(log, LOG_INFO))
 		return;
 	sg_log_begin(&r, log, LOG_INFO, "totals");
-	sg_log_u64(&r, "active", sg_stats_active(st));
-	sg_log_u64(&r, "accepted", st->accepted);
-	sg_log_u64(&r, "closing", closing);
-	sg_log_u64(&r, "refused", st->refused);
-	sg_log_u64(&r, "bytes_c2s", st->bytes_in[SG_CLIENT]);
-	sg_log_u64(&r, "bytes_s2c", st->bytes_in[SG_SERVER]);
-	sg_log_u64(&r, "stanzas_c2s", st->stanzas[SG_CLIENT]);
-	sg_log_u64(&r, "stanzas_s2c", st->stanzas[SG_SERVER]);
-	sg_log_u64(&r, "stanzas", st->stanzas[0] + st->stanzas[1]);
-	sg_log_u64(&r, "bounced", st->bounced);
-	sg_log_u64(&r, "undeliverable", st->undeliverable);
-	sg_log_u64(&r, "truncated", st->truncated);
-	sg_log_u64(&r, "forced", st->forced);
-	for (i = SG_REASON_NONE + 1; i < SG_REASON_COUNT; i++)
-		sg_log_u64(&r, reason_key[i], st->by_reason[i]);
+	totals_fields(&r, st, closing);
 	sg_log_end(&r);
+}
+
+void
+sg_stats_log_workers(const struct sg_stats *st, struct sg_log *log,
+    size_t closing, unsigned workers, uint64_t restarts)
+{
+	struct sg_log_rec r;
+
+	if (!sg_log_enabled(log, LOG_INFO))
+		return;
+	sg_log_begin(&r, log, LOG_INFO, "totals");
+	totals_fields(&r, st, closing);
+	sg_log_u64(&r, "workers", workers);
+	sg_log_u64(&r, "restarts", restarts);
+	sg_log_u64(&r, "lost", st->c.lost);
+	sg_log_end(&r);
+}
+
+void
+sg_stats_get(const struct sg_stats *st, struct sg_stats_counts *c)
+{
+
+	*c = st->c;
+}
+
+void
+sg_stats_add(struct sg_stats *st, const struct sg_stats_counts *c)
+{
+	const uint64_t *from = (const uint64_t *)c;
+	uint64_t *to = (uint64_t *)&st->c;
+	size_t i;
+
+	for (i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		to[i] += from[i];
+}
+
+void
+sg_stats_lost(struct sg_stats *st, uint64_t n)
+{
+
+	st->c.ended += n;
+	st->c.lost += n;
 }
 
 char *

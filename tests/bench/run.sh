@@ -1,5 +1,6 @@
 #!/bin/bash
-# stanzaguard against HAProxy (TCP mode) and against no proxy at all, on
+# stanzaguard (one process, and at 64 sessions also workers = 2) against
+# HAProxy (TCP mode, 1 and 2 threads) and against no proxy at all, on
 # loopback, with tests/bench/loadgen and tests/bench/echo_upstream.
 #
 #   tests/bench/run.sh [STANZAGUARD]      (make bench runs it)
@@ -123,6 +124,16 @@ wait_listen() {		# port
 	return 1
 }
 
+# wait_workers PORT N: N sockets listen on PORT (one per worker).
+wait_workers() {
+	local i
+	for i in $(seq 1 250); do
+		[ "$(ss -Htln "sport = :$1" 2>/dev/null | wc -l)" -ge "$2" ] &&
+		    return 0
+		sleep 0.02
+	done
+	die "not $2 workers listening on $1"
+}
 # Running, and not a zombie waiting for us.
 alive() {
 	local st
@@ -194,8 +205,9 @@ start_proxy() {
 		    "haproxy -db -f $HAPCFG"
 		haproxy -db -f "$HAPCFG" >"$TMP/proxy.log" 2>&1 &
 		;;
-	stanzaguard)
+	stanzaguard|stanzaguard-2w)
 		local opts="--max-connections=200000 --log-level=warning"
+		[ "$kind" = stanzaguard-2w ] && opts="$opts --workers=2"
 		opts="$opts --high-water=1m --low-water=256k --stats-interval=0"
 		opts="$opts --drain-timeout=60s"
 		if [ "$n" = 1 ]; then
@@ -221,6 +233,8 @@ start_proxy() {
 	PROXY_PID=$!
 	PIDS="$PIDS $PROXY_PID"
 	wait_listen "$lb" || die "$kind did not listen: $(cat "$TMP/proxy.log")"
+	[ "$kind" = stanzaguard-2w ] && wait_workers "$lb" 2
+	return 0
 }
 
 # setup KIND [COUNT]: echo and proxy on fresh ports.
@@ -252,6 +266,8 @@ traffic() {
 	setup "$kind"
 	cpu="-P $ECHO_PID"
 	[ -n "$PROXY_PID" ] && cpu="-P $PROXY_PID $cpu"
+	# The master of two workers does no work: no CPU figures for it.
+	[ "$kind" = stanzaguard-2w ] && cpu=""
 	# The test's own options last: they override the defaults.
 	log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $*"
 	# shellcheck disable=SC2086
@@ -351,9 +367,9 @@ SKIPPED=0
 for rep in $(seq 1 "$REPS"); do
 	for t in \
 	    "tp200_1 direct haproxy-1t stanzaguard|-m throughput -c 1 -b 200 -w 16" \
-	    "tp200_64 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 64 -b 200 -w 16" \
+	    "tp200_64 direct haproxy-1t haproxy-2t stanzaguard stanzaguard-2w|-m throughput -c 64 -b 200 -w 16" \
 	    "tp200_1000 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 1000 -b 200 -w 16" \
-	    "tp16k_64 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 64 -b 16384 -w 4" \
+	    "tp16k_64 direct haproxy-1t haproxy-2t stanzaguard stanzaguard-2w|-m throughput -c 64 -b 16384 -w 4" \
 	    "rate10k_64 direct haproxy-1t stanzaguard|-m rate -c 64 -b 200 -r $RATE -d $RATE_SECS"; do
 		# shellcheck disable=SC2086
 		set -- ${t%%|*}

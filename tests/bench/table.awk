@@ -1,7 +1,8 @@
 # The summary table of tests/bench/run.sh: medians of the runs in
 # results.txt (lines of key=value), one row per figure, one column per
-# target, and the ratios stanzaguard/HAProxy (1 thread) and
-# stanzaguard/direct.  Variables: idle_sizes, storm_n.
+# target (stanzaguard-2w: workers = 2, its CPU not measured), and the
+# ratios stanzaguard/HAProxy (1 thread), stanzaguard/direct and
+# workers = 2 over one process.  Variables: idle_sizes, storm_n.
 
 function median(list,    a, n, i, j, t) {
 	n = split(list, a, " ")
@@ -32,25 +33,28 @@ function ratio(a, b) {
 }
 
 # One row: the key of each target, "added" subtracts direct's value.
-function row(label, test, key, f, how,    d, h1, h2, s) {
+function row(label, test, key, f, how,    d, h1, h2, s, s2) {
 	d = val(test, "direct", key)
 	h1 = val(test, "haproxy-1t", key)
 	h2 = val(test, "haproxy-2t", key)
 	s = val(test, "stanzaguard", key)
+	s2 = val(test, "stanzaguard-2w", key)
 	if (how == "added") {
 		if (d == "")
-			h1 = h2 = s = ""
+			h1 = h2 = s = s2 = ""
 		else {
 			if (h1 != "") h1 -= d
 			if (h2 != "") h2 -= d
 			if (s != "") s -= d
+			if (s2 != "") s2 -= d
 		}
 		d = ""
 	}
 	if (how == "proxy")		# cpu1 is the proxy; direct has none
 		d = ""
-	printf "%-44s %11s %11s %11s %11s %9s %9s\n", label, fmt(d, f),
-	    fmt(h1, f), fmt(h2, f), fmt(s, f), ratio(s, h1), ratio(s, d)
+	printf "%-44s %11s %11s %11s %11s %11s %9s %9s %9s\n", label,
+	    fmt(d, f), fmt(h1, f), fmt(h2, f), fmt(s, f), fmt(s2, f),
+	    ratio(s, h1), ratio(s, d), ratio(s2, s)
 }
 
 {
@@ -73,8 +77,9 @@ function row(label, test, key, f, how,    d, h1, h2, s) {
 }
 
 END {
-	printf "%-44s %11s %11s %11s %11s %9s %9s\n", "figure", "direct",
-	    "haproxy-1t", "haproxy-2t", "stanzaguard", "sg/hap1t", "sg/direct"
+	printf "%-44s %11s %11s %11s %11s %11s %9s %9s %9s\n", "figure",
+	    "direct", "haproxy-1t", "haproxy-2t", "stanzaguard", "sg-2w",
+	    "sg/hap1t", "sg/direct", "2w/sg"
 	row("stanzas/s, 1 session, 200 B", "tp200_1", "stanzas_s", "%.0f")
 	row("MB/s, 1 session, 200 B", "tp200_1", "mbytes_s", "%.1f")
 	row("stanzas/s, 64 sessions, 200 B", "tp200_64", "stanzas_s", "%.0f")

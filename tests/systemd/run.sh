@@ -260,6 +260,8 @@ activate()
 		set -- --listen "127.0.0.1:$port" \
 		    --upstream "127.0.0.1:$UP_PORT"
 	fi
+	# shellcheck disable=SC2086
+	[ -n "${ACT_EXTRA:-}" ] && set -- "$@" $ACT_EXTRA
 	systemd-socket-activate -l "127.0.0.1:$port" --fdname="$fdname" \
 	    "$BIN" "$@" >"$TMP/daemon.log" 2>&1 &
 	D_PID=$!
@@ -307,6 +309,20 @@ check_activation()
 		fail "activation: exit status $EXIT_STATUS" \
 		    "$TMP/daemon.log"
 	fi
+	# Two workers cannot bind the inherited socket: both accept on it.
+	p=$(free_port)
+	if ACT_EXTRA=--workers=2 activate \
+	    "activation: workers=2 relay through the inherited socket" \
+	    other "$p"; then
+		n=$(count 'event=listening worker=.*socket=systemd' \
+		    "$TMP/daemon.log")
+		if [ "$n" = 2 ] && [ "$EXIT_STATUS" = 0 ]; then
+			pass "activation: both workers took the socket, exit 0"
+		else
+			fail "activation: workers=2: $n workers took the" \
+			    "socket, exit $EXIT_STATUS" "$TMP/daemon.log"
+		fi
+	fi
 }
 
 # ---------------------------------------------------------------- (c)
@@ -316,8 +332,11 @@ notify_wait()
 	wait_for "$1" at_least "$3" "$2" "$TMP/notify.log"
 }
 
+# check_notify [OPTION [LABEL]]: the daemon (with OPTION) notifies.
 check_notify()
 {
+	opt=${1:-}
+	label=${2:-}
 	log=$TMP/notify.log
 	sock=$TMP/notify.sock
 	: >"$log"
@@ -333,9 +352,10 @@ check_notify()
 	    "127.0.0.1:$(free_port)"
 	# No WATCHDOG_PID: sd_watchdog_enabled() then takes the watchdog as
 	# ours.  env execs the daemon, so $! is the daemon's pid.
+	# shellcheck disable=SC2086
 	env -u WATCHDOG_PID -u LISTEN_FDS -u LISTEN_PID \
 	    NOTIFY_SOCKET="$sock" WATCHDOG_USEC=2000000 \
-	    "$BIN" -c "$TMP/notify.conf" >"$TMP/daemon.log" 2>&1 &
+	    "$BIN" -c "$TMP/notify.conf" $opt >"$TMP/daemon.log" 2>&1 &
 	D_PID=$!
 	PIDS="$PIDS $D_PID"
 	step="READY=1"
@@ -353,12 +373,13 @@ check_notify()
 	    step=""
 	kill "$N_PID" 2>/dev/null
 	if [ -n "$step" ]; then
-		fail "notify: $step" "$log" "$TMP/daemon.log"
+		fail "notify$label: $step" "$log" "$TMP/daemon.log"
 	elif "$PY" "$HERE/notify_listen.py" check "$log" \
 	    >"$TMP/notify_check.log" 2>&1; then
-		pass "notify: READY, WATCHDOG, RELOADING, READY, STOPPING"
+		pass "notify$label: READY, WATCHDOG, RELOADING, READY, STOPPING"
 	else
-		fail "notify: order" "$TMP/notify_check.log" "$TMP/daemon.log"
+		fail "notify$label: order" "$TMP/notify_check.log" \
+		    "$TMP/daemon.log"
 	fi
 }
 
@@ -463,6 +484,7 @@ main()
 	check_socket_matches_config
 	check_activation
 	check_notify
+	check_notify --workers=2 " (workers=2, the master alone)"
 	check_journal
 	echo "systemd: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 	[ "$FAILED" -eq 0 ]

@@ -89,14 +89,14 @@ member(const struct sg_config *c, const struct sg_session_options *o,
 	    "max-depth", "max-attributes", "max-name-length",
 	    "max-attribute-length", "high-water", "low-water",
 	    "max-connections", "stats-interval", "drain-timeout", "watchdog",
-	    "log-format", "log-level" };
+	    "log-format", "log-level", "workers" };
 	const uint64_t v[] = { o->idle_timeout_ms, o->close_timeout_ms,
 	    o->stanza_timeout_ms, o->connect_timeout_ms, o->close_order,
 	    o->undeliverable, (uint64_t)o->rewrite_idle_errors, o->max_stanza,
 	    o->max_depth, o->max_attrs, o->max_name, o->max_value,
 	    o->high_water, o->low_water, c->max_connections,
 	    c->stats_interval_ms, c->drain_timeout_ms, c->watchdog,
-	    c->log_format, (uint64_t)c->log_level };
+	    c->log_format, (uint64_t)c->log_level, c->workers };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -132,7 +132,8 @@ START_TEST(test_defaults)
 		{ "high-water", 1048576 }, { "low-water", 262144 },
 		{ "max-connections", 10000 }, { "stats-interval", 60000 },
 		{ "drain-timeout", 10000 }, { "watchdog", 1 },
-		{ "log-format", SG_LOG_FORMAT_AUTO }, { "log-level", LOG_INFO }
+		{ "log-format", SG_LOG_FORMAT_AUTO }, { "log-level", LOG_INFO },
+		{ "workers", 1 }
 	};
 	struct sg_config *cfg;
 	char path[512], err[ERRLEN];
@@ -192,6 +193,7 @@ static const struct form {
 	{ "high-water", "2m", 2097152 }, { "high-water", "1g", 1073741824 },
 	{ "low-water", "0", 0 }, { "low-water", "512k", 524288 },
 	{ "max-connections", "1", 1 }, { "max-connections", "50000", 50000 },
+	{ "workers", "0", 0 }, { "workers", "2", 2 },
 	{ "stats-interval", "0", 0 }, { "stats-interval", "10s", 10000 },
 	{ "drain-timeout", "30s", 30000 },
 	{ "watchdog", "no", 0 }, { "watchdog", "yes", 1 },

@@ -51,6 +51,23 @@ START_TEST(test_text_line)
 }
 END_TEST
 
+/* A worker's logger puts worker=K right after the event of every record. */
+START_TEST(test_tag_on_every_record)
+{
+	struct sg_log *log = test_log(SG_LOG_FORMAT_TEXT);
+	struct sg_log_rec r;
+	char out[256];
+
+	sg_log_set_tag(log, "worker", "2");
+	sg_log_begin(&r, log, LOG_INFO, "session-start");
+	sg_log_u64(&r, "session", 7);
+	sg_log_format_text(&r, out, sizeof(out));
+	ck_assert_str_eq(out, "level=info event=session-start worker=2 "
+	    "session=7");
+	sg_log_free(log);
+}
+END_TEST
+
 START_TEST(test_levels_and_durations)
 {
 	static const struct { int prio; const char *name; } lv[] = {
@@ -810,6 +827,7 @@ sg_suite_log(void)
 	TCase *tc = tcase_create("log");
 
 	tcase_add_test(tc, test_text_line);
+	tcase_add_test(tc, test_tag_on_every_record);
 	tcase_add_test(tc, test_levels_and_durations);
 	tcase_add_loop_test(tc, test_escapes, 0, sizeof(escs) /
 	    sizeof(escs[0]));

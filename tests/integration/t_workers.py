@@ -1,0 +1,295 @@
+"""workers = 2: a master and two worker processes sharing the port."""
+
+import os
+import signal
+import threading
+
+
+from sgtest import (CLOSE, LOOPBACK, TestFailure, check, close_politely,
+                    free_port, hostport, message, open_session, start_proxy,
+                    timeout, wait_until)
+
+SESSIONS = 16      # all on one worker by chance: 2 ** -15
+
+
+def _start(ctx, up, *opts):
+    """stanzaguard --workers=2; returns (daemon, port) once both listen."""
+    d, port = start_proxy(ctx, up.addr, "--workers=2", *opts)
+    d.wait_for(count=2, event="listening")
+    return d, port
+
+
+def _worker_of(d, c):
+    """The worker=K of the session-start line of client Peer c."""
+    me = "%s:%d" % c.sock.getsockname()[:2]
+    return d.wait_for(event="session-start", client=me)["worker"]
+
+
+def _spread(ctx, d, port, up, n=SESSIONS):
+    """n sessions, until both workers have one; returns [(c, s, worker)]."""
+    out = []
+    for _ in range(n):
+        c, s = open_session(ctx, port, up)
+        out.append((c, s, _worker_of(d, c)))
+    workers = {w for _, _, w in out}
+    check(workers == {"1", "2"}, "sessions on workers %r only" % workers)
+    return out
+
+
+def _pids(d):
+    """{worker id: pid} of the workers the master started, latest last."""
+    return {r["worker"]: int(r["pid"])
+            for r in d.find(event="worker-started")}
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _ppid(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rpartition(")")[2].split()[1])
+
+
+def _exchange(c, s, tag):
+    m = message(tag + "c")
+    c.send(m)
+    check(s.recv_exact(len(m)) == m, "c2s on %s" % tag)
+    m = message(tag + "s")
+    s.send(m)
+    check(c.recv_exact(len(m)) == m, "s2c on %s" % tag)
+
+
+def _idle_closed(c, s):
+    """The daemon closes an idle session: both get its close tag."""
+    c.recv_until(CLOSE, timeout=15)
+    c.send(CLOSE)
+    s.recv_until(CLOSE, timeout=15)
+    s.send(CLOSE)
+    c.expect_eof()
+    s.expect_eof()
+    c.close()
+    s.close()
+
+
+@timeout(60)
+def test_sessions_spread_over_both_workers(ctx):
+    """Sessions land on both workers (session lines say worker=1 and
+    worker=2), two worker processes are children of the master, and
+    every session relays both ways and closes cleanly."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0")
+    pids = _pids(d)
+    check(sorted(pids) == ["1", "2"], "workers started %r" % pids)
+    for pid in pids.values():
+        check(_alive(pid) and _ppid(pid) == d.pid,
+              "worker %d not a live child of %d" % (pid, d.pid))
+    pairs = _spread(ctx, d, port, up)
+    for i, (c, s, w) in enumerate(pairs):
+        _exchange(c, s, "m%d" % i)
+        close_politely(c, s)
+    ends = d.wait_for(count=len(pairs), event="session-end")
+    check({e["worker"] for e in ends} == {"1", "2"}, "ends %r" % ends)
+    check(all(e["close"] == "client" for e in ends), "ends %r" % ends)
+
+
+@timeout(60)
+def test_idle_close_in_both_workers(ctx):
+    """idle-timeout closes idle sessions by the handshake in each worker."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0", "--idle-timeout=1s")
+    pairs = _spread(ctx, d, port, up)
+    for c, s, _ in pairs:
+        _idle_closed(c, s)
+    ends = d.wait_for(count=len(pairs), event="session-end")
+    check(all(e["close"] == "idle" for e in ends), "ends %r" % ends)
+    check({e["worker"] for e in ends} == {"1", "2"}, "ends %r" % ends)
+
+
+def _both_answer(c, s, errors):
+    try:
+        got = c.recv_until(CLOSE)
+        check(b"system-shutdown" in got, "no <system-shutdown/>: %r" % got)
+        c.send(CLOSE)
+        s.recv_until(CLOSE)
+        s.send(CLOSE)
+        c.expect_eof()
+        s.expect_eof()
+        c.close()
+        s.close()
+    except Exception as e:  # noqa: BLE001 - collected for the main thread
+        errors.append(e)
+
+
+@timeout(60)
+def test_sigterm_closes_every_session_master_exits_0(ctx):
+    """SIGTERM to the master: every session of both workers gets
+    <system-shutdown/> and the handshake, the workers exit, the master
+    logs the summed event=stopped and exits 0."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0", "--drain-timeout=10s")
+    pairs = _spread(ctx, d, port, up)
+    pids = _pids(d)
+    d.signal(signal.SIGTERM)
+    errors = []
+    ts = [threading.Thread(target=_both_answer, args=(c, s, errors))
+          for c, s, _ in pairs]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    if errors:
+        raise errors[0]
+    check(d.wait_exit(15) == 0, "exit status %s" % d.proc.returncode)
+    st = d.wait_for(event="stopped", process="master")
+    check(st["closed_clean"] == str(len(pairs)) and st["forced"] == "0",
+          "%r" % st)
+    ends = d.find(event="session-end")
+    check(len(ends) == len(pairs) and
+          all(e["close"] == "shutdown" for e in ends), "ends %r" % ends)
+    for pid in pids.values():
+        check(not _alive(pid), "worker %d still there" % pid)
+
+
+def _write_conf(path, port, upstream, idle):
+    with open(path, "w") as f:
+        f.write("[global]\nworkers = 2\nstats-interval = 0\n"
+                "idle-timeout = %s\n[main]\nlisten = %s\nupstream = %s\n"
+                % (idle, hostport(LOOPBACK, port), upstream))
+
+
+@timeout(90)
+def test_sighup_reaches_both_workers(ctx):
+    """SIGHUP with a shorter idle-timeout: both workers reload, and new
+    sessions on each are closed idle; a bad file is refused by the master
+    without disturbing the workers."""
+    up = ctx.upstream()
+    path = ctx.path("sg.conf")
+    port = free_port()
+    _write_conf(path, port, up.addr, "60s")
+    d = ctx.daemon("-c", path)
+    d.wait_for(count=2, event="listening")
+    _write_conf(path, port, up.addr, "1s")
+    d.signal(signal.SIGHUP)
+    got = d.wait_for(count=2, event="reloaded")
+    check({r["worker"] for r in got} == {"1", "2"}, "reloaded %r" % got)
+    d.wait_for(event="reload-done", process="master")
+    pairs = _spread(ctx, d, port, up)
+    for c, s, _ in pairs:
+        _idle_closed(c, s)
+    ends = d.wait_for(count=len(pairs), event="session-end")
+    check(all(e["close"] == "idle" for e in ends), "ends %r" % ends)
+    with open(path, "w") as f:
+        f.write("[global]\nidle-timeout = forever\n")
+    d.signal(signal.SIGHUP)
+    e = d.wait_for(event="reload-failed", process="master")
+    check("worker" not in e, "a worker saw the bad file: %r" % e)
+    check(len(d.find(event="reloaded")) == 2, "workers reloaded again")
+    close_politely(*open_session(ctx, port, up))
+
+
+@timeout(90)
+def test_killed_worker_is_restarted(ctx):
+    """A worker killed with SIGKILL is logged and restarted; the other
+    worker's sessions go on meanwhile, and the new worker serves."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0")
+    pairs = _spread(ctx, d, port, up)
+    victim = _pids(d)["1"]
+    os.kill(victim, signal.SIGKILL)
+    e = d.wait_for(event="worker-exited", worker="1")
+    check(e["pid"] == str(victim) and e["signal"] == "Killed", "%r" % e)
+    d.wait_for(event="worker-restarting", worker="1")
+    for i, (c, s, w) in enumerate(pairs):
+        if w == "2":
+            _exchange(c, s, "k%d" % i)
+    d.wait_for(count=2, event="worker-started", worker="1")
+    new = _pids(d)["1"]
+    check(new != victim and _alive(new), "no new worker 1")
+    d.wait_for(count=3, event="listening")
+    for c, s, w in pairs:
+        if w == "2":
+            close_politely(c, s)
+        else:
+            c.expect_eof()
+            s.expect_eof()
+            c.close()
+            s.close()
+    _spread(ctx, d, port, up, n=SESSIONS)
+
+
+@timeout(60)
+def test_totals_line_sums_both_workers(ctx):
+    """The master's event=totals line is the sum of the workers' lines of
+    the same round, and counts every session of both."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=200ms")
+    pairs = _spread(ctx, d, port, up)
+    for c, s, _ in pairs:
+        close_politely(c, s)
+    d.wait_for(count=len(pairs), event="session-end")
+    n = len(d.find(event="totals", process="master"))
+    t = d.wait_for(count=n + 1, event="totals", process="master")[-1]
+    check(t["accepted"] == str(len(pairs)) and t["active"] == "0" and
+          t["close_client"] == str(len(pairs)) and t["workers"] == "2",
+          "%r" % t)
+    # The workers' lines of that round come just before it.
+    i = d.records.index(t)
+    per = {}
+    for r in d.records[:i]:
+        if r.get("event") == "totals" and "worker" in r:
+            per[r["worker"]] = r
+    check(sorted(per) == ["1", "2"], "worker lines %r" % per)
+    for k in ("accepted", "bytes_c2s", "bytes_s2c", "close_client"):
+        check(int(t[k]) == int(per["1"][k]) + int(per["2"][k]),
+              "%s: %s != %s + %s" % (k, t[k], per["1"][k], per["2"][k]))
+    check(int(per["1"]["accepted"]) > 0 and int(per["2"]["accepted"]) > 0,
+          "%r" % per)
+
+
+@timeout(60)
+def test_master_killed_leaves_no_worker(ctx):
+    """SIGKILL to the master: both workers go away too, so none is left
+    holding the port."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0")
+    pids = list(_pids(d).values())
+    d.expect_clean_exit = False
+    os.kill(d.pid, signal.SIGKILL)
+    d.wait_exit()
+    try:
+        wait_until(lambda: not any(_alive(p) for p in pids), 10,
+                   "workers to exit")
+    except TestFailure:
+        for p in pids:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+        raise
+    import socket as so
+    x = so.socket()
+    x.settimeout(5)
+    check(x.connect_ex((LOOPBACK, port)) != 0, "port still accepting")
+    x.close()
+
+
+@timeout(30)
+def test_port_in_use_exits_1(ctx):
+    """A port already taken: the workers cannot listen, the master exits
+    1 as a single process would."""
+    import socket as so
+    x = so.socket()
+    x.bind((LOOPBACK, 0))
+    x.listen()
+    ctx.on_cleanup(x.close)
+    up = ctx.upstream()
+    d = ctx.daemon("--listen", hostport(LOOPBACK, x.getsockname()[1]),
+                   "--upstream", up.addr, "--workers=2",
+                   wait_listening=False)
+    d.expect_clean_exit = False
+    check(d.wait_exit() == 1, "exit status %s" % d.proc.returncode)
+    check("in use" in d.log_text(), d.log_text())
+
