@@ -21,6 +21,8 @@ main(void)
 	srunner_add_suite(sr, sg_suite_log());
 	srunner_add_suite(sr, sg_suite_notify());
 	srunner_add_suite(sr, sg_suite_proxyproto());
+	srunner_add_suite(sr, sg_suite_addrmatch());
+	srunner_add_suite(sr, sg_suite_proxyin());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -11,5 +11,7 @@ Suite *sg_suite_config(void);
 Suite *sg_suite_log(void);
 Suite *sg_suite_notify(void);
 Suite *sg_suite_proxyproto(void);
+Suite *sg_suite_addrmatch(void);
+Suite *sg_suite_proxyin(void);
 
 #endif /* !SG_TEST_SUITES_H */
