@@ -53,7 +53,14 @@ mkdir -p "$OUT" || die "cannot create $OUT"
 : >"$RES"
 : >"$CMDS"
 TMP=$(mktemp -d /tmp/sgtls.XXXXXX) || die "mktemp failed"
-trap 'for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+cleanup() {
+	local p
+	for p in $PIDS; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log_cmd() {
@@ -86,13 +93,14 @@ openssl req -x509 $NEWKEY -nodes -keyout "$KEY" -out "$CERT" -days 2 \
     >"$TMP/openssl.log" 2>&1 || die "openssl req: $(cat "$TMP/openssl.log")"
 cat "$CERT" "$KEY" >"$PEM"
 
-# Fresh ports below the ephemeral range, away from run.sh's.
-PORT=$(( 32000 + ($$ % 20) * 100 ))
+# Fresh ports below the ephemeral range (32768 on), away from run.sh's
+# (20000 to 32000).
+PORT=$(( 10000 + ($$ % 50) * 200 ))
 next_port() {
 	local _
 	for _ in $(seq 1 200); do
 		PORT=$(( PORT + 1 ))
-		[ "$PORT" -ge 34000 ] && PORT=32000
+		[ "$PORT" -ge 20000 ] && PORT=10000
 		[ -z "$(ss -Htln "sport = :$PORT" 2>/dev/null)" ] && return 0
 	done
 	die "no free port"
@@ -152,8 +160,9 @@ run() {
 	esac
 	proxy_pid=$!
 	PIDS="$echo_pid $proxy_pid"
-	wait_up "$echo_pid" "$up" && wait_up "$proxy_pid" "$lp" ||
-	    die "$kind did not listen: $(cat "$TMP/proxy.log")"
+	if ! wait_up "$echo_pid" "$up" || ! wait_up "$proxy_pid" "$lp"; then
+		die "$kind did not listen: $(cat "$TMP/proxy.log")"
+	fi
 	log_cmd "$LOADGEN -p $lp -d $SECS -u $WARM --tls --ca cert.pem" \
 	    "-P $proxy_pid -P $echo_pid $*"
 	if ! line=$(timeout -k 5 60 "$LOADGEN" -p "$lp" -d "$SECS" -u "$WARM" \
