@@ -35,9 +35,9 @@
  * Output: one line of key=value on stdout (and "ready" lines in idle and
  * storm modes).  Exit 0 if every session did what was asked, 1 if not.
  *
- * This file is longer than our usual 500 lines: four modes share one
+ * This file is longer than our usual 500 lines: five modes share one
  * session machine, and a benchmark tool split into modules would only be
- * harder to read in one go.
+ * harder to read in one go.  What OpenSSL needs is in lgtls.c.
  */
 #define _GNU_SOURCE	/* epoll_pwait2 */
 #include <sys/epoll.h>
