@@ -32,6 +32,8 @@ DEPS_BUILD := build-essential pkg-config libev-dev libexpat1-dev \
 DEPS_TEST := $(DEPS_BUILD) python3 clang libclang-rt-14-dev systemd \
 	prosody python3-slixmpp
 DEPS_RUN := $(DEPS_BUILD) prosody
+# tests/bench: HAProxy to compare with, OpenSSL for loadgen --tls.
+DEPS_BENCH := $(DEPS_BUILD) haproxy iproute2 openssl libssl-dev
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 PROXY_SRC := $(sort $(wildcard proxy/*.c))
@@ -53,7 +55,7 @@ LIBS_PROXY = $(shell $(PKG_CONFIG) --libs $(PROXY_PKGS)) $(LIBEV_LIBS)
 LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 
 .PHONY: all deps deps-test check check-unit check-san check-integration \
-	check-install check-interop check-systemd check-valgrind check-fuzz fuzz bench bench-proxy soak run install \
+	check-install check-interop check-systemd check-valgrind check-fuzz fuzz bench bench-proxy bench-tls deps-bench soak run install \
 	uninstall clean format
 
 all: stanzaguard
@@ -161,17 +163,24 @@ fuzz: $(FUZZ_TARGETS)
 	done
 
 # Benchmarks: the tracker against bare expat, then the daemon against HAProxy
-# and no proxy on loopback (tests/bench/run.sh, about 6 minutes).
-bench: deps stanzaguard
+# and no proxy on loopback (tests/bench/run.sh, about 6 minutes), then both
+# terminating TLS (tests/bench/tls.sh, about 90 s).
+bench: deps-bench stanzaguard
 	$(MAKE) -C tests/bench
+
+deps-bench:
+	@scripts/ensure-deps $(DEPS_BENCH)
 
 # Ten minutes of session churn through the daemon: RSS and fds must stay
 # flat, every stanza accounted for (--duration to change).
 soak: stanzaguard
 	/usr/bin/python3 tests/bench/soak.py --binary ./stanzaguard
 
-bench-proxy: deps stanzaguard
+bench-proxy: deps-bench stanzaguard
 	$(MAKE) -C tests/bench run-proxy
+
+bench-tls: deps-bench stanzaguard
+	$(MAKE) -C tests/bench run-tls
 
 # A working proxy on loopback: a throwaway Prosody upstream on 127.0.0.1:5322,
 # stanzaguard on 127.0.0.1:5222 in front of it.

@@ -13,6 +13,14 @@
  *               SIGTERM/SIGINT or the hold time is up.
  *   storm       hold the sessions, send SIGTERM to -k PID, answer every
  *               close tag with ours, time until every session had EOF.
+ *   handshakes  -c slots, each a loop for -d seconds (after -u of warm-up)
+ *               of: connect, (TLS handshake,) stream header, the answering
+ *               header, our close tag, theirs, close.  Connections/s.
+ *
+ * --tls speaks TLS from the first byte (XEP-0368 direct TLS, lgtls.c):
+ * SNI localhost, the certificate checked against --ca FILE or not at all.
+ * In handshakes mode every handshake is a full one, or with --resume
+ * every connection offers the session the previous one was handed.
  *
  * Every stanza is exactly B bytes:
  *   <message to='echo@bench.example' type='chat' id='NNNNNNNNNN'><body>
@@ -27,9 +35,9 @@
  * Output: one line of key=value on stdout (and "ready" lines in idle and
  * storm modes).  Exit 0 if every session did what was asked, 1 if not.
  *
- * This file is longer than our usual 500 lines: four modes share one
+ * This file is longer than our usual 500 lines: five modes share one
  * session machine, and a benchmark tool split into modules would only be
- * harder to read in one go.
+ * harder to read in one go.  What OpenSSL needs is in lgtls.c.
  */
 #define _GNU_SOURCE	/* epoll_pwait2 */
 #include <sys/epoll.h>
@@ -41,6 +49,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +57,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "lgtls.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT	24
@@ -65,6 +76,8 @@
 	"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/" \
 	"streams' version='1.0'>"
 #define CLOSE_TAG	"</stream:stream>"
+/* In echo_upstream's header: a proxy's own (with a stream error) is not. */
+#define ECHO_ID		"id='echo'"
 #define CLOSE_LEN	(sizeof(CLOSE_TAG) - 1)
 
 /* The fixed layout of a stanza. */
@@ -81,11 +94,12 @@
 /* Latency histogram: exact below 64 ns, then 32 buckets per power of 2. */
 #define HIST_BUCKETS	(64 + 58 * 32)
 
-enum mode { M_NONE, M_THROUGHPUT, M_RATE, M_IDLE, M_STORM };
-enum state { S_CONNECTING, S_HEADER, S_RUNNING, S_DONE };
+enum mode { M_NONE, M_THROUGHPUT, M_RATE, M_IDLE, M_STORM, M_HANDSHAKES };
+enum state { S_CONNECTING, S_TLS, S_HEADER, S_RUNNING, S_DONE };
 
 struct sess {
 	int fd;
+	SSL *ssl;		/* NULL without --tls */
 	enum state st;
 	int want_out;		/* EPOLLOUT is asked for */
 	int tag_sent;		/* our close tag is queued */
@@ -101,6 +115,7 @@ struct sess {
 	size_t hlen;
 	char *hbuf;		/* answering header, while S_HEADER */
 	uint64_t done_at;
+	uint64_t opened_at;	/* connect() was called */
 };
 
 struct hist {
@@ -125,8 +140,11 @@ struct lg {
 	pid_t cpu_pid[MAX_CPU_PIDS];
 	pid_t kill_pid;
 	struct in_addr host;
+	int use_tls, resume;
+	const char *ca;
 	/* state */
 	int ep;
+	struct lgtls *tls;
 	struct sess *s;
 	char *tmpl;		/* one stanza, id and time to fill in */
 	unsigned opened, pending, up, done, failed, unexpected_eof, bad;
@@ -137,6 +155,8 @@ struct lg {
 	struct hist lat;
 	struct hist done_hist;	/* storm: time to EOF per session */
 	uint64_t first_tag;
+	/* handshakes: closed cleanly, of them resumed, ended otherwise */
+	uint64_t cycles, resumed, broken;
 	char rbuf[RBUF];
 };
 
@@ -293,10 +313,14 @@ sess_end(struct lg *g, struct sess *s, uint64_t now)
 
 	if (s->st == S_DONE)
 		return;
-	if (s->st == S_CONNECTING || s->st == S_HEADER) {
+	if (s->st == S_CONNECTING || s->st == S_TLS || s->st == S_HEADER) {
 		g->pending--;
 		g->failed++;
 	}
+	if (g->mode == M_HANDSHAKES && g->measuring && !s->tag_got)
+		g->broken++;
+	lgtls_close(s->ssl);
+	s->ssl = NULL;
 	close(s->fd);
 	s->fd = -1;
 	s->st = S_DONE;
@@ -306,21 +330,53 @@ sess_end(struct lg *g, struct sess *s, uint64_t now)
 	g->done++;
 }
 
+/* Ask for EPOLLOUT, or stop asking. */
+static void
+want_out(struct lg *g, struct sess *s, int on)
+{
+
+	if (on != s->want_out && watch(g, s, EPOLL_CTL_MOD,
+	    on ? EPOLLIN | EPOLLOUT : EPOLLIN) == 0)
+		s->want_out = on;
+}
+
+/* send(), or SSL_write under --tls; *out: it waits for writability. */
+static ssize_t
+sess_send(struct sess *s, const char *p, size_t len, int *out)
+{
+
+	*out = 1;
+	if (s->ssl != NULL)
+		return (lgtls_write(s->ssl, p, len, out));
+	return (send(s->fd, p, len, MSG_NOSIGNAL));
+}
+
+/* recv(), or SSL_read under --tls; *out: it waits for writability. */
+static ssize_t
+sess_recv(struct lg *g, struct sess *s, int *out)
+{
+
+	*out = 0;
+	if (s->ssl != NULL)
+		return (lgtls_read(s->ssl, g->rbuf, sizeof(g->rbuf), out));
+	return (recv(s->fd, g->rbuf, sizeof(g->rbuf), 0));
+}
+
 /* Write what is queued; ask for EPOLLOUT while the socket is full. */
 static void
 flush(struct lg *g, struct sess *s, uint64_t now)
 {
 	ssize_t n;
+	int out;
 
 	while (s->ooff < s->olen) {
-		n = send(s->fd, s->out + s->ooff, s->olen - s->ooff,
-		    MSG_NOSIGNAL);
+		n = sess_send(s, s->out + s->ooff, s->olen - s->ooff, &out);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!s->want_out && watch(g, s, EPOLL_CTL_MOD,
-			    EPOLLIN | EPOLLOUT) == 0)
-				s->want_out = 1;
+			/* TLS waiting to read: EPOLLIN is always asked. */
+			if (out)
+				want_out(g, s, 1);
 			return;
 		}
 		if (n == -1) {
@@ -331,8 +387,7 @@ flush(struct lg *g, struct sess *s, uint64_t now)
 		s->ooff += (size_t)n;
 	}
 	s->ooff = s->olen = 0;
-	if (s->want_out && watch(g, s, EPOLL_CTL_MOD, EPOLLIN) == 0)
-		s->want_out = 0;
+	want_out(g, s, 0);
 }
 
 /* Room for len more bytes in s->out, or 0. */
@@ -414,6 +469,20 @@ stanza_back(struct lg *g, struct sess *s, uint64_t now)
 		queue_stanzas(g, s, 1, now);
 }
 
+/* handshakes: both close tags crossed, so a client closes now. */
+static void
+cycle_done(struct lg *g, struct sess *s, uint64_t now)
+{
+
+	if (g->measuring) {
+		g->cycles++;
+		if (s->ssl != NULL && lgtls_resumed(s->ssl))
+			g->resumed++;
+		hist_add(&g->lat, now - s->opened_at);
+	}
+	sess_end(g, s, now);
+}
+
 /* Bytes after the stream header: stanzas, then maybe a close tag. */
 static void
 take_bytes(struct lg *g, struct sess *s, const char *p, size_t n,
@@ -447,6 +516,10 @@ take_bytes(struct lg *g, struct sess *s, const char *p, size_t n,
 			g->first_tag = now;
 		if (g->mode == M_STORM)
 			queue_close(g, s, now);
+		if (g->mode == M_HANDSHAKES) {
+			cycle_done(g, s, now);
+			return;
+		}
 	}
 	/* Both tags crossed: a client closes TCP now. */
 	if (s->tag_got && s->tag_sent && !s->shut && g->mode != M_STORM &&
@@ -488,12 +561,23 @@ header_bytes(struct lg *g, struct sess *s, const char *p, size_t n,
 		}
 		return;
 	}
+	/* handshakes: the stanzas of other modes show the path works. */
+	if (g->mode == M_HANDSHAKES &&
+	    memmem(s->hbuf, end, ECHO_ID, sizeof(ECHO_ID) - 1) == NULL) {
+		if (g->bad++ == 0)
+			fprintf(stderr, "loadgen: not echo_upstream's header: "
+			    "%.*s\n", (int)s->hlen, s->hbuf);
+		sess_end(g, s, now);
+		return;
+	}
 	free(s->hbuf);
 	s->hbuf = NULL;
 	s->st = S_RUNNING;
 	g->pending--;
 	g->up++;
-	if (end - before < n)
+	if (g->mode == M_HANDSHAKES)
+		queue_close(g, s, now);
+	if (s->st != S_DONE && end - before < n)
 		take_bytes(g, s, p + (end - before), n - (end - before), now);
 }
 
@@ -501,27 +585,65 @@ static void
 on_readable(struct lg *g, struct sess *s, uint64_t now)
 {
 	ssize_t n;
+	int out;
 
-	n = recv(s->fd, g->rbuf, sizeof(g->rbuf), 0);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
-		return;
-	if (n <= 0) {
-		/* Expected only once our close tag went, or in a storm. */
-		if (!s->tag_sent && g->mode != M_STORM)
-			g->unexpected_eof++;
-		if (g->mode == M_STORM && g->kill_pid > 0)
-			hist_add(&g->done_hist, now - g->w0);
-		sess_end(g, s, now);
-		return;
-	}
-	if (s->st == S_HEADER)
-		header_bytes(g, s, g->rbuf, (size_t)n, now);
-	else
-		take_bytes(g, s, g->rbuf, (size_t)n, now);
+	/* TLS may hold decrypted bytes that epoll will not announce. */
+	do {
+		n = sess_recv(g, s, &out);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR)) {
+			if (out)
+				want_out(g, s, 1);
+			break;
+		}
+		if (n <= 0) {
+			/* Expected only once our close tag went, or in a storm. */
+			if (!s->tag_sent && g->mode != M_STORM)
+				g->unexpected_eof++;
+			if (g->mode == M_STORM && g->kill_pid > 0)
+				hist_add(&g->done_hist, now - g->w0);
+			sess_end(g, s, now);
+			return;
+		}
+		if (s->st == S_HEADER)
+			header_bytes(g, s, g->rbuf, (size_t)n, now);
+		else
+			take_bytes(g, s, g->rbuf, (size_t)n, now);
+	} while (s->st != S_DONE && s->ssl != NULL && lgtls_pending(s->ssl));
 	/* What came back made room: the replacements go in one write. */
 	if (s->st != S_DONE && s->ooff < s->olen)
 		flush(g, s, now);
+}
+
+static void
+send_header(struct lg *g, struct sess *s, uint64_t now)
+{
+
+	s->st = S_HEADER;
+	memcpy(s->out, HEADER, sizeof(HEADER) - 1);
+	s->olen = sizeof(HEADER) - 1;
+	flush(g, s, now);	/* and drops EPOLLOUT when done */
+}
+
+/* One step of the TLS handshake; the stream header once it is done. */
+static void
+tls_step(struct lg *g, struct sess *s, uint64_t now)
+{
+
+	switch (lgtls_handshake(g->tls, s->ssl)) {
+	case LGTLS_DONE:
+		send_header(g, s, now);
+		break;
+	case LGTLS_WANT_READ:
+		want_out(g, s, 0);
+		break;
+	case LGTLS_WANT_WRITE:
+		want_out(g, s, 1);
+		break;
+	case LGTLS_FAIL:
+		sess_end(g, s, now);
+		break;
+	}
 }
 
 static void
@@ -536,11 +658,17 @@ on_connected(struct lg *g, struct sess *s, uint64_t now)
 		sess_end(g, s, now);
 		return;
 	}
-	s->st = S_HEADER;
-	memcpy(s->out, HEADER, sizeof(HEADER) - 1);
-	s->olen = sizeof(HEADER) - 1;
-	s->want_out = 1;	/* flush() drops EPOLLOUT when done */
-	flush(g, s, now);
+	if (g->tls == NULL) {
+		send_header(g, s, now);
+		return;
+	}
+	if ((s->ssl = lgtls_open(g->tls, s->fd)) == NULL) {
+		fprintf(stderr, "loadgen: SSL_new failed\n");
+		sess_end(g, s, now);
+		return;
+	}
+	s->st = S_TLS;
+	tls_step(g, s, now);
 }
 
 static int
@@ -549,6 +677,11 @@ sess_open(struct lg *g, struct sess *s, unsigned i)
 	struct sockaddr_in src, dst;
 	int one = 1;
 
+	/* handshakes mode opens each slot again and again */
+	s->tag_sent = s->tag_got = s->shut = s->match = 0;
+	s->ooff = s->olen = s->rec_off = s->hlen = 0;
+	s->sent = s->recvd = 0;
+	s->opened_at = now_ns();
 	if ((s->hbuf = malloc(HBUF)) == NULL)
 		return (-1);
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -616,10 +749,15 @@ poll_once(struct lg *g, uint64_t timeout_ns)
 			on_connected(g, s, now);
 			continue;
 		}
+		if (s->st == S_TLS) {
+			tls_step(g, s, now);
+			continue;
+		}
 		if (evs[i].events & EPOLLOUT)
 			flush(g, s, now);
-		if (s->st != S_DONE &&
-		    (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		/* TLS: a write may have waited for bytes to read, or back. */
+		if (s->st != S_DONE && (s->ssl != NULL ||
+		    (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))))
 			on_readable(g, s, now);
 	}
 }
@@ -706,11 +844,12 @@ run_rate(struct lg *g, uint64_t t0, uint64_t until)
 	}
 }
 
+/* CPU of each -P process in the window, in all and per unit of work. */
 static void
 report_cpu(const struct lg *g, const struct snap *a, const struct snap *b,
-    uint64_t stanzas)
+    uint64_t count, const char *unit)
 {
-	double n = stanzas > 0 ? (double)stanzas : 1.;
+	double n = count > 0 ? (double)count : 1.;
 	uint64_t ms, user;
 	unsigned i;
 
@@ -718,10 +857,11 @@ report_cpu(const struct lg *g, const struct snap *a, const struct snap *b,
 		ms = b->cpu_ms[i] - a->cpu_ms[i];
 		user = b->user_ms[i] - a->user_ms[i];
 		printf(" cpu%u_pid=%d cpu%u_ms=%llu cpu%u_user_ms=%llu"
-		    " cpu%u_us_per_stanza=%.3f cpu%u_user_us_per_stanza=%.3f",
+		    " cpu%u_us_per_%s=%.3f cpu%u_user_us_per_%s=%.3f",
 		    i + 1, (int)g->cpu_pid[i], i + 1, (unsigned long long)ms,
-		    i + 1, (unsigned long long)user, i + 1,
-		    (double)ms * 1000. / n, i + 1, (double)user * 1000. / n);
+		    i + 1, (unsigned long long)user, i + 1, unit,
+		    (double)ms * 1000. / n, i + 1, unit,
+		    (double)user * 1000. / n);
 	}
 	printf(" self_cpu_ms=%llu",
 	    (unsigned long long)(b->self_ms - a->self_ms));
@@ -769,11 +909,78 @@ run_traffic(struct lg *g)
 	    (double)(b.bytes - a.bytes) / secs / 1e6,
 	    hist_quantile_us(&g->lat, .50), hist_quantile_us(&g->lat, .99),
 	    hist_quantile_us(&g->lat, .999), hist_quantile_us(&g->lat, 1.));
-	report_cpu(g, &a, &b, b.stanzas - a.stanzas);
+	report_cpu(g, &a, &b, b.stanzas - a.stanzas, "stanza");
 	printf(" skipped=%llu bad=%u unexpected_eof=%u unclosed=%u\n",
 	    (unsigned long long)g->skipped, g->bad, g->unexpected_eof,
 	    g->nsess - g->done);
 	return (g->bad || g->unexpected_eof || g->done < g->nsess ? -1 : 0);
+}
+
+/* handshakes: open every slot that is done again, until the deadline. */
+static void
+cycle_until(struct lg *g, uint64_t deadline)
+{
+	uint64_t now;
+	unsigned i;
+
+	while (!stop && (now = now_ns()) < deadline) {
+		for (i = 0; i < g->nsess && g->done > 0; i++) {
+			if (g->s[i].st != S_DONE)
+				continue;
+			if (sess_open(g, &g->s[i], g->opened++) == -1) {
+				fprintf(stderr, "loadgen: connection %u: %s\n",
+				    g->opened, strerror(errno));
+				stop = 1;
+				return;
+			}
+			g->done--;
+			g->pending++;
+		}
+		poll_once(g, deadline - now < NS / 10 ? deadline - now :
+		    NS / 10);
+	}
+}
+
+/* handshakes: C slots cycling; connections closed cleanly per second. */
+static int
+run_handshakes(struct lg *g)
+{
+	struct snap a, b;
+	uint64_t t0 = now_ns();
+	uint64_t warm = t0 + (uint64_t)(g->warmup * 1e9);
+	unsigned i;
+	double secs;
+	int ok;
+
+	for (i = 0; i < g->nsess; i++)
+		g->s[i].st = S_DONE;
+	g->done = g->nsess;
+	cycle_until(g, warm);
+	g->measuring = 1;
+	take_snap(g, &a);
+	cycle_until(g, warm + (uint64_t)(g->seconds * 1e9));
+	take_snap(g, &b);
+	g->measuring = 0;
+	secs = (double)(b.t - a.t) / 1e9;
+	printf("mode=handshakes tls=%d resume=%d slots=%u seconds=%.3f "
+	    "handshakes=%llu handshakes_s=%.1f resumed=%llu p50_ms=%.2f "
+	    "p99_ms=%.2f", g->tls != NULL, g->resume, g->nsess, secs,
+	    (unsigned long long)g->cycles, (double)g->cycles / secs,
+	    (unsigned long long)g->resumed, hist_quantile_us(&g->lat, .50) /
+	    1000., hist_quantile_us(&g->lat, .99) / 1000.);
+	report_cpu(g, &a, &b, g->cycles, "handshake");
+	printf(" broken=%llu tls_failures=%u bad=%u\n",
+	    (unsigned long long)g->broken, g->tls ? lgtls_failures(g->tls) :
+	    0, g->bad);
+	ok = g->cycles > 0 && g->broken == 0 && g->bad == 0;
+	/* Asked to resume and the server would not: not what we measure. */
+	if (g->resume && g->resumed * 10 < g->cycles * 9) {
+		fprintf(stderr, "loadgen: only %llu of %llu handshakes "
+		    "resumed\n", (unsigned long long)g->resumed,
+		    (unsigned long long)g->cycles);
+		ok = 0;
+	}
+	return (ok ? 0 : -1);
 }
 
 /* storm: SIGTERM the proxy, answer its close tags, time the EOFs. */
@@ -814,10 +1021,11 @@ usage(void)
 {
 
 	fprintf(stderr,
-	    "usage: loadgen -m throughput|rate|idle|storm -c SESSIONS\n"
-	    "    -p PORT[,PORT...] [-H 127.0.0.1] [-s SOURCES] [-b BYTES]\n"
-	    "    [-w WINDOW] [-r RATE] [-d SECONDS] [-u WARMUP] [-t HOLD]\n"
-	    "    [-P PID]... [-k PID]\n");
+	    "usage: loadgen -m throughput|rate|idle|storm|handshakes\n"
+	    "    -c SESSIONS -p PORT[,PORT...] [-H 127.0.0.1] [-s SOURCES]\n"
+	    "    [-b BYTES] [-w WINDOW] [-r RATE] [-d SECONDS] [-u WARMUP]\n"
+	    "    [-t HOLD] [-P PID]... [-k PID] [--tls [--ca FILE]"
+	    " [--resume]]\n");
 	exit(2);
 }
 
@@ -831,9 +1039,17 @@ parse_ports(struct lg *g, char *arg)
 		g->ports[g->nports++] = atoi(tok);
 }
 
+enum { OPT_TLS = 256, OPT_CA, OPT_RESUME };
+
 static void
 parse_args(struct lg *g, int argc, char **argv)
 {
+	static const struct option longs[] = {
+		{ "tls", no_argument, NULL, OPT_TLS },
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "resume", no_argument, NULL, OPT_RESUME },
+		{ NULL, 0, NULL, 0 }
+	};
 	int opt;
 
 	g->nsess = 1;
@@ -845,13 +1061,25 @@ parse_args(struct lg *g, int argc, char **argv)
 	g->hold = 60;
 	g->rate = 10000;
 	inet_pton(AF_INET, "127.0.0.1", &g->host);
-	while ((opt = getopt(argc, argv, "m:c:p:H:s:b:w:r:d:u:t:P:k:")) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:c:p:H:s:b:w:r:d:u:t:P:k:",
+	    longs, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			g->mode = strcmp(optarg, "throughput") == 0 ?
 			    M_THROUGHPUT : strcmp(optarg, "rate") == 0 ? M_RATE :
 			    strcmp(optarg, "idle") == 0 ? M_IDLE :
-			    strcmp(optarg, "storm") == 0 ? M_STORM : M_NONE;
+			    strcmp(optarg, "storm") == 0 ? M_STORM :
+			    strcmp(optarg, "handshakes") == 0 ? M_HANDSHAKES :
+			    M_NONE;
+			break;
+		case OPT_TLS:
+			g->use_tls = 1;
+			break;
+		case OPT_CA:
+			g->ca = optarg;
+			break;
+		case OPT_RESUME:
+			g->resume = 1;
 			break;
 		case 'c':
 			g->nsess = (unsigned)atol(optarg);
@@ -898,7 +1126,8 @@ parse_args(struct lg *g, int argc, char **argv)
 	if (g->mode == M_NONE || g->nsess == 0 || g->nports == 0 ||
 	    g->nsrc == 0 || g->nsrc > 250 || g->size < MIN_SIZE ||
 	    g->window == 0 || g->rate <= 0 || g->seconds <= 0 ||
-	    (g->mode == M_STORM && g->kill_pid <= 0))
+	    (g->mode == M_STORM && g->kill_pid <= 0) ||
+	    ((g->ca != NULL || g->resume) && !g->use_tls))
 		usage();
 }
 
@@ -922,6 +1151,8 @@ setup(struct lg *g)
 		    (unsigned long long)rl.rlim_cur);
 		return (-1);
 	}
+	if (g->use_tls && (g->tls = lgtls_new(g->ca, g->resume)) == NULL)
+		return (-1);
 	if ((g->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    (g->s = calloc(g->nsess, sizeof(*g->s))) == NULL ||
 	    (g->tmpl = malloc(g->size)) == NULL)
@@ -967,6 +1198,11 @@ main(int argc, char **argv)
 	/* Pacing to 100 us needs timers that fire on time. */
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
+	if (g.mode == M_HANDSHAKES) {
+		r = run_handshakes(&g);
+		fflush(stdout);
+		return (r == 0 ? 0 : 1);
+	}
 	t0 = now_ns();
 	if (loop_until(&g, all_up, t0 + (30 + g.nsess / 1000) * NS) == -1 ||
 	    g.failed > 0) {
