@@ -13,9 +13,13 @@ SESSIONS = 16      # all on one worker by chance: 2 ** -15
 
 
 def _start(ctx, up, *opts):
-    """stanzaguard --workers=2; returns (daemon, port) once both listen."""
+    """stanzaguard --workers=2; returns (daemon, port) once both listen
+    and the master has logged both pids."""
     d, port = start_proxy(ctx, up.addr, "--workers=2", *opts)
     d.wait_for(count=2, event="listening")
+    # Lines of different processes come in no set order: a worker can say
+    # it listens before the master, back from fork(), logs its pid.
+    d.wait_for(count=2, event="worker-started")
     return d, port
 
 
