@@ -573,11 +573,15 @@ slot_exited(struct slot *s, pid_t pid, int wstatus)
 {
 	struct master *m = s->m;
 	struct msg msg;
-	int never_listened = !s->listening, was_due;
+	int never_listened, was_due;
 
-	/* Its last words may still wait in the socket. */
+	/*
+	 * Its last words may still wait in the socket: read them before
+	 * judging, or a worker that listened looks like a start failure.
+	 */
 	while (s->fd != -1 && msg_recv(s->fd, &msg) == 1)
 		on_msg(s, &msg);
+	never_listened = !s->listening;
 	ev_io_stop(m->loop, &s->io);
 	if (s->fd != -1)
 		close(s->fd);
