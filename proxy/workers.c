@@ -33,10 +33,11 @@
  * workers itself is read at start only.
  *
  * Totals.  Every stats-interval the master asks each worker over its
- * socket (a SOCK_SEQPACKET pair, one struct msg a message); each logs its
- * own event=totals worker=K line and sends its counters; once all have
- * answered, the master logs the daemon's event=totals line, the sum, with
- * workers=, restarts= and lost= (sessions that died with a worker).  A
+ * socket (a SOCK_SEQPACKET pair, one struct sg_workmsg a message); each
+ * logs its own event=totals worker=K line and sends its counters; once
+ * all have answered, the master logs the daemon's event=totals line, the
+ * sum, with workers=, restarts= and lost= (sessions that died with a
+ * worker).  A
  * worker's last counters before it exits are sent too, so the final line
  * at exit counts every session.  A worker killed by a signal counts with
  * its last report.
@@ -54,9 +55,8 @@
  * line (or one journal datagram), so lines never mix; records of a worker
  * carry worker=K, the master's process=master.
  *
- * Longer than our usual 500 lines: the worker's side (sg_worker_*) shares
- * the message format with the master and is kept next to it; it could
- * move to a module of its own with struct msg in a private header.
+ * Modules: this file is the master; worker.c is each worker's link to
+ * it; workmsg.h is the wire between the two.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -78,45 +78,14 @@
 #include "log.h"
 #include "notify.h"
 #include "stats.h"
+#include "worker.h"
 #include "workers.h"
+#include "workmsg.h"
 
 #define EXIT_RUNTIME	1
 #define BACKOFF_FIRST	0.5	/* s before the first restart */
 #define BACKOFF_MAX	30.0
 #define BACKOFF_RESET	60.0	/* a worker up this long starts afresh */
-
-enum msg_type {
-	/* worker to master */
-	MSG_LISTENING,
-	MSG_RELOADED,
-	MSG_RELOAD_FAILED,
-	MSG_STATS,
-	MSG_FINAL,
-	MSG_PONG,
-	/* master to worker */
-	MSG_REPORT,
-	MSG_PING
-};
-
-/* One datagram of the socket pair between master and worker. */
-struct msg {
-	uint32_t type;
-	uint32_t pad;
-	uint64_t closing;
-	uint64_t stopped;		/* MSG_FINAL */
-	uint64_t forced;
-	struct sg_stats_counts counts;
-};
-
-struct sg_worker {
-	unsigned id;
-	unsigned n;
-	int fd;				/* to the master */
-	struct ev_loop *loop;
-	struct sg_daemon *d;
-	sg_worker_request_fn *cb;
-	ev_io io;
-};
 
 struct master;
 
@@ -135,8 +104,8 @@ struct slot {
 	int reload_due;
 	int ponged;
 	int have;			/* last holds counters */
-	int final;			/* last is MSG_FINAL */
-	struct msg last;
+	int final;			/* last is SG_WORKMSG_FINAL */
+	struct sg_workmsg last;
 };
 
 struct master {
@@ -150,7 +119,7 @@ struct master {
 	unsigned n;
 	struct slot *slots;
 	uint64_t restarts;
-	uint64_t stopped, forced;	/* summed MSG_FINALs */
+	uint64_t stopped, forced;	/* summed SG_WORKMSG_FINALs */
 	int ready;
 	int reloading;
 	int stopping;
@@ -171,142 +140,6 @@ sg_workers_count(const struct sg_config *cfg)
 	return (n > SG_CONFIG_WORKERS_MAX ? SG_CONFIG_WORKERS_MAX :
 	    (unsigned)n);
 }
-
-/* ---------------------------------------------------------- messages */
-
-static int
-msg_send(int fd, enum msg_type type, const struct sg_stats *st,
-    size_t closing)
-{
-	struct msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.type = type;
-	m.closing = closing;
-	if (st != NULL)
-		sg_stats_get(st, &m.counts);
-	return (send(fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) ==
-	    (ssize_t)sizeof(m) ? 0 : -1);
-}
-
-/* 1: a message in m; 0: none now; -1: the other end is gone. */
-static int
-msg_recv(int fd, struct msg *m)
-{
-	ssize_t n;
-
-	for (;;) {
-		n = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
-		if (n == (ssize_t)sizeof(*m))
-			return (1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return (0);
-		if (n > 0)
-			continue;	/* not ours: cannot happen */
-		return (-1);
-	}
-}
-
-/* ----------------------------------------------------- worker's side */
-
-unsigned
-sg_worker_id(const struct sg_worker *w)
-{
-
-	return (w != NULL ? w->id : 0);
-}
-
-unsigned
-sg_worker_share(const struct sg_worker *w, unsigned max_connections)
-{
-
-	if (w == NULL)
-		return (max_connections);
-	return ((max_connections + w->n - 1) / w->n);
-}
-
-static void
-worker_io_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct sg_worker *w = io->data;
-	struct msg m;
-	int r;
-
-	(void)revents;
-	while ((r = msg_recv(w->fd, &m)) == 1) {
-		if (m.type == MSG_PING)
-			(void)msg_send(w->fd, MSG_PONG, NULL, 0);
-		else if (m.type == MSG_REPORT)
-			w->cb(w->d, SG_WORKER_REPORT);
-	}
-	if (r == -1) {
-		ev_io_stop(loop, io);
-		w->cb(w->d, SG_WORKER_ORPHANED);
-	}
-}
-
-void
-sg_worker_listening(struct sg_worker *w, struct ev_loop *loop,
-    struct sg_daemon *d, sg_worker_request_fn *cb)
-{
-	sigset_t set;
-
-	if (w == NULL)
-		return;
-	w->loop = loop;
-	w->d = d;
-	w->cb = cb;
-	ev_io_init(&w->io, worker_io_cb, w->fd, EV_READ);
-	w->io.data = w;
-	ev_io_start(loop, &w->io);
-	(void)msg_send(w->fd, MSG_LISTENING, NULL, 0);
-	/* The daemon's watchers are in place: a pending signal finds them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-}
-
-void
-sg_worker_reloaded(struct sg_worker *w, int ok)
-{
-
-	if (w != NULL)
-		(void)msg_send(w->fd, ok ? MSG_RELOADED : MSG_RELOAD_FAILED,
-		    NULL, 0);
-}
-
-void
-sg_worker_report(struct sg_worker *w, const struct sg_stats *st,
-    size_t closing)
-{
-
-	if (w != NULL)
-		(void)msg_send(w->fd, MSG_STATS, st, closing);
-}
-
-void
-sg_worker_final(struct sg_worker *w, const struct sg_stats *st,
-    size_t stopped, size_t forced)
-{
-	struct msg m;
-
-	if (w == NULL)
-		return;
-	if (w->loop != NULL)
-		ev_io_stop(w->loop, &w->io);
-	memset(&m, 0, sizeof(m));
-	m.type = MSG_FINAL;
-	m.stopped = stopped;
-	m.forced = forced;
-	sg_stats_get(st, &m.counts);
-	(void)send(w->fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
-/* ----------------------------------------------------------- master */
 
 static size_t
 running(const struct master *m)
@@ -362,7 +195,7 @@ log_totals(struct master *m)
 }
 
 static void
-send_all(struct master *m, enum msg_type type)
+send_all(struct master *m, enum sg_workmsg_type type)
 {
 	struct slot *s;
 	size_t i;
@@ -371,7 +204,8 @@ send_all(struct master *m, enum msg_type type)
 		s = &m->slots[i];
 		if (s->pid == 0 || s->fd == -1 || !s->listening)
 			continue;
-		if (msg_send(s->fd, type, NULL, 0) == 0 && type == MSG_REPORT)
+		if (sg_workmsg_tell(s->fd, type) == 0 &&
+		    type == SG_WORKMSG_REPORT)
 			s->report_due = 1;
 	}
 }
@@ -431,33 +265,33 @@ reload_done_if_all(struct master *m)
 }
 
 static void
-on_msg(struct slot *s, const struct msg *msg)
+on_msg(struct slot *s, const struct sg_workmsg *msg)
 {
 	struct master *m = s->m;
 
 	switch (msg->type) {
-	case MSG_LISTENING:
+	case SG_WORKMSG_LISTENING:
 		s->listening = s->ponged = 1;
 		if (!m->ready)
 			ready_if_all(m);
 		break;
-	case MSG_RELOADED:
-	case MSG_RELOAD_FAILED:
+	case SG_WORKMSG_RELOADED:
+	case SG_WORKMSG_RELOAD_FAILED:
 		s->reload_due = 0;
 		reload_done_if_all(m);
 		break;
-	case MSG_STATS:
-	case MSG_FINAL:
+	case SG_WORKMSG_STATS:
+	case SG_WORKMSG_FINAL:
 		s->last = *msg;
 		s->have = 1;
-		s->final = msg->type == MSG_FINAL;
+		s->final = msg->type == SG_WORKMSG_FINAL;
 		if (s->report_due) {
 			s->report_due = 0;
 			if (!reports_due(m))
 				log_totals(m);
 		}
 		break;
-	case MSG_PONG:
+	case SG_WORKMSG_PONG:
 		s->ponged = 1;
 		break;
 	default:
@@ -469,11 +303,11 @@ static void
 slot_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct slot *s = io->data;
-	struct msg msg;
+	struct sg_workmsg msg;
 	int r;
 
 	(void)revents;
-	while ((r = msg_recv(s->fd, &msg)) == 1)
+	while ((r = sg_workmsg_recv(s->fd, &msg)) == 1)
 		on_msg(s, &msg);
 	if (r == -1)
 		ev_io_stop(loop, io);	/* it is exiting: SIGCHLD follows */
@@ -572,12 +406,16 @@ static void
 slot_exited(struct slot *s, pid_t pid, int wstatus)
 {
 	struct master *m = s->m;
-	struct msg msg;
-	int never_listened = !s->listening, was_due;
+	struct sg_workmsg msg;
+	int never_listened, was_due;
 
-	/* Its last words may still wait in the socket. */
-	while (s->fd != -1 && msg_recv(s->fd, &msg) == 1)
+	/*
+	 * Its last words may still wait in the socket: read them before
+	 * judging, or a worker that listened looks like a start failure.
+	 */
+	while (s->fd != -1 && sg_workmsg_recv(s->fd, &msg) == 1)
 		on_msg(s, &msg);
+	never_listened = !s->listening;
 	ev_io_stop(m->loop, &s->io);
 	if (s->fd != -1)
 		close(s->fd);
@@ -726,7 +564,7 @@ stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			m->slots[i].report_due = 0;
 		log_totals(m);
 	}
-	send_all(m, MSG_REPORT);
+	send_all(m, SG_WORKMSG_REPORT);
 	if (!reports_due(m))
 		log_totals(m);
 }
@@ -748,7 +586,7 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		sg_notify_watchdog(m->notify);
 	for (i = 0; i < m->n; i++)
 		m->slots[i].ponged = 0;
-	send_all(m, MSG_PING);
+	send_all(m, SG_WORKMSG_PING);
 }
 
 static void
@@ -843,16 +681,12 @@ become_worker(struct slot *s, int fd)
 	unsetenv("WATCHDOG_PID");
 	(void)sg_notify_pass_listen_fds(m->notify);
 	master_free(m, 1);
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
+	if ((w = sg_worker_new(id, n, fd)) == NULL) {
 		sg_config_free(cfg);
 		_exit(EXIT_RUNTIME);
 	}
-	w->id = id;
-	w->n = n;
-	w->fd = fd;
 	status = run(cfg, w);
-	close(w->fd);
-	free(w);
+	sg_worker_free(w);
 	exit(status);
 }
 

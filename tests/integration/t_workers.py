@@ -13,9 +13,13 @@ SESSIONS = 16      # all on one worker by chance: 2 ** -15
 
 
 def _start(ctx, up, *opts):
-    """stanzaguard --workers=2; returns (daemon, port) once both listen."""
+    """stanzaguard --workers=2; returns (daemon, port) once both listen
+    and the master has logged both pids."""
     d, port = start_proxy(ctx, up.addr, "--workers=2", *opts)
     d.wait_for(count=2, event="listening")
+    # Lines of different processes come in no set order: a worker can say
+    # it listens before the master, back from fork(), logs its pid.
+    d.wait_for(count=2, event="worker-started")
     return d, port
 
 
@@ -53,6 +57,19 @@ def _alive(pid):
 def _ppid(pid):
     with open("/proc/%d/stat" % pid) as f:
         return int(f.read().rpartition(")")[2].split()[1])
+
+
+def _children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(p) for p in f.read().split()]
+
+
+def _blocks_sigterm(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("SigBlk:"):
+                return int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1
+    raise TestFailure("no SigBlk for pid %d" % pid)
 
 
 def _exchange(c, s, tag):
@@ -293,3 +310,31 @@ def test_port_in_use_exits_1(ctx):
     check(d.wait_exit() == 1, "exit status %s" % d.proc.returncode)
     check("in use" in d.log_text(), d.log_text())
 
+
+
+@timeout(60)
+def test_worker_killed_before_master_read_listening_is_restarted(ctx):
+    """A worker that listened and died before the master read its
+    message is restarted, not taken for a start failure (master exit 1)."""
+    up = ctx.upstream()
+    d = ctx.daemon("--listen", hostport(LOOPBACK, free_port()),
+                   "--upstream", up.addr, "--workers=2",
+                   "--stats-interval=0", wait_listening=False)
+    # Freeze the master at its first fork, before its loop can read.
+    victim = wait_until(lambda: _children(d.pid), 10, "a worker",
+                        step=0)[0]
+    os.kill(d.pid, signal.SIGSTOP)
+    ctx.on_cleanup(lambda: d.proc.poll() is None and
+                   os.kill(d.pid, signal.SIGCONT))
+    # It logs listening, tells the master, then unblocks SIGTERM.
+    wait_until(lambda: not _blocks_sigterm(victim), 10,
+               "worker 1 to report it listens")
+    os.kill(victim, signal.SIGKILL)
+    wait_until(lambda: not _alive(victim), 10, "worker 1 to die")
+    os.kill(d.pid, signal.SIGCONT)
+    e = d.wait_for(event="worker-exited", worker="1")
+    check(e["pid"] == str(victim) and e["signal"] == "Killed", "%r" % e)
+    d.wait_for(event="worker-restarting", worker="1")
+    d.wait_for(count=2, event="worker-started", worker="1")
+    d.wait_for(count=2, event="listening", worker="1")
+    check(d.proc.poll() is None, "master exited %s" % d.proc.returncode)
