@@ -19,6 +19,7 @@ struct sg_conn;
 struct sg_listener;
 struct sg_log;
 struct sg_notify;
+struct sg_prelude;
 struct sg_stats;
 
 /* Bytes read from a socket in one read(): one buffer for the whole loop. */
@@ -35,7 +36,8 @@ struct sg_daemon {
 	size_t nlisteners;
 
 	struct sg_conn *conns;		/* every open session, newest first */
-	size_t nconns;
+	struct sg_prelude *preludes;	/* TLS connections before a session */
+	size_t nconns;			/* sessions and preludes */
 	uint64_t next_id;		/* session ids */
 
 	int stopping;			/* SIGTERM seen: draining */

@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "prelude.h"
 #include "stats.h"
 #include "tls.h"
 
@@ -163,7 +164,7 @@ route_new(struct sg_daemon *d, const struct sg_listener_config *lc,
 		goto err2;
 	}
 	route_params(&r->params, &lc->opt);
-	/* TODO(lead): tls != none: set the session param that hides S's <starttls/>. */
+	/* TODO(lead): tls != none: the param hiding S's <starttls/>. */
 	r->connect_timeout_ms = lc->opt.connect_timeout_ms;
 	r->refs = 1;
 	if (route_tls(d, r, lc, err, errlen) == -1) {
@@ -282,7 +283,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (d->nconns >= d->cfg->max_connections)
 			refuse(l, fd, (struct sockaddr *)&ss);
-		else if (sg_conn_new(d, l->route, fd, (struct sockaddr *)&ss,
+		else if ((l->route->tls == SG_TLS_NONE ? sg_conn_new :
+		    sg_prelude_new)(d, l->route, fd, (struct sockaddr *)&ss,
 		    len) == -1)
 			accept_pause(l, ENOMEM);
 	}

@@ -401,14 +401,16 @@ sg_tls_describe(const SSL *ssl, int server, struct sg_tls_info *info)
 {
 	const unsigned char *alpn;
 	unsigned int alen;
+	const char *sni;
 
 	memset(info, 0, sizeof(*info));
 	info->version = SSL_get_version(ssl);
 	info->cipher = SSL_get_cipher_name(ssl);
-	info->sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	if (server && info->sni != NULL)
-		info->sni_match = cert_matches(SSL_get_certificate(ssl),
-		    info->sni);
+	sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (sni != NULL)
+		snprintf(info->sni, sizeof(info->sni), "%s", sni);
+	if (server && sni != NULL)
+		info->sni_match = cert_matches(SSL_get_certificate(ssl), sni);
 	SSL_get0_alpn_selected(ssl, &alpn, &alen);
 	if (alen > 0 && alen < sizeof(info->alpn)) {
 		memcpy(info->alpn, alpn, alen);

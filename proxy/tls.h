@@ -82,7 +82,7 @@ SSL *sg_tls_client_ssl(struct sg_tls_client *cl);
 struct sg_tls_info {
 	const char *version;	/* "TLSv1.3" */
 	const char *cipher;
-	const char *sni;	/* NULL: none sent */
+	char sni[256];		/* "": none sent */
 	int sni_match;		/* the certificate presented matches sni */
 	char alpn[32];		/* "" if none negotiated */
 };
@@ -90,7 +90,7 @@ struct sg_tls_info {
 /*
  * sg_tls_describe(ssl, server, info):
  * Fill info for ssl after its handshake; server: ssl is ours as a server
- * (sni_match is then worked out).  The strings live as long as ssl.
+ * (sni_match is then worked out).  version and cipher are static.
  */
 void sg_tls_describe(const SSL *ssl, int server, struct sg_tls_info *info);
 
