@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, sg_suite_config());
 	srunner_add_suite(sr, sg_suite_log());
 	srunner_add_suite(sr, sg_suite_notify());
+	srunner_add_suite(sr, sg_suite_front());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -10,5 +10,6 @@ Suite *sg_suite_session(void);
 Suite *sg_suite_config(void);
 Suite *sg_suite_log(void);
 Suite *sg_suite_notify(void);
+Suite *sg_suite_front(void);
 
 #endif /* !SG_TEST_SUITES_H */
