@@ -363,7 +363,7 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 		c->last_read = now;
 		c->released = 0;
 		sg_session_on_bytes(c->s, i, c->d->rbuf, (size_t)n, now);
-		/* Short: drained, spare the EAGAIN read (unless TLS holds more). */
+		/* Short: drained (unless TLS holds more): no EAGAIN read. */
 		return ((size_t)n == SG_DAEMON_RBUF ||
 		    sg_transport_pending(sd->t) > 0);
 	}

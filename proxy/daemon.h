@@ -36,7 +36,7 @@ struct sg_daemon {
 	size_t nlisteners;
 
 	struct sg_conn *conns;		/* every open session, newest first */
-	struct sg_prelude *preludes;	/* TLS connections before a session */
+	struct sg_prelude *preludes;	/* TLS, before their session */
 	size_t nconns;			/* sessions and preludes */
 	uint64_t next_id;		/* session ids */
 

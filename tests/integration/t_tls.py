@@ -22,12 +22,18 @@ def _certs_opts(certs, *names):
         "--key=" + " ".join(os.path.join(certs, n + ".key") for n in names)]
 
 
-def _direct(ctx, *extra, names=("server", "other")):
+def _proxy(ctx, mode, *extra, names=("server", "other")):
+    """Certificates, an upstream, and the proxy in tls mode: (certs,
+    upstream, daemon, port)."""
     certs = make_certs(ctx)
     up = ctx.upstream()
-    d, port = start_proxy(ctx, up.addr, "--tls=direct",
+    d, port = start_proxy(ctx, up.addr, "--tls=" + mode,
                           *_certs_opts(certs, *names), *extra)
     return certs, up, d, port
+
+
+def _direct(ctx, *extra, names=("server", "other")):
+    return _proxy(ctx, "direct", *extra, names=names)
 
 
 @timeout(60)
@@ -200,11 +206,7 @@ def test_reload_certificates(ctx):
 
 
 def _starttls(ctx, *extra):
-    certs = make_certs(ctx)
-    up = ctx.upstream()
-    d, port = start_proxy(ctx, up.addr, "--tls=starttls",
-                          *_certs_opts(certs, "server", "other"), *extra)
-    return certs, up, d, port
+    return _proxy(ctx, "starttls", *extra)
 
 
 @timeout(60)
