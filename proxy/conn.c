@@ -748,6 +748,12 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	struct side *cl;
 	uint64_t now = now_ms();
 
+	/*
+	 * Timers count from the loop's time, which a TLS handshake (or
+	 * several, in one iteration) can leave well behind: the session's
+	 * timer must not fire early.
+	 */
+	ev_now_update(d->loop);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto err1;
 	cl = &c->side[SG_CLIENT];
