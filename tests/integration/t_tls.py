@@ -416,3 +416,32 @@ def test_upstream_tls_untrusted(ctx):
     check("certificate verify failed" in f.get("reason", ""), "log %r" % f)
     e = d.wait_for(event="session-end")
     check(e["close"] == "upstream-unreachable", "end %r" % e)
+
+
+@timeout(60)
+def test_session_resumption(ctx):
+    """A client that kept its TLS session resumes it (tickets), with TLS
+    1.3 and with 1.2 (session cache)."""
+    certs, up, d, port = _direct(ctx)
+    for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+        cc = client_context(certs)
+        cc.maximum_version = version
+        sess = None
+        for attempt in range(2):
+            raw = socket.create_connection((LOOPBACK, port), timeout=10)
+            c = cc.wrap_socket(raw, server_hostname="localhost",
+                               session=sess)
+            ctx.on_cleanup(c.close)
+            c.sendall(client_header())
+            s = up.accept()
+            s.recv_exact(len(client_header()))
+            s.send(server_header())
+            got = b""
+            while len(got) < len(server_header()):
+                got += c.recv(4096)
+            check(c.session_reused == (attempt == 1),
+                  "%s attempt %d: reused %s" % (version, attempt,
+                                                c.session_reused))
+            sess = c.session
+            c.close()
+            s.close()
