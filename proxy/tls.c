@@ -218,6 +218,9 @@ server_ctx(struct sg_tls_server *srv, const char *listener,
 		if (strstr(why, "values mismatch") != NULL)
 			snprintf(err, errlen, "key %s does not match "
 			    "certificate %s", key, cert);
+		else if (strcmp(key, cert) == 0)
+			snprintf(err, errlen, "certificate %s holds no "
+			    "private key (name its file in key =)", cert);
 		else
 			snprintf(err, errlen, "key %s: no PEM private key "
 			    "(%s)", key, why);

@@ -36,6 +36,20 @@ def _direct(ctx, *extra, names=("server", "other")):
     return _proxy(ctx, "direct", *extra, names=names)
 
 
+def _session(ctx, port, certs, up, sni="localhost"):
+    """A TLS client whose session is open, headers exchanged: (client,
+    upstream peer)."""
+    c = tls_connect(ctx, port, client_context(certs), sni=sni)
+    c.send(client_header())
+    s = up.accept()
+    check(s.recv_exact(len(client_header())) == client_header(),
+          "header changed")
+    s.send(server_header())
+    check(c.recv_exact(len(server_header())) == server_header(),
+          "server header changed")
+    return c, s
+
+
 @timeout(60)
 def test_direct_relay(ctx):
     """Direct TLS: bytes relayed exactly both ways, a 1 MiB stanza too,
@@ -144,6 +158,9 @@ def test_bad_key_is_config_error(ctx):
     rc, _, err = run_binary(ctx, base + ["--certificate=/nonexistent.pem"])
     check(rc == 2 and "/nonexistent.pem: cannot read" in err,
           "rc %d: %s" % (rc, err))
+    rc, _, err = run_binary(ctx, base + ["--certificate=" + pem])
+    check(rc == 2 and "server.pem holds no private key" in err,
+          "rc %d: %s" % (rc, err))
     rc, _, err = run_binary(ctx, base)
     check(rc == 2 and "listener default needs a certificate" in err,
           "rc %d: %s" % (rc, err))
@@ -174,12 +191,7 @@ def test_reload_certificates(ctx):
                 "certificate = %s/cert.pem\nkey = %s/cert.key\n"
                 % (hostport(LOOPBACK, lport), up.addr, live, live))
     d = ctx.daemon("-c", conf)
-    old = tls_connect(ctx, lport, client_context(certs), sni="localhost")
-    old.send(client_header())
-    s = up.accept()
-    s.recv_exact(len(client_header()))
-    s.send(server_header())
-    old.recv_exact(len(server_header()))
+    old, s = _session(ctx, lport, certs, up)
     for ext in ("pem", "key"):
         shutil.copy(os.path.join(certs, "other." + ext),
                     os.path.join(live, "cert." + ext))
@@ -314,12 +326,7 @@ def test_idle_close_inside_tls(ctx):
     close_notify, then the FIN, nothing after."""
     certs, up, d, port = _direct(ctx, "--idle-timeout=700ms",
                                  "--close-timeout=2s")
-    c = tls_connect(ctx, port, client_context(certs), sni="localhost")
-    c.send(client_header())
-    s = up.accept()
-    s.recv_exact(len(client_header()))
-    s.send(server_header())
-    c.recv_exact(len(server_header()))
+    c, s = _session(ctx, port, certs, up)
     check(c.recv_until(CLOSE, timeout=10).endswith(CLOSE), "no close tag")
     c.send(CLOSE)
     s.recv_until(CLOSE)
