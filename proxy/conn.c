@@ -376,7 +376,8 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	}
 	if (n == -1) {
 		sd->err = errno;
-		log_tls_error(c, i);
+		if (errno == EPROTO)
+			log_tls_error(c, i);
 	}
 	sd->eof = 1;
 	side_update_read(c, i);
