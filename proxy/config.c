@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "addrmatch.h"
 #include "confbuild.h"
 #include "confini.h"
 #include "config.h"
@@ -186,6 +187,34 @@ check_tls(struct sg_confbuild *b, size_t l)
 	return (0);
 }
 
+/* accept-proxy believes headers only from trusted-proxies. */
+static int
+check_proxy(struct sg_confbuild *b, size_t l)
+{
+	const struct sg_listener_config *lc = &b->cfg->listeners[l];
+	struct sg_confbuild_place p;
+	struct sg_addrmatch *m;
+	char e[160];
+
+	if (lc->trusted_proxies != NULL) {
+		m = sg_addrmatch_parse(lc->trusted_proxies, e, sizeof(e));
+		if (m == NULL) {
+			p = place_of(b, l, SG_CONFOPT_trusted_proxies);
+			return (sg_confbuild_fail(b, &p, "%s", e));
+		}
+		sg_addrmatch_free(m);
+	}
+	if (lc->opt.accept_proxy && lc->trusted_proxies == NULL) {
+		p = place_of(b, l, SG_CONFOPT_accept_proxy);
+		p.section = lc->name;
+		p.cli = 0;
+		return (sg_confbuild_fail(b, &p, "needs trusted-proxies = "
+		    "NET [NET...] (the balancers whose PROXY headers to "
+		    "believe)"));
+	}
+	return (0);
+}
+
 static int
 check_listener(struct sg_confbuild *b, size_t l)
 {
@@ -199,7 +228,8 @@ check_listener(struct sg_confbuild *b, size_t l)
 		return (sg_confbuild_fail(b, &p, "missing (every listener "
 		    "needs listen = ADDR:PORT and upstream = HOST:PORT)"));
 	}
-	if (check_water(b, l) == -1 || check_tls(b, l) == -1)
+	if (check_water(b, l) == -1 || check_tls(b, l) == -1 ||
+	    check_proxy(b, l) == -1)
 		return (-1);
 	for (i = 0; i < l; i++) {
 		if (!same_addr(b->cfg->listeners[i].listen, lc->listen))
@@ -268,6 +298,7 @@ sg_config_free(struct sg_config *cfg)
 		free(cfg->listeners[i].key);
 		free(cfg->listeners[i].upstream_tls_ca);
 		free(cfg->listeners[i].upstream_tls_name);
+		free(cfg->listeners[i].trusted_proxies);
 	}
 	free(cfg->listeners);
 	free(cfg->path);

@@ -45,6 +45,13 @@ enum sg_log_format {
 	SG_LOG_FORMAT_JOURNAL	/* sd_journal_send with fields */
 };
 
+/* send-proxy: the PROXY protocol header the upstream gets first. */
+enum sg_send_proxy {
+	SG_SEND_PROXY_NO,
+	SG_SEND_PROXY_V1,	/* text line */
+	SG_SEND_PROXY_V2	/* binary */
+};
+
 enum sg_tls_mode {
 	SG_TLS_NONE,		/* plain TCP */
 	SG_TLS_STARTTLS,	/* we offer <starttls/> and require it */
@@ -70,6 +77,8 @@ struct sg_session_options {
 	enum sg_tls_mode tls;		/* default none */
 	int upstream_tls;		/* default 0 */
 	int upstream_tls_verify;	/* default 1 */
+	enum sg_send_proxy send_proxy;	/* default no */
+	int accept_proxy;		/* default 0 */
 };
 
 struct sg_listener_config {
@@ -80,6 +89,7 @@ struct sg_listener_config {
 	char *key;		/* as many files, or NULL: in certificate */
 	char *upstream_tls_ca;	/* NULL: the system's store */
 	char *upstream_tls_name;	/* NULL: upstream's host */
+	char *trusted_proxies;	/* "NET [NET...]" for accept-proxy, or NULL */
 	struct sg_session_options opt;
 };
 

@@ -33,6 +33,12 @@ static const struct sg_optparse_choice tls_mode_names[] = {
 	{ "direct", SG_TLS_DIRECT },
 	{ NULL, 0 }
 };
+static const struct sg_optparse_choice send_proxy_names[] = {
+	{ "no", SG_SEND_PROXY_NO },
+	{ "v1", SG_SEND_PROXY_V1 },
+	{ "v2", SG_SEND_PROXY_V2 },
+	{ NULL, 0 }
+};
 static const struct sg_optparse_choice log_format_names[] = {
 	{ "auto", SG_LOG_FORMAT_AUTO },
 	{ "text", SG_LOG_FORMAT_TEXT },
@@ -59,6 +65,8 @@ static const struct sg_optparse_choice log_level_names[] = {
 #define T_FILE		SG_OPTPARSE_STRING, NULL
 #define T_NAME		SG_OPTPARSE_STRING, NULL
 #define T_TLS_MODE	SG_OPTPARSE_ENUM, tls_mode_names
+#define T_SEND_PROXY	SG_OPTPARSE_ENUM, send_proxy_names
+#define T_NETS		SG_OPTPARSE_STRING, NULL
 #define T_CLOSE_ORDER	SG_OPTPARSE_ENUM, close_order_names
 #define T_UNDELIVERABLE	SG_OPTPARSE_ENUM, undeliverable_names
 #define T_LOG_FORMAT	SG_OPTPARSE_ENUM, log_format_names
@@ -72,6 +80,8 @@ static const struct sg_optparse_choice log_level_names[] = {
 #define M_FILE		"FILE"
 #define M_NAME		"NAME"
 #define M_TLS_MODE	"none|starttls|direct"
+#define M_SEND_PROXY	"no|v1|v2"
+#define M_NETS		"NET [NET...]"
 #define M_CLOSE_ORDER	"client-first|server-first"
 #define M_UNDELIVERABLE	"auto|bounce|log"
 #define M_LOG_FORMAT	"auto|text|json|journal"
@@ -98,6 +108,7 @@ _Static_assert(sizeof(enum sg_close_order) == sizeof(unsigned) &&
     sizeof(enum sg_undeliverable) == sizeof(unsigned) &&
     sizeof(enum sg_log_format) == sizeof(unsigned) &&
     sizeof(enum sg_tls_mode) == sizeof(unsigned) &&
+    sizeof(enum sg_send_proxy) == sizeof(unsigned) &&
     sizeof(int) == sizeof(unsigned),
     "sg_confopt_store() writes enums as unsigned");
 
@@ -120,12 +131,10 @@ static const char usage[] =
     "  --listen=ADDR:PORT --upstream=HOST:PORT\n"
     "      without -c: one listener \"default\" accepting on ADDR:PORT\n"
     "      ([::1]:PORT for IPv6) and forwarding to HOST:PORT\n"
-    "  --certificate=\"FILE [FILE...]\" --key=\"FILE [FILE...]\"\n"
-    "      without -c: that listener's PEM certificates (chosen by SNI,\n"
-    "      the first by default) and keys (none: in the certificate file)\n"
+    "  --certificate=\"FILE...\" --key=\"FILE...\" --trusted-proxies=\"NET...\"\n"
     "  --upstream-tls-ca=FILE --upstream-tls-name=NAME\n"
-    "      without -c: the CA file (default: the system's) and the name\n"
-    "      (default: the upstream's host) for upstream-tls\n"
+    "      without -c: that listener's TLS files and names, and the\n"
+    "      balancers trusted for accept-proxy; see stanzaguard.conf(5)\n"
     "  --check-config\n"
     "      check the configuration, print \"configuration OK\", exit\n"
     "  --version\n"

@@ -74,6 +74,10 @@
 	    "talk TLS to the upstream from the first byte")		\
 	OPT("upstream-tls-verify", BOOL, SESSION, upstream_tls_verify,	\
 	    "yes", 0, 1, "check the upstream's certificate and name")	\
+	OPT("send-proxy", SEND_PROXY, SESSION, send_proxy, "no", 0, 0,	\
+	    "start each upstream connection with a PROXY protocol header") \
+	OPT("accept-proxy", BOOL, SESSION, accept_proxy, "no", 0, 1,	\
+	    "clients come through a balancer that sends a PROXY header") \
 	OPT("listen", ADDR, LISTENER, listen, "",			\
 	    0, 0, "accept clients on ADDR:PORT ([v6]:PORT for IPv6)")	\
 	OPT("upstream", ADDR, LISTENER, upstream, "",			\
@@ -85,7 +89,9 @@
 	OPT("upstream-tls-ca", FILE, LISTENER, upstream_tls_ca, "none",	\
 	    0, 0, "PEM CA file for the upstream (none: the system's)")	\
 	OPT("upstream-tls-name", NAME, LISTENER, upstream_tls_name, "none", \
-	    0, 0, "SNI and name checked (none: upstream's host)")
+	    0, 0, "SNI and name checked (none: upstream's host)")	\
+	OPT("trusted-proxies", NETS, LISTENER, trusted_proxies, "none",	\
+	    0, 0, "for accept-proxy: the balancers' networks, ADDR[/BITS]")
 
 /* Row indices, named by member: SG_CONFOPT_listen, ...; then the count. */
 #define SG_CONFOPT_INDEX(n, t, s, m, d, lo, hi, h)	SG_CONFOPT_##m,

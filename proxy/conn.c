@@ -31,6 +31,7 @@
 #include "listener.h"
 #include "log.h"
 #include "prelude.h"
+#include "proxyproto.h"
 #include "session.h"
 #include "sesslog.h"
 #include "stats.h"
@@ -76,11 +77,7 @@ struct sg_conn {
 	uint64_t start;
 	uint64_t last_read;
 	uint64_t id;
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in sin;
-		struct sockaddr_in6 sin6;
-	} client;
+	struct sg_conn_addrs addrs;
 	unsigned addri;			/* upstream address tried */
 	struct sg_tls_info tls;		/* the client's, if has_tls */
 	unsigned has_tls:1;
@@ -561,13 +558,43 @@ upstream_handshake(struct sg_conn *c, uint64_t now)
 	connect_next(c, now);
 }
 
+/*
+ * send-proxy: the header goes first, on the bare socket (before any TLS
+ * to the upstream).  A fresh connection's send buffer is empty, so the
+ * ~100 bytes go at once; if not, the connection counts as failed.
+ */
+static int
+send_proxy_header(struct sg_conn *c)
+{
+	char buf[SG_PROXYPROTO_MAX];
+	size_t len;
+	ssize_t n;
+
+	if (c->route->send_proxy == SG_SEND_PROXY_NO)
+		return (0);
+	if (sg_proxyproto_compose(c->route->send_proxy == SG_SEND_PROXY_V1 ?
+	    SG_PROXYPROTO_V1 : SG_PROXYPROTO_V2, &c->addrs.client,
+	    &c->addrs.local, buf, sizeof(buf), &len) == -1) {
+		errno = EINVAL;
+		return (-1);
+	}
+	do
+		n = send(sg_transport_fd(c->side[SG_SERVER].t), buf, len,
+		    MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n >= 0 && (size_t)n != len)
+		errno = EAGAIN;
+	return (n >= 0 && (size_t)n == len ? 0 : -1);
+}
+
 /* The upstream socket is writable: connected, or failed. */
 static void
 connect_done(struct sg_conn *c, uint64_t now)
 {
 	struct side *sd = &c->side[SG_SERVER];
 
-	if (sg_transport_connect_result(sd->t) == -1) {
+	if (sg_transport_connect_result(sd->t) == -1 ||
+	    send_proxy_header(c) == -1) {
 		connect_abandon(c, errno);
 		c->addri++;
 		connect_next(c, now);
@@ -676,21 +703,32 @@ conn_unlink(struct sg_conn *c)
 	d->nconns--;
 }
 
+/* The session line's who and how, for both lines. */
+static void
+conn_sesslog(const struct sg_conn *c, struct sg_sesslog *sl)
+{
+
+	memset(sl, 0, sizeof(*sl));
+	sl->id = c->id;
+	sl->listener = c->route->name;
+	sl->client = (const struct sockaddr *)&c->addrs.client;
+	sl->via = c->addrs.via.ss_family == AF_UNSPEC ? NULL :
+	    (const struct sockaddr *)&c->addrs.via;
+	sl->tls = c->has_tls ? &c->tls : NULL;
+}
+
 static void
 log_end(struct sg_conn *c)
 {
 	const struct sg_addrs *up = &c->route->upstream;
 	struct sg_sesslog sl;
 
-	sl.id = c->id;
-	sl.listener = c->route->name;
-	sl.client = &c->client.sa;
+	conn_sesslog(c, &sl);
 	sl.upstream = (const struct sockaddr *)&up->ss[c->addri < up->n ?
 	    c->addri : up->n - 1];
 	sl.duration_ms = now_ms() - c->start;
 	sl.sockerr[SG_CLIENT] = c->side[SG_CLIENT].err;
 	sl.sockerr[SG_SERVER] = c->side[SG_SERVER].err;
-	sl.tls = c->has_tls ? &c->tls : NULL;
 	sg_sesslog_end(c->d->log, &sl, sg_session_stats(c->s));
 }
 
@@ -727,24 +765,41 @@ conn_teardown(struct sg_conn *c)
 		conn_free(c);
 }
 
+void
+sg_conn_addrs_of(struct sg_conn_addrs *addrs, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	socklen_t len = sizeof(addrs->local);
+
+	memset(addrs, 0, sizeof(*addrs));
+	memcpy(&addrs->client, sa, salen < sizeof(addrs->client) ? salen :
+	    sizeof(addrs->client));
+	if (getsockname(fd, (struct sockaddr *)&addrs->local, &len) == -1)
+		addrs->local.ss_family = AF_UNSPEC;
+	addrs->via.ss_family = AF_UNSPEC;
+}
+
 int
 sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
+	struct sg_conn_addrs addrs;
 	struct sg_transport *t;
 
+	sg_conn_addrs_of(&addrs, fd, sa, salen);
 	if ((t = sg_transport_tcp_accepted(fd)) == NULL) {
 		close(fd);
 		sg_log_msg(d->log, LOG_ERR, "accept-failed", "out of memory");
 		return (-1);
 	}
-	return (sg_conn_start(d, route, t, sa, salen));
+	return (sg_conn_start(d, route, t, &addrs));
 }
 
 int
 sg_conn_start(struct sg_daemon *d, struct sg_route *route,
-    struct sg_transport *t, const struct sockaddr *sa, socklen_t salen)
+    struct sg_transport *t, const struct sg_conn_addrs *addrs)
 {
+	struct sg_sesslog sl;
 	struct sg_conn *c;
 	struct side *cl;
 	uint64_t now = now_ms();
@@ -768,8 +823,7 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	c->start = c->last_read = now;
 	c->armed = SG_NO_DEADLINE;
 	c->connect_by = now + route->connect_timeout_ms;
-	memcpy(&c->client, sa, salen < sizeof(c->client) ? salen :
-	    sizeof(c->client));
+	c->addrs = *addrs;
 	side_watch(c, SG_CLIENT, &cl->rw, EV_READ, read_cb);
 	side_watch(c, SG_CLIENT, &cl->ww, EV_WRITE, write_cb);
 	ev_timer_init(&c->timer, timer_cb, 0., 0.);
@@ -780,8 +834,8 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	d->conns = c;
 	d->nconns++;
 	sg_stats_accepted(d->stats);
-	sg_sesslog_start(d->log, c->id, route->name, &c->client.sa,
-	    c->has_tls ? &c->tls : NULL);
+	conn_sesslog(c, &sl);
+	sg_sesslog_start(d->log, &sl);
 
 	/* Read the client at once: its bytes wait in the session. */
 	conn_hold(c);

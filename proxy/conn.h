@@ -14,6 +14,18 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/*
+ * Who a session's client is: as it logs it, and as send-proxy tells the
+ * upstream.  With accept-proxy, client and local come from the balancer's
+ * PROXY header and via is the balancer; otherwise via's family is
+ * AF_UNSPEC.
+ */
+struct sg_conn_addrs {
+	struct sockaddr_storage client;	/* the client */
+	struct sockaddr_storage local;	/* the address it connected to */
+	struct sockaddr_storage via;	/* the balancer, or AF_UNSPEC */
+};
+
 /* Opaque types. */
 struct sg_conn;
 struct sg_daemon;
@@ -31,14 +43,22 @@ int sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
     const struct sockaddr *sa, socklen_t salen);
 
 /*
- * sg_conn_start(d, route, t, sa, salen):
- * As sg_conn_new(), for a client whose transport t is ready (its TLS
- * handshake done); t is owned by the session afterwards, or closed on
- * failure.  The session-start line then names the TLS version, cipher,
- * SNI and ALPN.
+ * sg_conn_start(d, route, t, addrs):
+ * As sg_conn_new(), for a client whose transport t is ready (after a
+ * PROXY header or a TLS handshake) and whose addresses are addrs; t is
+ * owned by the session afterwards, or closed on failure.  With TLS, the
+ * session-start line names the TLS version, cipher, SNI and ALPN.
  */
 int sg_conn_start(struct sg_daemon *d, struct sg_route *route,
-    struct sg_transport *t, const struct sockaddr *sa, socklen_t salen);
+    struct sg_transport *t, const struct sg_conn_addrs *addrs);
+
+/*
+ * sg_conn_addrs_of(addrs, fd, sa, salen):
+ * Fill addrs for the accepted socket fd from the peer sa: client sa,
+ * local fd's own address, no via.
+ */
+void sg_conn_addrs_of(struct sg_conn_addrs *addrs, int fd,
+    const struct sockaddr *sa, socklen_t salen);
 
 /*
  * sg_conn_shutdown_all(d):

@@ -20,6 +20,7 @@
 #include <ev.h>
 
 #include "addr.h"
+#include "addrmatch.h"
 #include "config.h"
 #include "conn.h"
 #include "daemon.h"
@@ -67,6 +68,7 @@ sg_route_unref(struct sg_route *r)
 		return;
 	sg_tls_server_free(r->tls_server);
 	sg_tls_client_free(r->tls_client);
+	sg_addrmatch_free(r->trusted);
 	free(r->name);
 	free(r);
 }
@@ -164,9 +166,19 @@ route_new(struct sg_daemon *d, const struct sg_listener_config *lc,
 		goto err2;
 	}
 	route_params(&r->params, &lc->opt);
-	/* TODO(lead): tls != none: the param hiding S's <starttls/>. */
+	/* The client has TLS from us: S's own offer would nest TLS. */
+	r->params.hide_starttls = lc->opt.tls != SG_TLS_NONE;
 	r->connect_timeout_ms = lc->opt.connect_timeout_ms;
+	r->send_proxy = lc->opt.send_proxy;
 	r->refs = 1;
+	if (lc->opt.accept_proxy && (r->trusted = sg_addrmatch_parse(
+	    lc->trusted_proxies, e, sizeof(e))) == NULL) {
+		snprintf(err, errlen, "listener %s: trusted-proxies: %s",
+		    lc->name, e);
+		*res = SG_LISTENER_BAD_CONFIG;
+		sg_route_unref(r);
+		return (NULL);
+	}
 	if (route_tls(d, r, lc, err, errlen) == -1) {
 		*res = SG_LISTENER_BAD_CONFIG;
 		sg_route_unref(r);
@@ -283,7 +295,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (d->nconns >= d->cfg->max_connections)
 			refuse(l, fd, (struct sockaddr *)&ss);
-		else if ((l->route->tls == SG_TLS_NONE ? sg_conn_new :
+		else if ((l->route->tls == SG_TLS_NONE &&
+		    l->route->trusted == NULL ? sg_conn_new :
 		    sg_prelude_new)(d, l->route, fd, (struct sockaddr *)&ss,
 		    len) == -1)
 			accept_pause(l, ENOMEM);

@@ -15,6 +15,7 @@
 #include "session.h"
 
 /* Opaque types. */
+struct sg_addrmatch;
 struct sg_daemon;
 struct sg_listener;
 struct sg_tls_client;
@@ -34,6 +35,8 @@ struct sg_route {
 	enum sg_tls_mode tls;
 	struct sg_tls_server *tls_server;	/* tls != none: certificates */
 	struct sg_tls_client *tls_client;	/* upstream-tls; else NULL */
+	enum sg_send_proxy send_proxy;
+	struct sg_addrmatch *trusted;	/* accept-proxy; else NULL */
 };
 
 /*

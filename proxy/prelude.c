@@ -1,6 +1,6 @@
 /*
- * The prelude of a TLS connection: starttls dialogue, TLS handshake, then
- * the hand-over to conn.c.
+ * The prelude of a connection: the balancer's PROXY header (accept-proxy),
+ * starttls dialogue, TLS handshake, then the hand-over to conn.c.
  */
 #include <sys/types.h>
 #include <sys/random.h>
@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "addr.h"
+#include "addrmatch.h"
 #include "bq.h"
 #include "conn.h"
 #include "daemon.h"
@@ -23,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "prelude.h"
+#include "proxyin.h"
 #include "tls.h"
 #include "tlstransport.h"
 #include "transport.h"
@@ -32,6 +34,7 @@
 #define READS_PER_CB	4
 
 enum phase {
+	PH_PROXY,	/* accept-proxy: reading the balancer's header */
 	PH_FRONT,	/* starttls: our stream dialogue before TLS */
 	PH_PROCEED,	/* writing <proceed/>, then TLS */
 	PH_HANDSHAKE,
@@ -45,15 +48,12 @@ struct sg_prelude {
 	struct sg_prelude *prev, *next;	/* in d->preludes */
 	struct sg_transport *t;
 	struct sg_front *front;
+	struct sg_proxyin *pin;		/* PH_PROXY */
+	int fd;				/* the socket, until t owns it */
 	ev_io io;
 	ev_timer timer;
 	enum phase phase;
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in sin;
-		struct sockaddr_in6 sin6;
-	} client;
-	socklen_t clientlen;
+	struct sg_conn_addrs addrs;
 	unsigned refs;
 	unsigned closed:1;
 };
@@ -69,8 +69,11 @@ log_end(struct sg_prelude *p, int prio, const char *event, const char *why)
 		return;
 	sg_log_begin(&r, p->d->log, prio, event);
 	sg_log_str(&r, "listener", p->route->name);
-	sg_log_str(&r, "client", sg_addr_format(&p->client.sa, a,
-	    sizeof(a)));
+	sg_log_str(&r, "client", sg_addr_format(
+	    (const struct sockaddr *)&p->addrs.client, a, sizeof(a)));
+	if (p->addrs.via.ss_family != AF_UNSPEC)
+		sg_log_str(&r, "via", sg_addr_format(
+		    (const struct sockaddr *)&p->addrs.via, a, sizeof(a)));
 	if (p->front != NULL && sg_front_to(p->front)[0] != '\0')
 		sg_log_str(&r, "to", sg_front_to(p->front));
 	sg_log_str(&r, "reason", why);
@@ -102,10 +105,16 @@ finish(struct sg_prelude *p)
 	p->closed = 1;
 	ev_io_stop(d->loop, &p->io);
 	ev_timer_stop(d->loop, &p->timer);
-	sg_transport_close(p->t);
+	if (p->t != NULL)
+		sg_transport_close(p->t);
+	else if (p->fd != -1)
+		close(p->fd);
 	p->t = NULL;
+	p->fd = -1;
 	sg_front_free(p->front);
 	p->front = NULL;
+	sg_proxyin_free(p->pin);
+	p->pin = NULL;
 	unlink_prelude(p);
 	if (d->stopping && d->nconns == 0)
 		ev_break(d->loop, EVBREAK_ALL);
@@ -175,7 +184,7 @@ hand_over(struct sg_prelude *p)
 	ev_io_stop(p->d->loop, &p->io);
 	p->t = NULL;
 	/* Counted again by the session: the prelude's count goes now. */
-	(void)sg_conn_start(p->d, p->route, t, &p->client.sa, p->clientlen);
+	(void)sg_conn_start(p->d, p->route, t, &p->addrs);
 	finish(p);
 }
 
@@ -291,10 +300,56 @@ drain(struct sg_prelude *p)
 	wait_for(p, SG_WANT_READ);
 }
 
+static int prelude_open(struct sg_prelude *, int);
+
+/* The balancer's header names the client; the balancer becomes via. */
+static void
+proxy_apply(struct sg_prelude *p, const struct sg_proxyproto_result *r)
+{
+
+	if (r->local)
+		return;
+	p->addrs.via = p->addrs.client;
+	p->addrs.client = r->src;
+	p->addrs.local = r->dst;
+}
+
+/* accept-proxy: the header, then the listener's own prelude or none. */
+static void
+proxy_read(struct sg_prelude *p)
+{
+	switch (sg_proxyin_read(p->pin, p->fd)) {
+	case SG_PROXYPROTO_NEED_MORE:
+		return;
+	case SG_PROXYPROTO_ERROR:
+		fail(p, "proxy-refused", sg_proxyin_error(p->pin));
+		return;
+	default:
+		break;
+	}
+	proxy_apply(p, sg_proxyin_result(p->pin));
+	sg_proxyin_free(p->pin);
+	p->pin = NULL;
+	ev_io_stop(p->d->loop, &p->io);
+	if (prelude_open(p, p->fd) == -1) {
+		fail(p, "accept-failed", "out of memory");
+		return;
+	}
+	p->fd = -1;
+	if (p->route->tls == SG_TLS_NONE)
+		hand_over(p);
+	else
+		step(p);
+}
+
 static void
 step(struct sg_prelude *p)
 {
 
+	if (p->phase == PH_PROXY) {
+		proxy_read(p);
+		return;
+	}
 	if (p->phase == PH_HANDSHAKE) {
 		handshake(p);
 		return;
@@ -350,6 +405,9 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (p->phase == PH_DRAIN)
 		finish(p);
+	else if (p->phase == PH_PROXY)
+		fail(p, "proxy-refused", "connect-timeout passed before the "
+		    "PROXY header was complete");
 	else
 		fail(p, p->phase == PH_HANDSHAKE ? "tls-failed" :
 		    "starttls-refused", "connect-timeout passed before the "
@@ -376,6 +434,9 @@ prelude_open(struct sg_prelude *p, int fd)
 	char id[24] = "";
 	SSL *ssl;
 
+	if (p->route->tls == SG_TLS_NONE)
+		return ((p->t = sg_transport_tcp_accepted(fd)) == NULL ? -1 :
+		    0);
 	if (p->route->tls == SG_TLS_STARTTLS) {
 		stream_id(id, sizeof(id));
 		p->phase = PH_FRONT;
@@ -405,15 +466,21 @@ sg_prelude_new(struct sg_daemon *d, struct sg_route *route, int fd,
 		goto fail;
 	p->d = d;
 	p->route = route;
-	if (prelude_open(p, fd) == -1) {
+	p->fd = fd;
+	sg_conn_addrs_of(&p->addrs, fd, sa, salen);
+	if (route->trusted != NULL) {
+		p->phase = PH_PROXY;
+		p->pin = sg_proxyin_new();
+	}
+	if (route->trusted != NULL ? p->pin == NULL :
+	    prelude_open(p, fd) == -1) {
 		sg_front_free(p->front);
 		free(p);
 		goto fail;
 	}
+	if (p->t != NULL)
+		p->fd = -1;
 	sg_route_ref(route);
-	memcpy(&p->client, sa, salen < sizeof(p->client) ? salen :
-	    sizeof(p->client));
-	p->clientlen = salen;
 	ev_io_init(&p->io, io_cb, fd, EV_READ);
 	p->io.data = p;
 	ev_timer_init(&p->timer, timer_cb,
@@ -424,6 +491,13 @@ sg_prelude_new(struct sg_daemon *d, struct sg_route *route, int fd,
 		p->next->prev = p;
 	d->preludes = p;
 	d->nconns++;
+	if (route->trusted != NULL && !sg_addrmatch_contains(route->trusted,
+	    sa)) {
+		fail(p, "proxy-refused", "not in trusted-proxies");
+		return (0);
+	}
+	if (p->phase == PH_PROXY)
+		ev_io_start(d->loop, &p->io);
 	step(p);
 	return (0);
 

@@ -31,20 +31,29 @@ log_tls(struct sg_log_rec *r, const struct sg_tls_info *tls)
 		sg_log_str(r, "alpn", tls->alpn);
 }
 
+/* Who: the client, and the balancer it came through. */
+static void
+log_client(struct sg_log_rec *r, const struct sg_sesslog *sl)
+{
+	char a[SG_ADDR_STRLEN];
+
+	sg_log_str(r, "client", sg_addr_format(sl->client, a, sizeof(a)));
+	if (sl->via != NULL)
+		sg_log_str(r, "via", sg_addr_format(sl->via, a, sizeof(a)));
+}
+
 void
-sg_sesslog_start(struct sg_log *log, uint64_t id, const char *listener,
-    const struct sockaddr *client, const struct sg_tls_info *tls)
+sg_sesslog_start(struct sg_log *log, const struct sg_sesslog *sl)
 {
 	struct sg_log_rec r;
-	char a[SG_ADDR_STRLEN];
 
 	if (!sg_log_enabled(log, LOG_INFO))
 		return;
 	sg_log_begin(&r, log, LOG_INFO, "session-start");
-	sg_log_u64(&r, "session", id);
-	sg_log_str(&r, "listener", listener);
-	sg_log_str(&r, "client", sg_addr_format(client, a, sizeof(a)));
-	log_tls(&r, tls);
+	sg_log_u64(&r, "session", sl->id);
+	sg_log_str(&r, "listener", sl->listener);
+	log_client(&r, sl);
+	log_tls(&r, sl->tls);
 	sg_log_end(&r);
 }
 
@@ -173,7 +182,7 @@ sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
 	sg_log_begin(&r, log, LOG_INFO, "session-end");
 	sg_log_u64(&r, "session", sl->id);
 	sg_log_str(&r, "listener", sl->listener);
-	sg_log_str(&r, "client", sg_addr_format(sl->client, a, sizeof(a)));
+	log_client(&r, sl);
 	sg_log_str(&r, "upstream", sg_addr_format(sl->upstream, a,
 	    sizeof(a)));
 	sg_log_ms(&r, "duration", sl->duration_ms);

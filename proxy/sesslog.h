@@ -22,6 +22,7 @@ struct sg_sesslog {
 	uint64_t id;
 	const char *listener;
 	const struct sockaddr *client;
+	const struct sockaddr *via;	/* accept-proxy: the balancer, or NULL */
 	const struct sockaddr *upstream;	/* the address tried last */
 	uint64_t duration_ms;
 	int sockerr[2];		/* last socket errno per side, 0 if none */
@@ -29,13 +30,14 @@ struct sg_sesslog {
 };
 
 /*
- * sg_sesslog_start(log, id, listener, client, tls):
+ * sg_sesslog_start(log, sl):
  * "event=session-start session=<id> listener=<name> client=<ip:port>",
- * and with tls (else NULL) "tls=TLSv1.3 cipher=... [sni=...
- * [sni_match=no]] [alpn=...]", as the end line has them too.
+ * "via=<ip:port>" when a balancer's PROXY header named the client, and
+ * with TLS "tls=TLSv1.3 cipher=... [sni=... [sni_match=no]] [alpn=...]",
+ * as the end line has them too.  Only sl's id, listener, client, via and
+ * tls are read.
  */
-void sg_sesslog_start(struct sg_log *log, uint64_t id, const char *listener,
-    const struct sockaddr *client, const struct sg_tls_info *tls);
+void sg_sesslog_start(struct sg_log *log, const struct sg_sesslog *sl);
 
 /*
  * sg_sesslog_end(log, sl, ss):

@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,9 +307,15 @@ struct sg_transport *
 sg_tlstransport_new(SSL *ssl, int fd)
 {
 	struct tls *c;
+	int one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return (NULL);
+	/*
+	 * As for TCP: no Nagle.  Small records (tickets, then a stream
+	 * header) would otherwise wait for the peer's delayed ACK, ~40 ms.
+	 */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (SSL_set_fd(ssl, fd) != 1) {
 		free(c);
 		return (NULL);

@@ -90,7 +90,7 @@ member(const struct sg_config *c, const struct sg_session_options *o,
 	    "max-attribute-length", "high-water", "low-water",
 	    "max-connections", "stats-interval", "drain-timeout", "watchdog",
 	    "log-format", "log-level", "workers", "tls", "upstream-tls",
-	    "upstream-tls-verify" };
+	    "upstream-tls-verify", "send-proxy", "accept-proxy" };
 	const uint64_t v[] = { o->idle_timeout_ms, o->close_timeout_ms,
 	    o->stanza_timeout_ms, o->connect_timeout_ms, o->close_order,
 	    o->undeliverable, (uint64_t)o->rewrite_idle_errors, o->max_stanza,
@@ -98,7 +98,8 @@ member(const struct sg_config *c, const struct sg_session_options *o,
 	    o->high_water, o->low_water, c->max_connections,
 	    c->stats_interval_ms, c->drain_timeout_ms, c->watchdog,
 	    c->log_format, (uint64_t)c->log_level, c->workers, o->tls,
-	    (uint64_t)o->upstream_tls, (uint64_t)o->upstream_tls_verify };
+	    (uint64_t)o->upstream_tls, (uint64_t)o->upstream_tls_verify,
+	    o->send_proxy, (uint64_t)o->accept_proxy };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -136,7 +137,8 @@ START_TEST(test_defaults)
 		{ "drain-timeout", 10000 }, { "watchdog", 1 },
 		{ "log-format", SG_LOG_FORMAT_AUTO }, { "log-level", LOG_INFO },
 		{ "workers", 1 }, { "tls", SG_TLS_NONE }, { "upstream-tls", 0 },
-		{ "upstream-tls-verify", 1 }
+		{ "upstream-tls-verify", 1 }, { "send-proxy", SG_SEND_PROXY_NO },
+		{ "accept-proxy", 0 }
 	};
 	struct sg_config *cfg;
 	char path[512], err[ERRLEN];
@@ -158,10 +160,11 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(cfg->listeners[0].key);
 	ck_assert_ptr_null(cfg->listeners[0].upstream_tls_ca);
 	ck_assert_ptr_null(cfg->listeners[0].upstream_tls_name);
+	ck_assert_ptr_null(cfg->listeners[0].trusted_proxies);
 	/* Every row of the table is checked above, and nothing else. */
 	for (i = 0; sg_config_option_at(i) != NULL; i++)
 		;
-	ck_assert_uint_eq(i, sizeof(want) / sizeof(want[0]) + 6);
+	ck_assert_uint_eq(i, sizeof(want) / sizeof(want[0]) + 7);
 	sg_config_free(cfg);
 }
 END_TEST
@@ -573,6 +576,16 @@ static const struct badcli {
 	  "(256k)" },
 	{ { "-c", "/nonexistent.conf", NULL },
 	  "/nonexistent.conf: No such file or directory" },
+	{ { "--listen", "127.0.0.1:1", "--upstream", "x:1",
+	    "--accept-proxy=yes", NULL }, "[default] accept-proxy: needs "
+	  "trusted-proxies = NET [NET...] (the balancers whose PROXY headers "
+	  "to believe)" },
+	{ { "--listen", "127.0.0.1:1", "--upstream", "x:1",
+	    "--trusted-proxies=10.0.0.0/8,10.1.2.3/8", NULL },
+	  "--trusted-proxies: bad network '10.1.2.3/8'" },
+	{ { "--listen", "127.0.0.1:1", "--upstream", "x:1",
+	    "--send-proxy=v3", NULL },
+	  "--send-proxy: \"v3\" is not one of no, v1, v2" },
 };
 
 START_TEST(test_cli_errors)
