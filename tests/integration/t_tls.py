@@ -452,3 +452,32 @@ def test_session_resumption(ctx):
             sess = c.session
             c.close()
             s.close()
+
+
+@timeout(60)
+def test_upstream_starttls_offer_hidden(ctx):
+    """A TLS client never sees the upstream's own <starttls/>: it is cut
+    out of <stream:features> byte-exact, everything else relayed as is;
+    the same features through a plain listener keep it."""
+    offer = (b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+             b"<required/></starttls>")
+    mechs = (b"<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+             b"<mechanism>PLAIN</mechanism></mechanisms>")
+    feats = b"<stream:features>" + offer + mechs + b"</stream:features>"
+    hidden = b"<stream:features>" + mechs + b"</stream:features>"
+    certs, up, d, port = _direct(ctx)
+    c, s = _session(ctx, port, certs, up)
+    s.send(feats + message("after"))
+    want = hidden + message("after")
+    got = c.recv_exact(len(want))
+    check(got == want, "features over TLS: %r" % got)
+
+    plain = ctx.upstream()
+    _, pport = start_proxy(ctx, plain.addr)
+    p = ctx.connect(pport)
+    p.send(client_header())
+    ps = plain.accept()
+    ps.recv_exact(len(client_header()))
+    ps.send(server_header() + feats)
+    got = p.recv_exact(len(server_header() + feats))
+    check(got == server_header() + feats, "plain listener changed %r" % got)
