@@ -15,7 +15,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 LIBEV_CFLAGS := $(shell $(PKG_CONFIG) --cflags libev 2>/dev/null)
 LIBEV_LIBS := $(shell $(PKG_CONFIG) --libs libev 2>/dev/null || echo -lev)
 LIB_PKGS := expat
-PROXY_PKGS := expat inih libsystemd
+PROXY_PKGS := expat inih libsystemd openssl
 CHECK_PKGS := expat check
 
 WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
@@ -28,9 +28,9 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Debian packages: to build, to test, and to run the demo upstream.
 DEPS_BUILD := build-essential pkg-config libev-dev libexpat1-dev \
-	libinih-dev libsystemd-dev check
+	libinih-dev libsystemd-dev libssl-dev check
 DEPS_TEST := $(DEPS_BUILD) python3 clang libclang-rt-14-dev systemd \
-	prosody python3-slixmpp
+	prosody python3-slixmpp openssl
 DEPS_RUN := $(DEPS_BUILD) prosody
 # tests/bench: HAProxy to compare with, OpenSSL for loadgen --tls.
 DEPS_BENCH := $(DEPS_BUILD) haproxy iproute2 openssl libssl-dev

@@ -5,6 +5,7 @@
 #define NS_STREAMS	"http://etherx.jabber.org/streams"
 #define NS_STREAM_ERR	"urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_STANZA_ERR	"urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
 
 static int
 put(struct sg_bq *q, const char *s)
@@ -87,6 +88,35 @@ sg_compose_stream_error(struct sg_bq *q, const char *prefix,
 	    put_prefixed(q, "</", prefix, "error>"))
 		return (-1);
 	return (0);
+}
+
+int
+sg_compose_stream_error_text(struct sg_bq *q, const char *prefix,
+    const char *condition, const char *text)
+{
+
+	if (put_prefixed(q, "<", prefix, "error>") ||
+	    put(q, "<") || put(q, condition) ||
+	    put(q, " xmlns='" NS_STREAM_ERR "'/><text xmlns='"
+	    NS_STREAM_ERR "' xml:lang='en'>") || put_escaped(q, text) ||
+	    put(q, "</text>") || put_prefixed(q, "</", prefix, "error>"))
+		return (-1);
+	return (0);
+}
+
+int
+sg_compose_starttls_features(struct sg_bq *q)
+{
+
+	return (put(q, "<stream:features><starttls xmlns='" NS_TLS "'>"
+	    "<required/></starttls></stream:features>"));
+}
+
+int
+sg_compose_proceed(struct sg_bq *q)
+{
+
+	return (put(q, "<proceed xmlns='" NS_TLS "'/>"));
 }
 
 int

@@ -40,6 +40,27 @@ int sg_compose_stream_error(struct sg_bq *q, const char *prefix,
     const char *condition);
 
 /*
+ * sg_compose_stream_error_text(q, prefix, condition, text):
+ * As sg_compose_stream_error(), with <text xml:lang='en'>text</text>
+ * (escaped) after the condition.
+ */
+int sg_compose_stream_error_text(struct sg_bq *q, const char *prefix,
+    const char *condition, const char *text);
+
+/*
+ * sg_compose_starttls_features(q):
+ * <stream:features> offering only <starttls/>, <required/>: what a
+ * listener in starttls mode says after its stream header.
+ */
+int sg_compose_starttls_features(struct sg_bq *q);
+
+/*
+ * sg_compose_proceed(q):
+ * <proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>.
+ */
+int sg_compose_proceed(struct sg_bq *q);
+
+/*
  * sg_compose_close(q, prefix):
  * The close tag </prefix:stream>, or </stream> if prefix is "".
  */

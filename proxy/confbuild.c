@@ -65,6 +65,13 @@ sg_confbuild_parse(struct sg_confbuild *b, const struct sg_confopt *o,
 			return (sg_confbuild_fail(b, p, "%s", why));
 		return (0);
 	}
+	/* File names and names: read when the listener starts. */
+	if (o != &sg_confopt_rows[SG_CONFOPT_listen] &&
+	    o != &sg_confopt_rows[SG_CONFOPT_upstream]) {
+		if (value[0] == '\0')
+			return (sg_confbuild_fail(b, p, "empty"));
+		return (0);
+	}
 	if (sg_addr_split(value, o == &sg_confopt_rows[SG_CONFOPT_listen],
 	    host, sizeof(host), &port, why, sizeof(why)) == -1)
 		return (sg_confbuild_fail(b, p, "%s %s",

@@ -151,6 +151,41 @@ check_water(struct sg_confbuild *b, size_t l)
 	return (0);
 }
 
+static size_t
+words(const char *s)
+{
+	size_t n = 0;
+
+	while (s != NULL && *(s += strspn(s, " \t")) != '\0') {
+		s += strcspn(s, " \t");
+		n++;
+	}
+	return (n);
+}
+
+/* TLS needs a certificate; keys, if given, pair with certificates. */
+static int
+check_tls(struct sg_confbuild *b, size_t l)
+{
+	const struct sg_listener_config *lc = &b->cfg->listeners[l];
+	struct sg_confbuild_place p;
+
+	if (lc->opt.tls != SG_TLS_NONE && lc->certificate == NULL) {
+		p = place_of(b, l, SG_CONFOPT_tls);
+		p.section = lc->name;
+		p.cli = 0;
+		return (sg_confbuild_fail(b, &p, "listener %s needs a "
+		    "certificate = FILE for TLS", lc->name));
+	}
+	if (lc->key != NULL && words(lc->key) != words(lc->certificate)) {
+		p = place_of(b, l, SG_CONFOPT_key);
+		return (sg_confbuild_fail(b, &p, "%zu files for %zu "
+		    "certificates (one key per certificate, in order)",
+		    words(lc->key), words(lc->certificate)));
+	}
+	return (0);
+}
+
 static int
 check_listener(struct sg_confbuild *b, size_t l)
 {
@@ -164,7 +199,7 @@ check_listener(struct sg_confbuild *b, size_t l)
 		return (sg_confbuild_fail(b, &p, "missing (every listener "
 		    "needs listen = ADDR:PORT and upstream = HOST:PORT)"));
 	}
-	if (check_water(b, l) == -1)
+	if (check_water(b, l) == -1 || check_tls(b, l) == -1)
 		return (-1);
 	for (i = 0; i < l; i++) {
 		if (!same_addr(b->cfg->listeners[i].listen, lc->listen))
@@ -229,6 +264,10 @@ sg_config_free(struct sg_config *cfg)
 		free(cfg->listeners[i].name);
 		free(cfg->listeners[i].listen);
 		free(cfg->listeners[i].upstream);
+		free(cfg->listeners[i].certificate);
+		free(cfg->listeners[i].key);
+		free(cfg->listeners[i].upstream_tls_ca);
+		free(cfg->listeners[i].upstream_tls_name);
 	}
 	free(cfg->listeners);
 	free(cfg->path);
@@ -387,6 +426,27 @@ parse_args(struct sg_confbuild *b, int argc, char **argv,
 	return (0);
 }
 
+/* The listener's other strings (certificate, key...) from the command line. */
+static int
+cli_listener_strings(struct sg_confbuild *b, struct sg_listener_config *l)
+{
+	struct sg_confbuild_place p = { NULL, NULL, 0, 1 };
+	const struct sg_confopt *o;
+	size_t i;
+
+	for (i = 0; i < SG_CONFOPT_N; i++) {
+		o = &sg_confopt_rows[i];
+		if (o->scope != SG_CONFOPT_LISTENER || b->cli_str[i] == NULL ||
+		    i == SG_CONFOPT_listen || i == SG_CONFOPT_upstream)
+			continue;
+		p.key = o->info.name;
+		if (sg_confbuild_set(b, o, l, b->cli_str[i], &p) == -1)
+			return (-1);
+		b->meta[0].src[i].kind = SG_CONFBUILD_CLI;
+	}
+	return (0);
+}
+
 /* --listen and --upstream without -c: the listener "default". */
 static int
 cli_listener(struct sg_confbuild *b)
@@ -418,7 +478,7 @@ cli_listener(struct sg_confbuild *b)
 		return (sg_confbuild_fail(b, &p, "out of memory"));
 	b->meta[0].src[SG_CONFOPT_listen].kind = SG_CONFBUILD_CLI;
 	b->meta[0].src[SG_CONFOPT_upstream].kind = SG_CONFBUILD_CLI;
-	return (0);
+	return (cli_listener_strings(b, l));
 }
 
 /* With -c, the file is the one list of listeners. */
@@ -426,15 +486,17 @@ static int
 cli_with_file(struct sg_confbuild *b)
 {
 	struct sg_confbuild_place p = { NULL, NULL, 0, 1 };
+	size_t i;
 
-	if (b->cli_str[SG_CONFOPT_listen] != NULL)
-		p.key = "listen";
-	else if (b->cli_str[SG_CONFOPT_upstream] != NULL)
-		p.key = "upstream";
-	else
-		return (0);
-	return (sg_confbuild_fail(b, &p, "cannot be used with -c (put "
-	    "listeners in the file)"));
+	for (i = 0; i < SG_CONFOPT_N; i++) {
+		if (sg_confopt_rows[i].scope != SG_CONFOPT_LISTENER ||
+		    b->cli_str[i] == NULL)
+			continue;
+		p.key = sg_confopt_rows[i].info.name;
+		return (sg_confbuild_fail(b, &p, "cannot be used with -c "
+		    "(put listeners in the file)"));
+	}
+	return (0);
 }
 
 /* Build a config from the command line a; takes a over. */

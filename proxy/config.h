@@ -45,6 +45,12 @@ enum sg_log_format {
 	SG_LOG_FORMAT_JOURNAL	/* sd_journal_send with fields */
 };
 
+enum sg_tls_mode {
+	SG_TLS_NONE,		/* plain TCP */
+	SG_TLS_STARTTLS,	/* we offer <starttls/> and require it */
+	SG_TLS_DIRECT		/* TLS from the first byte (XEP-0368) */
+};
+
 /* What each session of a listener does; times in milliseconds. */
 struct sg_session_options {
 	unsigned idle_timeout_ms;	/* default 300000 (5 min) */
@@ -61,12 +67,19 @@ struct sg_session_options {
 	size_t max_value;		/* default 65536 */
 	size_t high_water;		/* default 1 MiB: stop reading */
 	size_t low_water;		/* default 256 KiB: read again */
+	enum sg_tls_mode tls;		/* default none */
+	int upstream_tls;		/* default 0 */
+	int upstream_tls_verify;	/* default 1 */
 };
 
 struct sg_listener_config {
 	char *name;		/* section name */
 	char *listen;		/* "ADDR:PORT", "[v6]:PORT", "*:PORT" */
 	char *upstream;		/* "HOST:PORT", "[v6]:PORT" as written */
+	char *certificate;	/* "FILE [FILE...]", or NULL */
+	char *key;		/* as many files, or NULL: in certificate */
+	char *upstream_tls_ca;	/* NULL: the system's store */
+	char *upstream_tls_name;	/* NULL: upstream's host */
 	struct sg_session_options opt;
 };
 

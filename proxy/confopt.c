@@ -27,6 +27,12 @@ static const struct sg_optparse_choice undeliverable_names[] = {
 	{ "log", SG_UNDELIVERABLE_LOG },
 	{ NULL, 0 }
 };
+static const struct sg_optparse_choice tls_mode_names[] = {
+	{ "none", SG_TLS_NONE },
+	{ "starttls", SG_TLS_STARTTLS },
+	{ "direct", SG_TLS_DIRECT },
+	{ NULL, 0 }
+};
 static const struct sg_optparse_choice log_format_names[] = {
 	{ "auto", SG_LOG_FORMAT_AUTO },
 	{ "text", SG_LOG_FORMAT_TEXT },
@@ -49,6 +55,10 @@ static const struct sg_optparse_choice log_level_names[] = {
 #define T_SIZE		SG_OPTPARSE_SIZE, NULL
 #define T_BOOL		SG_OPTPARSE_BOOL, NULL
 #define T_ADDR		SG_OPTPARSE_STRING, NULL
+#define T_FILES		SG_OPTPARSE_STRING, NULL
+#define T_FILE		SG_OPTPARSE_STRING, NULL
+#define T_NAME		SG_OPTPARSE_STRING, NULL
+#define T_TLS_MODE	SG_OPTPARSE_ENUM, tls_mode_names
 #define T_CLOSE_ORDER	SG_OPTPARSE_ENUM, close_order_names
 #define T_UNDELIVERABLE	SG_OPTPARSE_ENUM, undeliverable_names
 #define T_LOG_FORMAT	SG_OPTPARSE_ENUM, log_format_names
@@ -58,6 +68,10 @@ static const struct sg_optparse_choice log_level_names[] = {
 #define M_SIZE		"SIZE"
 #define M_BOOL		"yes|no"
 #define M_ADDR		"ADDR:PORT"
+#define M_FILES		"FILE [FILE...]"
+#define M_FILE		"FILE"
+#define M_NAME		"NAME"
+#define M_TLS_MODE	"none|starttls|direct"
 #define M_CLOSE_ORDER	"client-first|server-first"
 #define M_UNDELIVERABLE	"auto|bounce|log"
 #define M_LOG_FORMAT	"auto|text|json|journal"
@@ -83,6 +97,7 @@ const struct sg_confopt sg_confopt_rows[SG_CONFOPT_N] = {
 _Static_assert(sizeof(enum sg_close_order) == sizeof(unsigned) &&
     sizeof(enum sg_undeliverable) == sizeof(unsigned) &&
     sizeof(enum sg_log_format) == sizeof(unsigned) &&
+    sizeof(enum sg_tls_mode) == sizeof(unsigned) &&
     sizeof(int) == sizeof(unsigned),
     "sg_confopt_store() writes enums as unsigned");
 
@@ -105,6 +120,12 @@ static const char usage[] =
     "  --listen=ADDR:PORT --upstream=HOST:PORT\n"
     "      without -c: one listener \"default\" accepting on ADDR:PORT\n"
     "      ([::1]:PORT for IPv6) and forwarding to HOST:PORT\n"
+    "  --certificate=\"FILE [FILE...]\" --key=\"FILE [FILE...]\"\n"
+    "      without -c: that listener's PEM certificates (chosen by SNI,\n"
+    "      the first by default) and keys (none: in the certificate file)\n"
+    "  --upstream-tls-ca=FILE --upstream-tls-name=NAME\n"
+    "      without -c: the CA file (default: the system's) and the name\n"
+    "      (default: the upstream's host) for upstream-tls\n"
     "  --check-config\n"
     "      check the configuration, print \"configuration OK\", exit\n"
     "  --version\n"

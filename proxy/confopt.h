@@ -68,10 +68,24 @@
 	    0, 0, "auto: the journal under systemd, else text on stderr") \
 	OPT("log-level", LOG_LEVEL, GLOBAL, log_level, "info",		\
 	    0, 0, "least urgent priority logged")			\
+	OPT("tls", TLS_MODE, SESSION, tls, "none", 0, 0,		\
+	    "TLS to clients: none, starttls (required) or direct")	\
+	OPT("upstream-tls", BOOL, SESSION, upstream_tls, "no", 0, 1,	\
+	    "talk TLS to the upstream from the first byte")		\
+	OPT("upstream-tls-verify", BOOL, SESSION, upstream_tls_verify,	\
+	    "yes", 0, 1, "check the upstream's certificate and name")	\
 	OPT("listen", ADDR, LISTENER, listen, "",			\
 	    0, 0, "accept clients on ADDR:PORT ([v6]:PORT for IPv6)")	\
 	OPT("upstream", ADDR, LISTENER, upstream, "",			\
-	    0, 0, "forward each client to the server at HOST:PORT")
+	    0, 0, "forward each client to the server at HOST:PORT")	\
+	OPT("certificate", FILES, LISTENER, certificate, "none", 0, 0,	\
+	    "PEM certificate chains for TLS, chosen by SNI, first default") \
+	OPT("key", FILES, LISTENER, key, "none", 0, 0,			\
+	    "their private keys, one per certificate (none: in its file)") \
+	OPT("upstream-tls-ca", FILE, LISTENER, upstream_tls_ca, "none",	\
+	    0, 0, "PEM CA file for the upstream (none: the system's)")	\
+	OPT("upstream-tls-name", NAME, LISTENER, upstream_tls_name, "none", \
+	    0, 0, "SNI and name checked (none: upstream's host)")
 
 /* Row indices, named by member: SG_CONFOPT_listen, ...; then the count. */
 #define SG_CONFOPT_INDEX(n, t, s, m, d, lo, hi, h)	SG_CONFOPT_##m,

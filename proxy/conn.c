@@ -30,9 +30,12 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "prelude.h"
 #include "session.h"
 #include "sesslog.h"
 #include "stats.h"
+#include "tls.h"
+#include "tlstransport.h"
 #include "transport.h"
 
 /* Reads per callback: fairness between sessions. */
@@ -57,6 +60,8 @@ struct side {
 	unsigned shut_wanted:1;		/* shut down once the queue is empty */
 	unsigned shut:1;
 	unsigned dead:1;		/* writing failed for good */
+	unsigned read_wants_write:1;	/* TLS: a read waits for writable */
+	unsigned tls_started:1;		/* upstream: TLS over the connection */
 };
 
 struct sg_conn {
@@ -77,6 +82,8 @@ struct sg_conn {
 		struct sockaddr_in6 sin6;
 	} client;
 	unsigned addri;			/* upstream address tried */
+	struct sg_tls_info tls;		/* the client's, if has_tls */
+	unsigned has_tls:1;
 	unsigned refs;			/* callbacks on the stack */
 	unsigned connecting:1;
 	unsigned closed:1;
@@ -138,9 +145,15 @@ side_update_read(struct sg_conn *c, enum sg_side i)
 {
 	struct side *sd = &c->side[i];
 
-	if (sd->up && !sd->eof && !sd->paused && !c->closed)
+	/* The upstream's TLS handshake watches for itself. */
+	if (i == SG_SERVER && c->connecting)
+		return;
+	if (sd->up && !sd->eof && !sd->paused && !c->closed) {
 		ev_io_start(c->d->loop, &sd->rw);
-	else
+		/* Bytes TLS holds decrypted: libev cannot see them. */
+		if (sg_transport_pending(sd->t) > 0)
+			ev_feed_event(c->d->loop, &sd->rw, EV_READ);
+	} else
 		ev_io_stop(c->d->loop, &sd->rw);
 }
 
@@ -153,9 +166,41 @@ side_watch(struct sg_conn *c, enum sg_side i, ev_io *w, int events,
 	w->data = c;
 }
 
+/* Writing to side i failed for good (errno). */
+static void
+write_failed(struct sg_conn *c, enum sg_side i, uint64_t now)
+{
+	struct side *sd = &c->side[i];
+	int k;
+
+	sd->err = errno;
+	sd->dead = 1;
+	ev_io_stop(c->d->loop, &sd->ww);
+	/*
+	 * A peer that reset may have sent whole stanzas first: they are
+	 * still to be read, and relayed, before it counts as gone.
+	 */
+	for (k = 0; k < DRAIN_READS && !sd->eof; k++)
+		if (conn_read(c, i, now) != 1)
+			break;
+	sg_session_on_write_error(c->s, i, now);
+}
+
+/* EAGAIN: wait until writable (TLS never waits to read for a write). */
+static int
+would_block(struct sg_conn *c, enum sg_side i)
+{
+
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return (0);
+	ev_io_start(c->d->loop, &c->side[i].ww);
+	return (1);
+}
+
 /*
  * Write what is queued towards side i until the queue is empty or the
- * socket is full; then shut the write half down if the session asked.
+ * socket is full; then shut the write half down if the session asked
+ * (for TLS: close_notify, then the FIN, retried when writable).
  */
 static void
 conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
@@ -164,7 +209,7 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 	struct sg_bq *q = sg_session_outq(c->s, i);
 	struct iovec iov[WRITE_IOV];
 	ssize_t n;
-	int niov, k;
+	int niov;
 
 	if (!sd->up || sd->dead || c->closed)
 		return;
@@ -177,27 +222,22 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 		}
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			ev_io_start(c->d->loop, &sd->ww);
-			return;
-		}
-		sd->err = errno;
-		sd->dead = 1;
-		ev_io_stop(c->d->loop, &sd->ww);
-		/*
-		 * A peer that reset may have sent whole stanzas first: they
-		 * are still to be read, and relayed, before it counts as gone.
-		 */
-		for (k = 0; k < DRAIN_READS && !sd->eof; k++)
-			if (conn_read(c, i, now) != 1)
-				break;
-		sg_session_on_write_error(c->s, i, now);
+		if (!would_block(c, i))
+			write_failed(c, i, now);
 		return;
 	}
-	ev_io_stop(c->d->loop, &sd->ww);
+	if (sg_transport_flush(sd->t) == -1) {
+		if (!would_block(c, i))
+			write_failed(c, i, now);
+		return;
+	}
+	if (!sd->read_wants_write)
+		ev_io_stop(c->d->loop, &sd->ww);
 	if (sd->shut_wanted && !sd->shut) {
+		if (sg_transport_shutdown_write(sd->t) == -1 &&
+		    would_block(c, i))
+			return;
 		sd->shut = 1;
-		(void)sg_transport_shutdown_write(sd->t);
 	}
 }
 
@@ -289,6 +329,22 @@ conn_run(struct sg_conn *c, uint64_t now)
 	conn_arm(c, now);
 }
 
+/* A TLS protocol error: the peer counts as vanished; say why. */
+static void
+log_tls_error(struct sg_conn *c, enum sg_side i)
+{
+	struct sg_log_rec r;
+	const char *why = sg_transport_why(c->side[i].t);
+
+	if (why[0] == '\0' || !sg_log_enabled(c->d->log, LOG_NOTICE))
+		return;
+	sg_log_begin(&r, c->d->log, LOG_NOTICE, "tls-error");
+	sg_log_u64(&r, "session", c->id);
+	sg_log_str(&r, "side", i == SG_CLIENT ? "client" : "upstream");
+	sg_log_str(&r, "reason", why);
+	sg_log_end(&r);
+}
+
 /*
  * One read from side i into the session.  Returns 1 after a full buffer
  * (more may be waiting), 0 when the socket is empty, -1 at its end (EOF or
@@ -307,18 +363,29 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 		c->last_read = now;
 		c->released = 0;
 		sg_session_on_bytes(c->s, i, c->d->rbuf, (size_t)n, now);
-		/* Short: drained, spare the EAGAIN read. */
-		return ((size_t)n == SG_DAEMON_RBUF);
+		/* Short: drained (unless TLS holds more): no EAGAIN read. */
+		return ((size_t)n == SG_DAEMON_RBUF ||
+		    sg_transport_pending(sd->t) > 0);
 	}
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (sg_transport_wants(sd->t) == SG_WANT_WRITE) {
+			sd->read_wants_write = 1;
+			ev_io_start(c->d->loop, &sd->ww);
+		}
 		return (0);
-	if (n == -1)
+	}
+	if (n == -1) {
 		sd->err = errno;
+		if (errno == EPROTO)
+			log_tls_error(c, i);
+	}
 	sd->eof = 1;
 	side_update_read(c, i);
 	sg_session_on_eof(c->s, i, now);
 	return (-1);
 }
+
+static void upstream_handshake(struct sg_conn *, uint64_t);
 
 static void
 read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -328,14 +395,23 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	uint64_t now = now_ms();
 	int k, more = 1;
 
-	(void)loop;
 	(void)revents;
 	conn_hold(c);
+	if (i == SG_SERVER && c->connecting) {
+		upstream_handshake(c, now);
+		conn_run(c, now);
+		conn_release(c);
+		return;
+	}
 	for (k = 0; k < READS_PER_CB && more == 1 && !c->closed &&
 	    ev_is_active(w); k++) {
 		more = conn_read(c, i, now);
 		conn_run(c, now);
 	}
+	/* TLS may hold bytes the descriptor will never announce. */
+	if (more == 1 && !c->closed && ev_is_active(w) &&
+	    sg_transport_pending(c->side[i].t) > 0)
+		ev_feed_event(loop, w, EV_READ);
 	conn_release(c);
 }
 
@@ -351,10 +427,17 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	conn_hold(c);
-	if (i == SG_SERVER && c->connecting)
+	if (i == SG_SERVER && c->connecting && c->side[i].tls_started)
+		upstream_handshake(c, now);
+	else if (i == SG_SERVER && c->connecting)
 		connect_done(c, now);
-	else
+	else {
+		if (c->side[i].read_wants_write) {
+			c->side[i].read_wants_write = 0;
+			(void)conn_read(c, i, now);
+		}
 		conn_flush(c, i, now);
+	}
 	conn_run(c, now);
 	conn_release(c);
 }
@@ -391,8 +474,91 @@ connect_abandon(struct sg_conn *c, int e)
 
 	sd->err = e;
 	ev_io_stop(c->d->loop, &sd->ww);
+	ev_io_stop(c->d->loop, &sd->rw);
 	sg_transport_close(sd->t);
 	sd->t = NULL;
+	sd->tls_started = 0;
+}
+
+static void
+upstream_connected(struct sg_conn *c, uint64_t now)
+{
+	struct side *sd = &c->side[SG_SERVER];
+
+	c->connecting = 0;
+	sd->up = 1;
+	ev_io_stop(c->d->loop, &sd->ww);
+	ev_io_stop(c->d->loop, &sd->rw);
+	side_update_read(c, SG_SERVER);
+	conn_flush(c, SG_SERVER, now);
+}
+
+/* upstream-tls: TLS over the new connection; -1 if it cannot be. */
+static int
+upstream_tls_start(struct sg_conn *c)
+{
+	struct side *sd = &c->side[SG_SERVER];
+	struct sg_transport *t;
+	SSL *ssl;
+	int fd;
+
+	if ((ssl = sg_tls_client_ssl(c->route->tls_client)) == NULL)
+		return (-1);
+	ev_io_stop(c->d->loop, &sd->ww);
+	fd = sg_transport_tcp_detach(sd->t);
+	if ((t = sg_tlstransport_new(ssl, fd)) == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		sd->t = NULL;
+		return (-1);
+	}
+	sd->t = t;
+	sd->tls_started = 1;
+	side_watch(c, SG_SERVER, &sd->rw, EV_READ, read_cb);
+	side_watch(c, SG_SERVER, &sd->ww, EV_WRITE, write_cb);
+	return (0);
+}
+
+static void
+log_upstream_tls_failed(struct sg_conn *c, const char *why)
+{
+	const struct sg_addrs *up = &c->route->upstream;
+	struct sg_log_rec r;
+	char a[SG_ADDR_STRLEN];
+
+	if (!sg_log_enabled(c->d->log, LOG_NOTICE))
+		return;
+	sg_log_begin(&r, c->d->log, LOG_NOTICE, "upstream-tls-failed");
+	sg_log_u64(&r, "session", c->id);
+	sg_log_str(&r, "upstream", sg_addr_format(
+	    (const struct sockaddr *)&up->ss[c->addri], a, sizeof(a)));
+	sg_log_str(&r, "reason", why);
+	sg_log_end(&r);
+}
+
+/* A step of the upstream's handshake; done, the upstream is up. */
+static void
+upstream_handshake(struct sg_conn *c, uint64_t now)
+{
+	struct side *sd = &c->side[SG_SERVER];
+
+	if (sg_transport_handshake(sd->t) == 0) {
+		upstream_connected(c, now);
+		return;
+	}
+	if (errno == EAGAIN) {
+		ev_io_stop(c->d->loop, &sd->ww);
+		ev_io_stop(c->d->loop, &sd->rw);
+		ev_io_start(c->d->loop, sg_transport_wants(sd->t) ==
+		    SG_WANT_WRITE ? &sd->ww : &sd->rw);
+		return;
+	}
+	log_upstream_tls_failed(c, sg_transport_why(sd->t)[0] != '\0' ?
+	    sg_transport_why(sd->t) : strerror(errno));
+	/* As a refused connection: the next address, or the failure. */
+	connect_abandon(c, errno);
+	c->addri++;
+	connect_next(c, now);
 }
 
 /* The upstream socket is writable: connected, or failed. */
@@ -407,11 +573,17 @@ connect_done(struct sg_conn *c, uint64_t now)
 		connect_next(c, now);
 		return;
 	}
-	c->connecting = 0;
-	sd->up = 1;
-	ev_io_stop(c->d->loop, &sd->ww);
-	side_update_read(c, SG_SERVER);
-	conn_flush(c, SG_SERVER, now);
+	if (c->route->tls_client == NULL) {
+		upstream_connected(c, now);
+		return;
+	}
+	if (upstream_tls_start(c) == -1) {
+		connect_abandon(c, ENOMEM);
+		c->addri++;
+		connect_next(c, now);
+		return;
+	}
+	upstream_handshake(c, now);
 }
 
 static void
@@ -467,7 +639,7 @@ flush_last(struct sg_conn *c, enum sg_side i)
 			break;
 		sg_bq_consume(q, (size_t)n);
 	}
-	if (!sd->shut && sg_bq_len(q) == 0) {
+	if (!sd->shut && sg_bq_len(q) == 0 && sg_transport_flush(sd->t) == 0) {
 		sd->shut = 1;
 		(void)sg_transport_shutdown_write(sd->t);
 	}
@@ -518,6 +690,7 @@ log_end(struct sg_conn *c)
 	sl.duration_ms = now_ms() - c->start;
 	sl.sockerr[SG_CLIENT] = c->side[SG_CLIENT].err;
 	sl.sockerr[SG_SERVER] = c->side[SG_SERVER].err;
+	sl.tls = c->has_tls ? &c->tls : NULL;
 	sg_sesslog_end(c->d->log, &sl, sg_session_stats(c->s));
 }
 
@@ -558,17 +731,37 @@ int
 sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
+	struct sg_transport *t;
+
+	if ((t = sg_transport_tcp_accepted(fd)) == NULL) {
+		close(fd);
+		sg_log_msg(d->log, LOG_ERR, "accept-failed", "out of memory");
+		return (-1);
+	}
+	return (sg_conn_start(d, route, t, sa, salen));
+}
+
+int
+sg_conn_start(struct sg_daemon *d, struct sg_route *route,
+    struct sg_transport *t, const struct sockaddr *sa, socklen_t salen)
+{
 	struct sg_conn *c;
 	struct side *cl;
 	uint64_t now = now_ms();
 
+	/*
+	 * Timers count from the loop's time, which a TLS handshake (or
+	 * several, in one iteration) can leave well behind: the session's
+	 * timer must not fire early.
+	 */
+	ev_now_update(d->loop);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto err0;
-	cl = &c->side[SG_CLIENT];
-	if ((cl->t = sg_transport_tcp_accepted(fd)) == NULL)
 		goto err1;
+	cl = &c->side[SG_CLIENT];
+	cl->t = t;
 	if ((c->s = sg_session_new(&route->params, now)) == NULL)
 		goto err2;
+	c->has_tls = sg_tlstransport_describe(t, &c->tls) == 0;
 	c->d = d;
 	c->route = sg_route_ref(route);
 	c->id = ++d->next_id;
@@ -587,7 +780,8 @@ sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
 	d->conns = c;
 	d->nconns++;
 	sg_stats_accepted(d->stats);
-	sg_sesslog_start(d->log, c->id, route->name, &c->client.sa);
+	sg_sesslog_start(d->log, c->id, route->name, &c->client.sa,
+	    c->has_tls ? &c->tls : NULL);
 
 	/* Read the client at once: its bytes wait in the session. */
 	conn_hold(c);
@@ -598,15 +792,10 @@ sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
 	return (0);
 
 err2:
-	/* The transport owns fd now; closing it closes fd. */
-	sg_transport_close(cl->t);
 	free(c);
-	goto err;
 err1:
-	free(c);
-err0:
-	close(fd);
-err:
+	/* The transport owns the descriptor: closing it closes that. */
+	sg_transport_close(t);
 	sg_log_msg(d->log, LOG_ERR, "accept-failed", "out of memory");
 	return (-1);
 }
@@ -635,6 +824,7 @@ void
 sg_conn_shutdown_all(struct sg_daemon *d)
 {
 
+	sg_prelude_close_all(d);
 	each(d, sg_session_on_shutdown, 0);
 }
 
@@ -643,6 +833,7 @@ sg_conn_force_close_all(struct sg_daemon *d)
 {
 	size_t n = d->nconns;
 
+	sg_prelude_close_all(d);
 	each(d, sg_session_on_force_close, 1);
 	return (n);
 }

@@ -18,6 +18,7 @@
 struct sg_conn;
 struct sg_daemon;
 struct sg_route;
+struct sg_transport;
 
 /*
  * sg_conn_new(d, route, fd, sa, salen):
@@ -30,8 +31,19 @@ int sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
     const struct sockaddr *sa, socklen_t salen);
 
 /*
+ * sg_conn_start(d, route, t, sa, salen):
+ * As sg_conn_new(), for a client whose transport t is ready (its TLS
+ * handshake done); t is owned by the session afterwards, or closed on
+ * failure.  The session-start line then names the TLS version, cipher,
+ * SNI and ALPN.
+ */
+int sg_conn_start(struct sg_daemon *d, struct sg_route *route,
+    struct sg_transport *t, const struct sockaddr *sa, socklen_t salen);
+
+/*
  * sg_conn_shutdown_all(d):
- * The service is stopping: every session starts its close handshake.
+ * The service is stopping: every session starts its close handshake;
+ * preludes (sg_prelude_close_all) are closed.
  * Sessions may end (and be freed) inside this call.  Once d->stopping is
  * set, the session that ends last breaks d's loop.
  */

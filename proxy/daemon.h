@@ -19,6 +19,7 @@ struct sg_conn;
 struct sg_listener;
 struct sg_log;
 struct sg_notify;
+struct sg_prelude;
 struct sg_stats;
 struct sg_worker;
 
@@ -37,7 +38,8 @@ struct sg_daemon {
 	size_t nlisteners;
 
 	struct sg_conn *conns;		/* every open session, newest first */
-	size_t nconns;
+	struct sg_prelude *preludes;	/* TLS, before their session */
+	size_t nconns;			/* sessions and preludes */
 	uint64_t next_id;		/* session ids */
 
 	int stopping;			/* SIGTERM seen: draining */

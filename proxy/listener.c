@@ -26,7 +26,9 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "prelude.h"
 #include "stats.h"
+#include "tls.h"
 
 /* Accepts per callback, so that one busy listener cannot starve the rest. */
 #define ACCEPT_BATCH	64
@@ -63,6 +65,8 @@ sg_route_unref(struct sg_route *r)
 
 	if (r == NULL || --r->refs > 0)
 		return;
+	sg_tls_server_free(r->tls_server);
+	sg_tls_client_free(r->tls_client);
 	free(r->name);
 	free(r);
 }
@@ -106,10 +110,42 @@ result_of(enum sg_addr_result r)
 	    SG_LISTENER_FAILED);
 }
 
+/*
+ * The route's TLS contexts, the files read now (so a reload re-reads
+ * them).  A file that cannot be used is a configuration error.
+ */
+static int
+route_tls(struct sg_daemon *d, struct sg_route *r,
+    const struct sg_listener_config *lc, char *err, size_t errlen)
+{
+	char e[512], host[256];
+	unsigned port;
+
+	r->tls = lc->opt.tls;
+	if (r->tls != SG_TLS_NONE && (r->tls_server = sg_tls_server_new(
+	    lc->name, lc->certificate, lc->key, d->log, e, sizeof(e))) ==
+	    NULL) {
+		snprintf(err, errlen, "listener %s: %s", lc->name, e);
+		return (-1);
+	}
+	if (!lc->opt.upstream_tls)
+		return (0);
+	if (sg_addr_split(lc->upstream, 0, host, sizeof(host), &port, NULL,
+	    0) == -1)
+		host[0] = '\0';
+	if ((r->tls_client = sg_tls_client_new(host, lc->upstream_tls_name,
+	    lc->upstream_tls_ca, lc->opt.upstream_tls_verify, e, sizeof(e))) ==
+	    NULL) {
+		snprintf(err, errlen, "listener %s: %s", lc->name, e);
+		return (-1);
+	}
+	return (0);
+}
+
 /* A new route for lc, its upstream resolved now. */
 static struct sg_route *
-route_new(const struct sg_listener_config *lc, char *err, size_t errlen,
-    enum sg_listener_result *res)
+route_new(struct sg_daemon *d, const struct sg_listener_config *lc,
+    char *err, size_t errlen, enum sg_listener_result *res)
 {
 	struct sg_route *r;
 	enum sg_addr_result ar;
@@ -128,8 +164,14 @@ route_new(const struct sg_listener_config *lc, char *err, size_t errlen,
 		goto err2;
 	}
 	route_params(&r->params, &lc->opt);
+	/* TODO(lead): tls != none: the param hiding S's <starttls/>. */
 	r->connect_timeout_ms = lc->opt.connect_timeout_ms;
 	r->refs = 1;
+	if (route_tls(d, r, lc, err, errlen) == -1) {
+		*res = SG_LISTENER_BAD_CONFIG;
+		sg_route_unref(r);
+		return (NULL);
+	}
 	return (r);
 
 err2:
@@ -241,7 +283,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (d->nconns >= d->cfg->max_connections)
 			refuse(l, fd, (struct sockaddr *)&ss);
-		else if (sg_conn_new(d, l->route, fd, (struct sockaddr *)&ss,
+		else if ((l->route->tls == SG_TLS_NONE ? sg_conn_new :
+		    sg_prelude_new)(d, l->route, fd, (struct sockaddr *)&ss,
 		    len) == -1)
 			accept_pause(l, ENOMEM);
 	}
@@ -392,6 +435,11 @@ log_listening(const struct sg_listener *l, int reused)
 	sg_log_str(&r, "listener", l->route->name);
 	sg_log_str(&r, "listen", l->bound);
 	sg_log_str(&r, "upstream", list);
+	if (l->route->tls != SG_TLS_NONE)
+		sg_log_str(&r, "tls", l->route->tls == SG_TLS_DIRECT ?
+		    "direct" : "starttls");
+	if (l->route->tls_client != NULL)
+		sg_log_str(&r, "upstream_tls", "yes");
 	if (l->inherited)
 		sg_log_str(&r, "socket", "systemd");
 	if (reused)
@@ -466,7 +514,7 @@ sg_listener_reconcile(struct sg_daemon *d, const struct sg_config *cfg,
 		goto fail;
 	}
 	for (i = 0; i < n; i++) {
-		route = route_new(&cfg->listeners[i], err, errlen, &res);
+		route = route_new(d, &cfg->listeners[i], err, errlen, &res);
 		if (route == NULL)
 			goto fail;
 		if ((j = find_same(d, claimed, &cfg->listeners[i])) <

@@ -17,6 +17,8 @@
 /* Opaque types. */
 struct sg_daemon;
 struct sg_listener;
+struct sg_tls_client;
+struct sg_tls_server;
 
 /*
  * What the sessions of one listener use.  Read-only once made, shared by
@@ -29,6 +31,9 @@ struct sg_route {
 	struct sg_addrs upstream;	/* tried in order */
 	struct sg_session_params params;
 	unsigned connect_timeout_ms;
+	enum sg_tls_mode tls;
+	struct sg_tls_server *tls_server;	/* tls != none: certificates */
+	struct sg_tls_client *tls_client;	/* upstream-tls; else NULL */
 };
 
 /*

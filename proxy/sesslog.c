@@ -8,13 +8,32 @@
 #include "log.h"
 #include "session.h"
 #include "sesslog.h"
+#include "tls.h"
 
 /* Room for the undeliverable stanzas the session names, escaped. */
 #define LIST_MAX	(SG_UNDELIVERABLE_NAMED * 320)
 
+/* The client's TLS, if any. */
+static void
+log_tls(struct sg_log_rec *r, const struct sg_tls_info *tls)
+{
+
+	if (tls == NULL)
+		return;
+	sg_log_str(r, "tls", tls->version);
+	sg_log_str(r, "cipher", tls->cipher);
+	if (tls->sni[0] != '\0') {
+		sg_log_str(r, "sni", tls->sni);
+		if (!tls->sni_match)
+			sg_log_str(r, "sni_match", "no");
+	}
+	if (tls->alpn[0] != '\0')
+		sg_log_str(r, "alpn", tls->alpn);
+}
+
 void
 sg_sesslog_start(struct sg_log *log, uint64_t id, const char *listener,
-    const struct sockaddr *client)
+    const struct sockaddr *client, const struct sg_tls_info *tls)
 {
 	struct sg_log_rec r;
 	char a[SG_ADDR_STRLEN];
@@ -25,6 +44,7 @@ sg_sesslog_start(struct sg_log *log, uint64_t id, const char *listener,
 	sg_log_u64(&r, "session", id);
 	sg_log_str(&r, "listener", listener);
 	sg_log_str(&r, "client", sg_addr_format(client, a, sizeof(a)));
+	log_tls(&r, tls);
 	sg_log_end(&r);
 }
 
@@ -157,6 +177,7 @@ sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
 	sg_log_str(&r, "upstream", sg_addr_format(sl->upstream, a,
 	    sizeof(a)));
 	sg_log_ms(&r, "duration", sl->duration_ms);
+	log_tls(&r, sl->tls);
 	sg_log_str(&r, "mode", ss->opaque ? "opaque" : "xml");
 	sg_log_str(&r, "close", sg_close_reason_name(ss->reason));
 	log_sides(&r, ss);

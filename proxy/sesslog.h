@@ -15,6 +15,7 @@
 
 /* Opaque types. */
 struct sg_log;
+struct sg_tls_info;
 
 /* What the end line says besides the session's own stats. */
 struct sg_sesslog {
@@ -24,14 +25,17 @@ struct sg_sesslog {
 	const struct sockaddr *upstream;	/* the address tried last */
 	uint64_t duration_ms;
 	int sockerr[2];		/* last socket errno per side, 0 if none */
+	const struct sg_tls_info *tls;	/* the client's TLS, or NULL */
 };
 
 /*
- * sg_sesslog_start(log, id, listener, client):
- * "event=session-start session=<id> listener=<name> client=<ip:port>".
+ * sg_sesslog_start(log, id, listener, client, tls):
+ * "event=session-start session=<id> listener=<name> client=<ip:port>",
+ * and with tls (else NULL) "tls=TLSv1.3 cipher=... [sni=...
+ * [sni_match=no]] [alpn=...]", as the end line has them too.
  */
 void sg_sesslog_start(struct sg_log *log, uint64_t id, const char *listener,
-    const struct sockaddr *client);
+    const struct sockaddr *client, const struct sg_tls_info *tls);
 
 /*
  * sg_sesslog_end(log, sl, ss):

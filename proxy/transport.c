@@ -119,6 +119,15 @@ sg_transport_tcp_accepted(int fd)
 	return (&c->base);
 }
 
+int
+sg_transport_tcp_detach(struct sg_transport *t)
+{
+	int fd = tcp_of(t)->fd;
+
+	free(t);
+	return (fd);
+}
+
 struct sg_transport *
 sg_transport_tcp_connect(const struct sockaddr *sa, socklen_t salen)
 {

@@ -89,14 +89,16 @@ member(const struct sg_config *c, const struct sg_session_options *o,
 	    "max-depth", "max-attributes", "max-name-length",
 	    "max-attribute-length", "high-water", "low-water",
 	    "max-connections", "stats-interval", "drain-timeout", "watchdog",
-	    "log-format", "log-level", "workers" };
+	    "log-format", "log-level", "workers", "tls", "upstream-tls",
+	    "upstream-tls-verify" };
 	const uint64_t v[] = { o->idle_timeout_ms, o->close_timeout_ms,
 	    o->stanza_timeout_ms, o->connect_timeout_ms, o->close_order,
 	    o->undeliverable, (uint64_t)o->rewrite_idle_errors, o->max_stanza,
 	    o->max_depth, o->max_attrs, o->max_name, o->max_value,
 	    o->high_water, o->low_water, c->max_connections,
 	    c->stats_interval_ms, c->drain_timeout_ms, c->watchdog,
-	    c->log_format, (uint64_t)c->log_level, c->workers };
+	    c->log_format, (uint64_t)c->log_level, c->workers, o->tls,
+	    (uint64_t)o->upstream_tls, (uint64_t)o->upstream_tls_verify };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -133,7 +135,8 @@ START_TEST(test_defaults)
 		{ "max-connections", 10000 }, { "stats-interval", 60000 },
 		{ "drain-timeout", 10000 }, { "watchdog", 1 },
 		{ "log-format", SG_LOG_FORMAT_AUTO }, { "log-level", LOG_INFO },
-		{ "workers", 1 }
+		{ "workers", 1 }, { "tls", SG_TLS_NONE }, { "upstream-tls", 0 },
+		{ "upstream-tls-verify", 1 }
 	};
 	struct sg_config *cfg;
 	char path[512], err[ERRLEN];
@@ -151,10 +154,14 @@ START_TEST(test_defaults)
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		ck_assert_msg(member(cfg, &cfg->listeners[0].opt,
 		    want[i].name) == want[i].v, "default of %s", want[i].name);
+	ck_assert_ptr_null(cfg->listeners[0].certificate);
+	ck_assert_ptr_null(cfg->listeners[0].key);
+	ck_assert_ptr_null(cfg->listeners[0].upstream_tls_ca);
+	ck_assert_ptr_null(cfg->listeners[0].upstream_tls_name);
 	/* Every row of the table is checked above, and nothing else. */
 	for (i = 0; sg_config_option_at(i) != NULL; i++)
 		;
-	ck_assert_uint_eq(i, sizeof(want) / sizeof(want[0]) + 2);
+	ck_assert_uint_eq(i, sizeof(want) / sizeof(want[0]) + 6);
 	sg_config_free(cfg);
 }
 END_TEST

@@ -23,6 +23,7 @@ main(void)
 	srunner_add_suite(sr, sg_suite_proxyproto());
 	srunner_add_suite(sr, sg_suite_addrmatch());
 	srunner_add_suite(sr, sg_suite_proxyin());
+	srunner_add_suite(sr, sg_suite_front());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1,0 +1,43 @@
+#ifndef SG_PRELUDE_H
+#define SG_PRELUDE_H
+
+/*
+ * The prelude: what happens on a TLS listener's connection before its
+ * session exists.  tls = direct: the TLS handshake from the first byte.
+ * tls = starttls: our side of the stream dialogue up to <proceed/>
+ * (lib/front.c), then the handshake.  Once the handshake is done the
+ * connection is handed to sg_conn_start(), which connects the upstream and
+ * starts the session as for plain TCP, so that the upstream never sees
+ * the pre-TLS stream.  A prelude that fails is one log line with the
+ * client's address and the reason, and no session lines.
+ *
+ * The whole prelude must finish within the listener's connect-timeout
+ * (the time a client may take to get its session going; the upstream
+ * connection then has a connect-timeout of its own).  Preludes count
+ * towards max-connections (d->nconns).
+ */
+
+#include <sys/socket.h>
+
+/* Opaque types. */
+struct sg_daemon;
+struct sg_prelude;
+struct sg_route;
+
+/*
+ * sg_prelude_new(d, route, fd, sa, salen):
+ * Start the prelude of the accepted, non-blocking client socket fd at sa
+ * on a listener whose route has tls != none (a reference is taken).  fd
+ * is owned by the prelude afterwards.  Returns 0, or -1 on allocation
+ * failure (fd closed, logged).
+ */
+int sg_prelude_new(struct sg_daemon *d, struct sg_route *route, int fd,
+    const struct sockaddr *sa, socklen_t salen);
+
+/*
+ * sg_prelude_close_all(d):
+ * Close every prelude now (service stop): none has a session to close.
+ */
+void sg_prelude_close_all(struct sg_daemon *d);
+
+#endif /* !SG_PRELUDE_H */
