@@ -30,7 +30,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 DEPS_BUILD := build-essential pkg-config libev-dev libexpat1-dev \
 	libinih-dev libsystemd-dev libssl-dev check
 DEPS_TEST := $(DEPS_BUILD) python3 clang libclang-rt-14-dev systemd \
-	prosody prosody-modules python3-slixmpp openssl
+	prosody python3-slixmpp openssl
 DEPS_RUN := $(DEPS_BUILD) prosody
 # tests/bench: HAProxy to compare with, OpenSSL for loadgen --tls.
 DEPS_BENCH := $(DEPS_BUILD) haproxy iproute2 openssl libssl-dev
