@@ -53,8 +53,8 @@ if [ ! -x "$BIN" ]; then
 	echo "interop: $BIN is not an executable (make stanzaguard)" >&2
 	exit 2
 fi
-ALL="client-close idle server-cut burst tls-starttls tls-direct tls-idle
-    tls-server-cut tls-refused proxy-v1 proxy-v2"
+ALL="client-close idle server-cut burst tls-starttls tls-direct tls-idle \
+tls-server-cut tls-refused proxy-v1 proxy-v2"
 SCENARIOS=${*:-$ALL}
 
 skip()
@@ -336,7 +336,7 @@ for s in $SCENARIOS; do
 	proxy-v1|proxy-v2)
 		run_proxy "$s" "${s#proxy-}" ;;
 	*)
-		fail "$s" "no such scenario ($(echo $ALL))" ;;
+		fail "$s" "no such scenario ($ALL)" ;;
 	esac
 done
 
