@@ -13,6 +13,15 @@ SCENARIO is one of
                  without a close tag (mod_legacy_idle_cut)
   burst          many rounds of message bursts sent across the idle close,
                  every message accounted for
+  tls-starttls   client-close with --tls starttls (stanzaguard terminates
+                 TLS, Prosody behind it plaintext)
+  tls-direct     client-close with --tls direct (XEP-0368)
+  tls-idle       idle inside TLS (--tls starttls)
+  tls-server-cut server-cut inside TLS (--tls starttls)
+  tls-refused    a raw client that skips STARTTLS: <policy-violation/>
+  proxy-v1       clients from --client-addr through stanzaguard's
+  proxy-v2       send-proxy (--proxy v1|v2); Prosody's mod_proxy_header
+                 (tests/interop) must log that address, not stanzaguard's
 
 Exit status 0 if every check held; the checks that failed are printed as
 "FAIL: ..." lines.
@@ -53,7 +62,11 @@ PASSWORD = "secret"
 NS_DELAY = "urn:xmpp:delay"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
+NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
+
 FAILURES = []
+CLIENTS = []        # every Client login() made, for the checks at the end
+TLS = {"mode": "none", "ca": None}     # set by main()
 
 
 def say(*a):
@@ -103,6 +116,9 @@ class Client(slixmpp.ClientXMPP):
         self.late_id = None                   # see on_close_hook
         self.last_io = time.monotonic()
         self.eof_wait = 5.0
+        self.features_got = []                  # (in TLS?, starttls offered?)
+        self.tls_version = None               # at session start
+        self.local_addr = None                # our (host, port)
         self.add_event_handler("session_start", self._on_start)
         self.add_event_handler("stream_error", self._on_stream_error)
         self.register_handler(Callback(
@@ -112,10 +128,29 @@ class Client(slixmpp.ClientXMPP):
     # -- connection life
 
     def go(self, port):
-        self.connect(address=("127.0.0.1", port), use_ssl=False,
-                     force_starttls=False, disable_starttls=True)
+        mode = TLS["mode"]
+        if mode != "none":
+            self.ca_certs = TLS["ca"]
+        self.connect(address=("127.0.0.1", port), use_ssl=(mode == "direct"),
+                     force_starttls=(mode == "starttls"),
+                     disable_starttls=(mode != "starttls"))
+
+    def _in_tls(self):
+        return self.transport is not None and \
+            self.transport.get_extra_info("ssl_object") is not None
+
+    async def _handle_stream_features(self, features):
+        # Every <stream:features/> the server (stanzaguard) sent us.
+        self.features_got.append((
+            self._in_tls(),
+            features.xml.find("{%s}starttls" % NS_TLS) is not None))
+        return await super()._handle_stream_features(features)
 
     def _on_start(self, _):
+        if self.transport is not None:
+            so = self.transport.get_extra_info("ssl_object")
+            self.tls_version = so.version() if so is not None else None
+            self.local_addr = self.transport.get_extra_info("sockname")
         self.started.set()
 
     def _on_stream_error(self, err):
@@ -273,6 +308,7 @@ async def login(port, users, tag, roster=True, timeout=10.0):
     (and, with roster, the roster fetched)."""
     clients = [Client(u, "%s-%s" % (tag, uuid.uuid4().hex[:8]))
                for u in users]
+    CLIENTS.extend(clients)
     for c in clients:
         c.go(port)
     for c in clients:
@@ -771,11 +807,203 @@ async def scenario_burst(a):
                  r.get("s_closed")))
 
 
+# ---------------------------------------------------------------- TLS
+
+
+def check_tls_sessions(a, sg, pl):
+    """After a scenario run with --tls: every client spoke TLS 1.3 to
+    stanzaguard, never saw a STARTTLS offer inside TLS (stanzaguard hides
+    Prosody's), and Prosody logged it in over its plaintext port."""
+    mode = a.tls
+    check(CLIENTS, "no clients to check")
+    for c in CLIENTS:
+        who = c.boundjid.full or c.jid
+        check(c.tls_version == "TLSv1.3", "%s: TLS %s at session start, "
+              "want TLSv1.3" % (who, c.tls_version))
+        before = [f for f in c.features_got if not f[0]]
+        inside = [f for f in c.features_got if f[0]]
+        if mode == "starttls":
+            # stanzaguard's own features, before TLS: STARTTLS (required).
+            check(len(before) == 1 and before[0][1],
+                  "%s: one <stream:features/> with <starttls/> before TLS "
+                  "(got %s)" % (who, before))
+        else:
+            check(not before, "%s: direct TLS, yet %d <stream:features/> "
+                  "before TLS" % (who, len(before)))
+        # Inside TLS: SASL, then bind (Prosody's, relayed).
+        check(len(inside) >= 2, "%s: %d <stream:features/> inside TLS, "
+              "want 2 (SASL, bind)" % (who, len(inside)))
+        check(not any(f[1] for f in inside), "%s: offered <starttls/> "
+              "again inside TLS: %s" % (who, inside))
+        sid, lines = pl.session_of(c.boundjid.full)
+        if not check(sid is not None, "Prosody: no session bound %s" % who):
+            continue
+        texts = [t for _l, t in lines]
+        check(not any("starttls" in t.lower() and t.startswith("Received")
+                      for t in texts),
+              "Prosody: %s: stanzaguard sent <starttls/> upstream" % who)
+        check("Authenticated as %s" % c.boundjid.bare in texts,
+              "Prosody: %s authenticated on the plaintext upstream" % who)
+    starts = sg.records("session-start")
+    ends = sg.session_ends()
+    check(len(starts) == len(CLIENTS) and len(ends) == len(CLIENTS),
+          "stanzaguard: %d session-start and %d session-end lines for %d "
+          "clients" % (len(starts), len(ends), len(CLIENTS)))
+    for r in starts + ends:
+        check(r.get("tls") == "TLSv1.3" and r.get("cipher"),
+              "stanzaguard %s session=%s: tls=%s cipher=%s, want TLSv1.3"
+              % (r.get("event"), r.get("session"), r.get("tls"),
+                 r.get("cipher")))
+    say("%s: every client on %s; stanzaguard sessions %s" % (
+        a.scenario, sorted({c.tls_version for c in CLIENTS}), ", ".join(
+            "%s tls=%s cipher=%s" % (r.get("session"), r.get("tls"),
+                                     r.get("cipher")) for r in ends)))
+
+
+async def upstream_offers_starttls(a):
+    """Prosody (it has a certificate) offers <starttls/> to whoever opens
+    a stream on its plaintext port: stanzaguard must hide that offer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                   a.upstream_port)
+    writer.write(b"<?xml version='1.0'?><stream:stream to='localhost' "
+                 b"version='1.0' xmlns='jabber:client' "
+                 b"xmlns:stream='http://etherx.jabber.org/streams'>")
+    feats = await read_until(reader, b"</stream:features>", 5,
+                             "Prosody's features")
+    writer.write(b"</stream:stream>")
+    writer.close()
+    return check(NS_TLS.encode() in feats, "Prosody offers <starttls/> on "
+                 "its plaintext port (got %r)" % feats[-300:])
+
+
+def tls_scenario(base):
+    async def run(a):
+        check(a.tls != "none", "%s needs --tls" % a.scenario)
+        await upstream_offers_starttls(a)
+        await base(a)
+        await asyncio.sleep(0.2)
+        check_tls_sessions(a, SgLog(a.sg_log), ProsodyLog(a.prosody_log))
+    return run
+
+
+async def read_until(reader, marker, timeout, what):
+    buf = b""
+    try:
+        while marker not in buf:
+            got = await asyncio.wait_for(reader.read(4096), timeout)
+            if not got:
+                check(False, "%s: EOF before %r (got %r)" % (what, marker,
+                                                             buf[-300:]))
+                return buf
+            buf += got
+    except asyncio.TimeoutError:
+        check(False, "%s: no %r in %gs (got %r)" % (what, marker, timeout,
+                                                   buf[-300:]))
+    return buf
+
+
+async def scenario_tls_refused(a):
+    """A raw client skips STARTTLS: stanzaguard answers <auth/> with
+    <policy-violation/> and its close tag, logs why, and never connects
+    to Prosody."""
+    sg, pl = SgLog(a.sg_log), ProsodyLog(a.prosody_log)
+    reader, writer = await asyncio.open_connection("127.0.0.1", a.port)
+    writer.write(b"<?xml version='1.0'?><stream:stream to='localhost' "
+                 b"version='1.0' xmlns='jabber:client' "
+                 b"xmlns:stream='http://etherx.jabber.org/streams'>")
+    feats = await read_until(reader, b"</stream:features>", 5,
+                                "features")
+    check(b"<starttls xmlns='%s'><required/></starttls>"
+          % NS_TLS.encode() in feats,
+          "features offer <starttls><required/>: %r" % feats[-300:])
+    writer.write(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                 b"mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>")
+    got = await read_until(reader, b"</stream:stream>", 5, "refusal")
+    check(b"<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:"
+          b"xmpp-streams'/>" in got, "<policy-violation/>: %r" % got[-300:])
+    check(got.endswith(b"</stream:error></stream:stream>"),
+          "the stream error, then the close tag, last: %r" % got[-100:])
+    writer.write(b"</stream:stream>")
+    try:
+        rest = await asyncio.wait_for(reader.read(), 5)
+        check(rest == b"", "nothing after the close tag: %r" % rest)
+    except asyncio.TimeoutError:
+        check(False, "no EOF within 5s of our close tag")
+    writer.close()
+    ok = await wait_until(lambda: sg.records("starttls-refused"), 5, 0.05)
+    check(ok, "stanzaguard logged event=starttls-refused")
+    for r in sg.records("starttls-refused"):
+        check("starttls" in r.get("reason", "").lower() and
+              r.get("client", "").startswith("127.0.0.1:"),
+              "starttls-refused line names the client and why: %r" % r)
+    check(not any(t == "Client connected" for _s, _l, t in pl.lines()),
+          "Prosody never heard of the refused client")
+    say("tls-refused: %s" % [(r.get("client"), r.get("reason"))
+                             for r in sg.records("starttls-refused")])
+
+
+# ------------------------------------------------------------ PROXY protocol
+
+
+def connect_from(addr):
+    """slixmpp 1.8 cannot bind its socket before connecting: make the
+    loop's create_connection bind every client to addr."""
+    loop = asyncio.get_running_loop()
+    orig = loop.create_connection
+
+    async def create_connection(*args, **kw):
+        kw.setdefault("local_addr", (addr, 0))
+        return await orig(*args, **kw)
+    loop.create_connection = create_connection
+
+
+async def scenario_proxy_addr(a):
+    """Clients from a.client_addr; stanzaguard sends a PROXY header
+    (a.proxy) to Prosody, whose mod_proxy_header logs the address it
+    names: the client's, not stanzaguard's."""
+    sg, pl = SgLog(a.sg_log), ProsodyLog(a.prosody_log)
+    connect_from(a.client_addr)
+    alice, bob = await login(a.port, ["alice", "bob"], "px")
+    await exchange(alice, bob)
+    await asyncio.gather(alice.close(), bob.close())
+    for c in (alice, bob):
+        check_client_closed(c, peer_first=False)
+    ends = await sg.wait_ends(2, 10)
+    for r in ends:
+        check_session(r, "client")
+    await asyncio.sleep(0.2)
+    starts = {r.get("client") for r in sg.records("session-start")}
+    for c in (alice, bob):
+        who = c.boundjid.full
+        caddr = "%s:%d" % (c.local_addr[0], c.local_addr[1])
+        check(c.local_addr[0] == a.client_addr, "%s connected from %s, "
+              "want %s" % (who, caddr, a.client_addr))
+        check(caddr in starts, "stanzaguard's session-start names client=%s "
+              "(got %s)" % (caddr, starts))
+        sid, lines = pl.session_of(who)
+        heads = [t for _l, t in lines if t.startswith("proxy_header:")]
+        want = "proxy_header: %s TCP4 client %s server 127.0.0.1:%d" % (
+            a.proxy, caddr, a.port)
+        check(len(heads) == 1 and heads[0].startswith(want),
+              "Prosody: %s's session logged %r, want %r" % (who, heads,
+                                                            want))
+        check(pl.clean_close(who) == "clean", "Prosody: %s closed %s, want "
+              "clean" % (who, pl.clean_close(who)))
+        say("%s: %s: %s" % (a.scenario, who, heads))
+
+
 SCENARIOS = {
     "client-close": scenario_client_close,
     "idle": scenario_idle,
     "server-cut": scenario_server_cut,
     "burst": scenario_burst,
+    "tls-starttls": tls_scenario(scenario_client_close),
+    "tls-direct": tls_scenario(scenario_client_close),
+    "tls-idle": tls_scenario(scenario_idle),
+    "tls-server-cut": tls_scenario(scenario_server_cut),
+    "tls-refused": scenario_tls_refused,
+    "proxy-v1": scenario_proxy_addr,
+    "proxy-v2": scenario_proxy_addr,
 }
 
 
@@ -784,6 +1012,8 @@ def main():
     p.add_argument("scenario", choices=sorted(SCENARIOS))
     p.add_argument("--port", type=int, required=True,
                    help="stanzaguard's listening port on 127.0.0.1")
+    p.add_argument("--upstream-port", type=int,
+                   help="Prosody's c2s port on 127.0.0.1 (tls-*)")
     p.add_argument("--sg-log", required=True)
     p.add_argument("--prosody-log", required=True)
     p.add_argument("--idle", type=float, default=2.0,
@@ -800,7 +1030,15 @@ def main():
                    default=int(os.environ.get("SG_SEED", "0") or 0) or
                    random.randrange(1, 1 << 30))
     p.add_argument("--debug-log", help="slixmpp's debug log goes here")
+    p.add_argument("--tls", choices=("none", "starttls", "direct"),
+                   default="none", help="how the clients start TLS")
+    p.add_argument("--ca", help="the CA file the clients verify against")
+    p.add_argument("--client-addr", default="127.0.0.1",
+                   help="proxy-v1, proxy-v2: the loopback address clients bind to")
+    p.add_argument("--proxy", choices=("v1", "v2"), default="v1",
+                   help="proxy-v1, proxy-v2: the PROXY version stanzaguard sends")
     a = p.parse_args()
+    TLS["mode"], TLS["ca"] = a.tls, a.ca
     if a.debug_log:
         logging.basicConfig(filename=a.debug_log, level=logging.DEBUG,
                             format="%(asctime)s %(name)s %(message)s")
