@@ -189,6 +189,15 @@ sg_front_feed(struct sg_front *f, const char *buf, size_t len)
 	return (f->outcome);
 }
 
+enum sg_front_outcome
+sg_front_shutdown(struct sg_front *f)
+{
+
+	if (f->outcome == SG_FRONT_NEED_MORE)
+		refuse(f, "system-shutdown", NULL, "the service is stopping");
+	return (f->outcome);
+}
+
 struct sg_bq *
 sg_front_outq(struct sg_front *f)
 {

@@ -62,6 +62,16 @@ enum sg_front_outcome sg_front_feed(struct sg_front *f, const char *buf,
     size_t len);
 
 /*
+ * sg_front_shutdown(f):
+ * The service is stopping: queue <system-shutdown/> and our close tag
+ * (after our header if we had not sent it), as sessions are told on stop.
+ * Returns SG_FRONT_REFUSE (sg_front_why() says the service is stopping),
+ * or, if the outcome was already decided, that outcome, queueing nothing:
+ * after <proceed/> or a refusal nothing more can be said.
+ */
+enum sg_front_outcome sg_front_shutdown(struct sg_front *f);
+
+/*
  * sg_front_outq(f):
  * Our bytes to write to the client, in order; the caller consumes them.
  */

@@ -56,6 +56,7 @@ struct sg_prelude {
 	struct sg_conn_addrs addrs;
 	unsigned refs;
 	unsigned closed:1;
+	unsigned stop_told:1;		/* sg_prelude_close_all() came */
 };
 
 /* One line for a prelude that ends without a session. */
@@ -507,10 +508,52 @@ fail:
 	return (-1);
 }
 
+/*
+ * The service stops.  A client in the starttls dialogue has our header (or
+ * gets it now): it is told <system-shutdown/>, as sessions are, and then
+ * drained like a refusal.  Before or after that dialogue nothing XML can
+ * be said: the connection is closed.  A prelude already refusing or
+ * draining goes on doing so.
+ */
+static void
+stop(struct sg_prelude *p)
+{
+
+	switch (p->phase) {
+	case PH_PROXY:
+		fail(p, "proxy-refused", "the service stopped before the "
+		    "PROXY header was complete");
+		break;
+	case PH_FRONT:
+		(void)sg_front_shutdown(p->front);
+		log_end(p, LOG_NOTICE, "starttls-refused",
+		    sg_front_why(p->front));
+		p->phase = PH_REFUSE;
+		step(p);
+		break;
+	case PH_PROCEED:
+	case PH_HANDSHAKE:
+		fail(p, "tls-failed", "the service stopped before the TLS "
+		    "handshake was done");
+		break;
+	default:
+		break;
+	}
+}
+
 void
 sg_prelude_close_all(struct sg_daemon *d)
 {
+	struct sg_prelude *p, *next;
 
-	while (d->preludes != NULL)
-		finish(d->preludes);
+	for (p = d->preludes; p != NULL; p = next) {
+		/* Only p itself can end in here: next stays valid. */
+		next = p->next;
+		if (p->stop_told) {
+			finish(p);
+			continue;
+		}
+		p->stop_told = 1;
+		stop(p);
+	}
 }

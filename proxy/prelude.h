@@ -36,7 +36,13 @@ int sg_prelude_new(struct sg_daemon *d, struct sg_route *route, int fd,
 
 /*
  * sg_prelude_close_all(d):
- * Close every prelude now (service stop): none has a session to close.
+ * The service stops; none of the preludes has a session to close.  The
+ * first call tells a client in the starttls dialogue <system-shutdown/>
+ * and our close tag, shuts the write side and drains to its EOF (within
+ * the connect-timeout), as a refusal; any other prelude is closed at once
+ * and logged.  A later call (the forced stop) closes every prelude left.
+ * Preludes may end (and be freed) inside this call; once d->stopping is
+ * set, the last connection to end breaks d's loop.
  */
 void sg_prelude_close_all(struct sg_daemon *d);
 

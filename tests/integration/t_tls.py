@@ -9,7 +9,7 @@ import ssl
 
 from sgtest import (CLOSE, LOOPBACK, TestFailure, check, client_header,
                     free_port, hostport, message, run_binary, server_header,
-                    start_proxy, timeout)
+                    start_proxy, stream_error, timeout)
 from sgtls import (client_context, make_certs, server_context, tls_connect,
                    TlsClient)
 
@@ -293,6 +293,76 @@ def test_starttls_refused(ctx):
     up.no_connection(0.3)
     r = d.wait_for(event="starttls-refused")
     check("before <starttls/>" in r.get("reason", ""), "log %r" % r)
+
+
+@timeout(60)
+def test_starttls_dialogue_told_of_stop(ctx):
+    """SIGTERM while a client is in the STARTTLS dialogue (our features
+    out, no <starttls/> yet): it gets <system-shutdown/> and our close tag,
+    then EOF; once it closes too the daemon exits 0 (before any time
+    limit), the stop logged and the prelude counted as closed cleanly."""
+    certs, up, d, port = _starttls(ctx, "--drain-timeout=60s",
+                                   "--connect-timeout=60s")
+    c = ctx.connect(port)
+    c.send(client_header())
+    c.recv_until(b"</stream:features>")
+    d.signal(signal.SIGTERM)
+    got = c.recv_until(CLOSE)
+    check(got == stream_error("system-shutdown") + CLOSE,
+          "stop notice %r" % got)
+    r = d.wait_for(event="starttls-refused")
+    check(r.get("reason") == "the service is stopping" and
+          r.get("client", "").startswith("127.0.0.1:"), "log %r" % r)
+    c.expect_eof()
+    c.send(CLOSE)
+    c.shutdown_write()
+    check(d.wait_exit() == 0, "exit status %s" % d.proc.returncode)
+    s = d.wait_for(event="stopped")
+    check(s.get("closed_clean") == "1" and s.get("forced") == "0",
+          "stopped %r" % s)
+    up.no_connection(0.1)
+
+
+@timeout(60)
+def test_starttls_stop_forced(ctx):
+    """A client told of the stop in the STARTTLS dialogue that never
+    closes is closed by a second SIGTERM: EOF, exit 0, forced=1."""
+    certs, up, d, port = _starttls(ctx, "--drain-timeout=60s",
+                                   "--connect-timeout=60s")
+    c = ctx.connect(port)
+    c.send(client_header())
+    c.recv_until(b"</stream:features>")
+    d.signal(signal.SIGTERM)
+    c.recv_until(CLOSE)
+    c.expect_eof()
+    d.signal(signal.SIGTERM)
+    check(d.wait_exit() == 0, "exit status %s" % d.proc.returncode)
+    s = d.wait_for(event="stopped")
+    check(s.get("closed_clean") == "0" and s.get("forced") == "1",
+          "stopped %r" % s)
+
+
+@timeout(60)
+def test_handshake_closed_on_stop(ctx):
+    """SIGTERM during a TLS handshake: nothing XML can be said, so the
+    connection is closed at once, logged with the reason, and the daemon
+    exits 0 without waiting for the connect-timeout."""
+    certs, up, d, port = _direct(ctx, "--drain-timeout=60s",
+                                 "--connect-timeout=60s")
+    c = ctx.connect(port)
+    t = TlsClient(ctx, c.sock, client_context(certs))
+    try:
+        t.obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    t._push()
+    # The server's first flight: the handshake is under way, ours to end.
+    c.recv_exact(1)
+    d.signal(signal.SIGTERM)
+    c.recv_to_eof()
+    f = d.wait_for(event="tls-failed")
+    check("service stopped" in f.get("reason", ""), "log %r" % f)
+    check(d.wait_exit() == 0, "exit status %s" % d.proc.returncode)
 
 
 @timeout(60)

@@ -203,6 +203,56 @@ START_TEST(test_client_closes)
 }
 END_TEST
 
+#define SHUTDOWN \
+	"<stream:error><system-shutdown " \
+	"xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>" \
+	"</stream:stream>"
+
+START_TEST(test_shutdown_after_features)
+{
+	struct sg_front *f = front();
+
+	ck_assert_int_eq(sg_front_feed(f, HDR, strlen(HDR)),
+	    SG_FRONT_NEED_MORE);
+	expect(f, OUR_HDR FEATURES);
+	ck_assert_int_eq(sg_front_shutdown(f), SG_FRONT_REFUSE);
+	expect(f, SHUTDOWN);
+	ck_assert_str_eq(sg_front_why(f), "the service is stopping");
+	/* Final: the client's <starttls/> now changes nothing. */
+	ck_assert_int_eq(sg_front_feed(f, "<starttls xmlns='" NS_TLS "'/>",
+	    strlen("<starttls xmlns='" NS_TLS "'/>")), SG_FRONT_REFUSE);
+	ck_assert_uint_eq(sg_bq_len(sg_front_outq(f)), 0);
+	sg_front_free(f);
+}
+END_TEST
+
+START_TEST(test_shutdown_before_header)
+{
+	struct sg_front *f = front();
+
+	/* Half a header: ours must still come first, in jabber:client. */
+	ck_assert_int_eq(sg_front_feed(f, HDR, 20), SG_FRONT_NEED_MORE);
+	ck_assert_int_eq(sg_front_shutdown(f), SG_FRONT_REFUSE);
+	expect(f, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
+	    "id='abc'>" SHUTDOWN);
+	sg_front_free(f);
+}
+END_TEST
+
+START_TEST(test_shutdown_after_proceed_says_nothing)
+{
+	struct sg_front *f = front();
+
+	ck_assert_int_eq(sg_front_feed(f, starttls, strlen(starttls)),
+	    SG_FRONT_PROCEED);
+	expect(f, OUR_HDR FEATURES PROCEED);
+	ck_assert_int_eq(sg_front_shutdown(f), SG_FRONT_PROCEED);
+	ck_assert_uint_eq(sg_bq_len(sg_front_outq(f)), 0);
+	sg_front_free(f);
+}
+END_TEST
+
 Suite *
 sg_suite_front(void)
 {
@@ -220,6 +270,9 @@ sg_suite_front(void)
 	tcase_add_test(tc, test_bad_xml);
 	tcase_add_test(tc, test_bad_xml_before_header);
 	tcase_add_test(tc, test_client_closes);
+	tcase_add_test(tc, test_shutdown_after_features);
+	tcase_add_test(tc, test_shutdown_before_header);
+	tcase_add_test(tc, test_shutdown_after_proceed_says_nothing);
 	suite_add_tcase(s, tc);
 	return (s);
 }
