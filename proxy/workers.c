@@ -55,8 +55,10 @@
  * line (or one journal datagram), so lines never mix; records of a worker
  * carry worker=K, the master's process=master.
  *
- * Modules: this file is the master; worker.c is each worker's link to
- * it; workmsg.h is the wire between the two.
+ * Modules: this file is the master's processes (fork, exit, restart,
+ * stop); master.c its rounds with the running workers (messages, totals,
+ * reload, watchdog), over the structs of master.h; worker.c is each
+ * worker's link to it; workmsg.h is the wire between the two.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -76,6 +78,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "master.h"
 #include "notify.h"
 #include "stats.h"
 #include "worker.h"
@@ -87,48 +90,7 @@
 #define BACKOFF_MAX	30.0
 #define BACKOFF_RESET	60.0	/* a worker up this long starts afresh */
 
-struct master;
-
-/* The master's view of worker K, through its restarts. */
-struct slot {
-	struct master *m;
-	unsigned id;
-	pid_t pid;			/* 0: not running */
-	int fd;				/* our end; -1 */
-	ev_io io;
-	ev_timer restart;
-	ev_tstamp started;
-	unsigned deaths;		/* quick deaths in a row */
-	int listening;
-	int report_due;			/* asked for totals, no answer yet */
-	int reload_due;
-	int ponged;
-	int have;			/* last holds counters */
-	int final;			/* last is SG_WORKMSG_FINAL */
-	struct sg_workmsg last;
-};
-
-struct master {
-	struct ev_loop *loop;
-	struct sg_config *cfg;
-	struct sg_log *log;
-	struct sg_notify *notify;
-	struct sg_stats *retired;	/* of workers that have exited */
-	sg_workers_run_fn *run;
-	pid_t pid;
-	unsigned n;
-	struct slot *slots;
-	uint64_t restarts;
-	uint64_t stopped, forced;	/* summed SG_WORKMSG_FINALs */
-	int ready;
-	int reloading;
-	int stopping;
-	int status;
-	ev_signal sigterm, sigint, sighup, sigchld;
-	ev_timer stats_timer, watchdog;
-};
-
-static void spawn(struct slot *s);
+static void spawn(struct sg_master_slot *s);
 
 unsigned
 sg_workers_count(const struct sg_config *cfg)
@@ -141,88 +103,8 @@ sg_workers_count(const struct sg_config *cfg)
 	    (unsigned)n);
 }
 
-static size_t
-running(const struct master *m)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < m->n; i++)
-		if (m->slots[i].pid != 0)
-			k++;
-	return (k);
-}
-
-/* The whole daemon's totals: exited workers plus each one's last. */
-static struct sg_stats *
-sum(const struct master *m, size_t *closing)
-{
-	struct sg_stats *st;
-	struct sg_stats_counts c;
-	size_t i;
-
-	*closing = 0;
-	if ((st = sg_stats_new()) == NULL)
-		return (NULL);
-	sg_stats_get(m->retired, &c);
-	sg_stats_add(st, &c);
-	for (i = 0; i < m->n; i++) {
-		if (!m->slots[i].have)
-			continue;
-		sg_stats_add(st, &m->slots[i].last.counts);
-		*closing += m->slots[i].last.closing;
-	}
-	return (st);
-}
-
 static void
-log_totals(struct master *m)
-{
-	struct sg_stats *st;
-	char status[160];
-	size_t closing, n;
-
-	if ((st = sum(m, &closing)) == NULL)
-		return;
-	sg_stats_log_workers(st, m->log, closing, (unsigned)running(m),
-	    m->restarts);
-	n = (size_t)snprintf(status, sizeof(status), "workers: %zu/%u; ",
-	    running(m), m->n);
-	if (n < sizeof(status))
-		sg_stats_status(st, closing, status + n, sizeof(status) - n);
-	if (!m->stopping)
-		sg_notify_status(m->notify, status);
-	sg_stats_free(st);
-}
-
-static void
-send_all(struct master *m, enum sg_workmsg_type type)
-{
-	struct slot *s;
-	size_t i;
-
-	for (i = 0; i < m->n; i++) {
-		s = &m->slots[i];
-		if (s->pid == 0 || s->fd == -1 || !s->listening)
-			continue;
-		if (sg_workmsg_tell(s->fd, type) == 0 &&
-		    type == SG_WORKMSG_REPORT)
-			s->report_due = 1;
-	}
-}
-
-static int
-reports_due(const struct master *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->n; i++)
-		if (m->slots[i].report_due)
-			return (1);
-	return (0);
-}
-
-static void
-kill_all(struct master *m, int sig)
+kill_all(struct sg_master *m, int sig)
 {
 	size_t i;
 
@@ -231,93 +113,11 @@ kill_all(struct master *m, int sig)
 			(void)kill(m->slots[i].pid, sig);
 }
 
-static void
-ready_if_all(struct master *m)
-{
-	char status[64];
-	size_t i;
-
-	for (i = 0; i < m->n; i++)
-		if (!m->slots[i].listening)
-			return;
-	m->ready = 1;
-	snprintf(status, sizeof(status), "workers: %u/%u listening", m->n,
-	    m->n);
-	sg_notify_ready(m->notify, status);
-}
-
-static void
-reload_done_if_all(struct master *m)
-{
-	struct sg_log_rec r;
-	size_t i;
-
-	if (!m->reloading)
-		return;
-	for (i = 0; i < m->n; i++)
-		if (m->slots[i].reload_due)
-			return;
-	m->reloading = 0;
-	sg_log_begin(&r, m->log, LOG_NOTICE, "reload-done");
-	sg_log_u64(&r, "workers", running(m));
-	sg_log_end(&r);
-	sg_notify_ready(m->notify, "configuration reloaded");
-}
-
-static void
-on_msg(struct slot *s, const struct sg_workmsg *msg)
-{
-	struct master *m = s->m;
-
-	switch (msg->type) {
-	case SG_WORKMSG_LISTENING:
-		s->listening = s->ponged = 1;
-		if (!m->ready)
-			ready_if_all(m);
-		break;
-	case SG_WORKMSG_RELOADED:
-	case SG_WORKMSG_RELOAD_FAILED:
-		s->reload_due = 0;
-		reload_done_if_all(m);
-		break;
-	case SG_WORKMSG_STATS:
-	case SG_WORKMSG_FINAL:
-		s->last = *msg;
-		s->have = 1;
-		s->final = msg->type == SG_WORKMSG_FINAL;
-		if (s->report_due) {
-			s->report_due = 0;
-			if (!reports_due(m))
-				log_totals(m);
-		}
-		break;
-	case SG_WORKMSG_PONG:
-		s->ponged = 1;
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-slot_io_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct slot *s = io->data;
-	struct sg_workmsg msg;
-	int r;
-
-	(void)revents;
-	while ((r = sg_workmsg_recv(s->fd, &msg)) == 1)
-		on_msg(s, &msg);
-	if (r == -1)
-		ev_io_stop(loop, io);	/* it is exiting: SIGCHLD follows */
-}
-
 /* Count what the worker of s did into the totals of exited workers. */
 static void
-retire(struct slot *s)
+retire(struct sg_master_slot *s)
 {
-	struct master *m = s->m;
+	struct sg_master *m = s->m;
 	struct sg_stats_counts *c = &s->last.counts;
 
 	if (s->have) {
@@ -334,7 +134,7 @@ retire(struct slot *s)
 }
 
 static void
-log_exit(struct slot *s, pid_t pid, int wstatus, int expected)
+log_exit(struct sg_master_slot *s, pid_t pid, int wstatus, int expected)
 {
 	struct sg_log_rec r;
 
@@ -350,9 +150,9 @@ log_exit(struct slot *s, pid_t pid, int wstatus, int expected)
 }
 
 static void
-schedule_restart(struct slot *s)
+schedule_restart(struct sg_master_slot *s)
 {
-	struct master *m = s->m;
+	struct sg_master *m = s->m;
 	struct sg_log_rec r;
 	double delay = BACKOFF_FIRST;
 	unsigned i;
@@ -374,7 +174,7 @@ schedule_restart(struct slot *s)
 
 /* A worker that never listened at start: the daemon cannot start. */
 static void
-start_failed(struct master *m, int wstatus)
+start_failed(struct sg_master *m, int wstatus)
 {
 
 	if (m->stopping)
@@ -387,12 +187,12 @@ start_failed(struct master *m, int wstatus)
 }
 
 static void
-finish_stop(struct master *m)
+finish_stop(struct sg_master *m)
 {
 	struct sg_log_rec r;
 
 	if (m->status == 0) {
-		log_totals(m);
+		sg_master_log_totals(m);
 		sg_log_begin(&r, m->log, LOG_NOTICE, "stopped");
 		sg_log_u64(&r, "closed_clean", m->stopped - m->forced);
 		sg_log_u64(&r, "forced", m->forced);
@@ -403,18 +203,17 @@ finish_stop(struct master *m)
 }
 
 static void
-slot_exited(struct slot *s, pid_t pid, int wstatus)
+slot_exited(struct sg_master_slot *s, pid_t pid, int wstatus)
 {
-	struct master *m = s->m;
-	struct sg_workmsg msg;
+	struct sg_master *m = s->m;
 	int never_listened, was_due;
 
 	/*
 	 * Its last words may still wait in the socket: read them before
 	 * judging, or a worker that listened looks like a start failure.
 	 */
-	while (s->fd != -1 && sg_workmsg_recv(s->fd, &msg) == 1)
-		on_msg(s, &msg);
+	if (s->fd != -1)
+		(void)sg_master_read(s);
 	never_listened = !s->listening;
 	ev_io_stop(m->loop, &s->io);
 	if (s->fd != -1)
@@ -428,18 +227,18 @@ slot_exited(struct slot *s, pid_t pid, int wstatus)
 		start_failed(m, wstatus);
 	else if (!m->stopping) {
 		schedule_restart(s);
-		reload_done_if_all(m);
-		if (was_due && !reports_due(m))
-			log_totals(m);
+		sg_master_reload_done_if_all(m);
+		if (was_due && !sg_master_reports_due(m))
+			sg_master_log_totals(m);
 	}
-	if (m->stopping && running(m) == 0)
+	if (m->stopping && sg_master_running(m) == 0)
 		finish_stop(m);
 }
 
 static void
 sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct master *m = w->data;
+	struct sg_master *m = w->data;
 	pid_t pid;
 	int st;
 	size_t i;
@@ -455,7 +254,7 @@ sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 restart_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct slot *s = w->data;
+	struct sg_master_slot *s = w->data;
 
 	(void)loop;
 	(void)revents;
@@ -468,7 +267,7 @@ restart_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct master *m = w->data;
+	struct sg_master *m = w->data;
 	struct sg_log_rec r;
 	char status[64];
 	size_t i;
@@ -477,10 +276,10 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (!m->stopping) {
 		m->stopping = 1;
 		sg_log_begin(&r, m->log, LOG_NOTICE, "stopping");
-		sg_log_u64(&r, "workers", running(m));
+		sg_log_u64(&r, "workers", sg_master_running(m));
 		sg_log_end(&r);
 		snprintf(status, sizeof(status), "stopping: %zu workers "
-		    "closing their sessions", running(m));
+		    "closing their sessions", sg_master_running(m));
 		sg_notify_stopping(m->notify, status);
 		ev_timer_stop(loop, &m->stats_timer);
 		for (i = 0; i < m->n; i++)
@@ -488,120 +287,19 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	/* A second signal goes on too: the workers close by force. */
 	kill_all(m, w->signum);
-	if (running(m) == 0)
+	if (sg_master_running(m) == 0)
 		finish_stop(m);
 }
 
 static void
-stats_timer_set(struct master *m)
+master_watchers_stop(struct sg_master *m)
 {
-	double iv = m->cfg->stats_interval_ms / 1000.;
-
-	ev_timer_stop(m->loop, &m->stats_timer);
-	if (iv <= 0.)
-		return;
-	ev_timer_set(&m->stats_timer, iv, iv);
-	ev_timer_start(m->loop, &m->stats_timer);
-}
-
-static void
-reload(struct master *m)
-{
-	struct sg_config *ncfg;
-	char err[1024];
 	size_t i;
 
-	if (m->stopping)
-		return;
-	if (m->cfg->path == NULL) {
-		sg_log_msg(m->log, LOG_NOTICE, "reload-skipped",
-		    "started without -c: no configuration file to reload");
-		return;
-	}
-	sg_notify_reloading(m->notify);
-	if ((ncfg = sg_config_reload(m->cfg, err, sizeof(err))) == NULL) {
-		sg_log_msg(m->log, LOG_ERR, "reload-failed",
-		    "%s; keeping the configuration in force", err);
-		sg_notify_ready(m->notify, "reload failed");
-		return;
-	}
-	if (sg_workers_count(ncfg) != m->n)
-		sg_log_msg(m->log, LOG_WARNING, "workers-unchanged",
-		    "workers = %u takes effect on restart; keeping %u",
-		    ncfg->workers, m->n);
-	sg_config_free(m->cfg);
-	m->cfg = ncfg;
-	sg_log_set_level(m->log, ncfg->log_level);
-	stats_timer_set(m);
-	m->reloading = 1;
-	for (i = 0; i < m->n; i++)
-		if (m->slots[i].pid != 0 &&
-		    kill(m->slots[i].pid, SIGHUP) == 0)
-			m->slots[i].reload_due = 1;
-	reload_done_if_all(m);
-}
-
-static void
-hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-
-	(void)loop;
-	(void)revents;
-	reload(w->data);
-}
-
-static void
-stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct master *m = w->data;
-	size_t i;
-
-	(void)loop;
-	(void)revents;
-	/* A worker too slow to answer counts with its last report. */
-	if (reports_due(m)) {
-		for (i = 0; i < m->n; i++)
-			m->slots[i].report_due = 0;
-		log_totals(m);
-	}
-	send_all(m, SG_WORKMSG_REPORT);
-	if (!reports_due(m))
-		log_totals(m);
-}
-
-/* WATCHDOG=1 only while every worker runs and answers. */
-static void
-watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct master *m = w->data;
-	size_t i;
-	int ok = 1;
-
-	(void)loop;
-	(void)revents;
-	for (i = 0; i < m->n; i++)
-		if (m->slots[i].pid == 0 || !m->slots[i].ponged)
-			ok = 0;
-	if (ok)
-		sg_notify_watchdog(m->notify);
-	for (i = 0; i < m->n; i++)
-		m->slots[i].ponged = 0;
-	send_all(m, SG_WORKMSG_PING);
-}
-
-static void
-master_watchers(struct master *m, int start)
-{
-	void (*sig)(struct ev_loop *, ev_signal *) = start ? ev_signal_start :
-	    ev_signal_stop;
-	size_t i;
-
-	sig(m->loop, &m->sigterm);
-	sig(m->loop, &m->sigint);
-	sig(m->loop, &m->sighup);
-	sig(m->loop, &m->sigchld);
-	if (start)
-		return;
+	ev_signal_stop(m->loop, &m->sigterm);
+	ev_signal_stop(m->loop, &m->sigint);
+	ev_signal_stop(m->loop, &m->sighup);
+	ev_signal_stop(m->loop, &m->sigchld);
 	ev_timer_stop(m->loop, &m->stats_timer);
 	ev_timer_stop(m->loop, &m->watchdog);
 	for (i = 0; i < m->n; i++) {
@@ -611,39 +309,30 @@ master_watchers(struct master *m, int start)
 }
 
 static void
-master_init_watchers(struct master *m)
+master_init_watchers(struct sg_master *m)
 {
-	uint64_t usec = sg_notify_watchdog_usec(m->notify);
 	size_t i;
 
 	ev_signal_init(&m->sigterm, stop_cb, SIGTERM);
 	ev_signal_init(&m->sigint, stop_cb, SIGINT);
-	ev_signal_init(&m->sighup, hup_cb, SIGHUP);
 	ev_signal_init(&m->sigchld, sigchld_cb, SIGCHLD);
-	ev_timer_init(&m->stats_timer, stats_cb, 0., 0.);
-	ev_timer_init(&m->watchdog, watchdog_cb, 0., 0.);
-	m->sigterm.data = m->sigint.data = m->sighup.data = m;
-	m->sigchld.data = m->stats_timer.data = m->watchdog.data = m;
+	m->sigterm.data = m->sigint.data = m->sigchld.data = m;
 	for (i = 0; i < m->n; i++) {
 		m->slots[i].m = m;
 		m->slots[i].id = (unsigned)i + 1;
 		m->slots[i].fd = -1;
-		ev_io_init(&m->slots[i].io, slot_io_cb, -1, EV_READ);
-		m->slots[i].io.data = &m->slots[i];
 		ev_timer_init(&m->slots[i].restart, restart_cb, 0., 0.);
 		m->slots[i].restart.data = &m->slots[i];
 	}
-	master_watchers(m, 1);
-	stats_timer_set(m);
-	if (m->cfg->watchdog && usec != 0) {
-		ev_timer_set(&m->watchdog, usec / 1e6, usec / 1e6);
-		ev_timer_start(m->loop, &m->watchdog);
-	}
+	ev_signal_start(m->loop, &m->sigterm);
+	ev_signal_start(m->loop, &m->sigint);
+	ev_signal_start(m->loop, &m->sigchld);
+	sg_master_rounds_init(m);
 }
 
 /* Everything of the master but cfg; in a worker, before it runs. */
 static void
-master_free(struct master *m, int keep_cfg)
+master_free(struct sg_master *m, int keep_cfg)
 {
 	size_t i;
 
@@ -661,9 +350,9 @@ master_free(struct master *m, int keep_cfg)
 
 /* In the child: shed the master, become worker s->id.  Never returns. */
 static void
-become_worker(struct slot *s, int fd)
+become_worker(struct sg_master_slot *s, int fd)
 {
-	struct master *m = s->m;
+	struct sg_master *m = s->m;
 	struct sg_worker *w;
 	struct sg_config *cfg = m->cfg;
 	sg_workers_run_fn *run = m->run;
@@ -673,7 +362,7 @@ become_worker(struct slot *s, int fd)
 	/* Die with the master; it may have died before this line. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != m->pid)
 		_exit(EXIT_RUNTIME);
-	master_watchers(m, 0);
+	master_watchers_stop(m);
 	ev_loop_destroy(m->loop);
 	/* Only the master talks to systemd. */
 	unsetenv("NOTIFY_SOCKET");
@@ -691,9 +380,9 @@ become_worker(struct slot *s, int fd)
 }
 
 static void
-spawn(struct slot *s)
+spawn(struct sg_master_slot *s)
 {
-	struct master *m = s->m;
+	struct sg_master *m = s->m;
 	struct sg_log_rec r;
 	sigset_t all, old;
 	int sv[2];
@@ -740,7 +429,7 @@ fail:
 int
 sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run)
 {
-	struct master *m;
+	struct sg_master *m;
 	size_t i;
 	int status;
 
@@ -764,10 +453,10 @@ sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run)
 	master_init_watchers(m);
 	for (i = 0; i < m->n && !m->stopping; i++)
 		spawn(&m->slots[i]);
-	if (running(m) > 0)
+	if (sg_master_running(m) > 0)
 		ev_run(m->loop, 0);
 	/* Stopped: reap whatever is left (start failures). */
-	master_watchers(m, 0);
+	master_watchers_stop(m);
 	status = m->status;
 	ev_loop_destroy(m->loop);
 	master_free(m, 0);
