@@ -63,7 +63,8 @@ void sg_conn_addrs_of(struct sg_conn_addrs *addrs, int fd,
 /*
  * sg_conn_shutdown_all(d):
  * The service is stopping: every session starts its close handshake;
- * preludes (sg_prelude_close_all) are closed.
+ * preludes are told or closed (sg_prelude_close_all: a client in the
+ * STARTTLS dialogue gets <system-shutdown/>).
  * Sessions may end (and be freed) inside this call.  Once d->stopping is
  * set, the session that ends last breaks d's loop.
  */
