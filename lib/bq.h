@@ -3,8 +3,9 @@
 
 /*
  * A byte queue: bytes appended at the tail, written out from the head with
- * writev().  Memory is held in fixed-size chunks that are freed as soon as
- * they are consumed, so an idle queue costs nothing but its header.
+ * writev().  Memory is held in chunks that are freed as soon as they are
+ * consumed, but for one spare chunk kept for the next bytes until
+ * sg_bq_trim(): an idle, trimmed queue costs nothing but its header.
  */
 
 #include <stddef.h>
@@ -71,5 +72,19 @@ void sg_bq_truncate(struct sg_bq *q, size_t len);
  * Drop every byte in q.
  */
 void sg_bq_clear(struct sg_bq *q);
+
+/*
+ * sg_bq_trim(q):
+ * Give back the memory q keeps for bytes to come (its spare chunk); the
+ * bytes in q stay.  For a queue that has gone quiet.
+ */
+void sg_bq_trim(struct sg_bq *q);
+
+/*
+ * sg_bq_held(q):
+ * The bytes of memory q holds in chunks, its spare included (headers and
+ * malloc overhead not counted).
+ */
+size_t sg_bq_held(const struct sg_bq *q);
 
 #endif /* !SG_BQ_H */

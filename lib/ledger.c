@@ -136,3 +136,10 @@ sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e)
 	}
 	return (1);
 }
+
+void
+sg_ledger_trim(struct sg_ledger *l)
+{
+
+	sg_bq_trim(l->q);
+}

@@ -61,4 +61,10 @@ void sg_ledger_written(struct sg_ledger *l, uint64_t written);
  */
 int sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e);
 
+/*
+ * sg_ledger_trim(l):
+ * Give back the memory l keeps for records to come; the records stay.
+ */
+void sg_ledger_trim(struct sg_ledger *l);
+
 #endif /* !SG_LEDGER_H */

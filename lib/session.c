@@ -991,9 +991,13 @@ sg_session_release_idle(struct sg_session *s)
 {
 	int side;
 
-	for (side = 0; side < 2; side++)
+	for (side = 0; side < 2; side++) {
 		if (sg_bq_len(s->dir[side].held) == 0)
 			sg_tracker_release_idle(s->dir[side].trk);
+		sg_bq_trim(s->dir[side].held);
+		sg_bq_trim(s->peer[side].out);
+		sg_ledger_trim(s->peer[side].ledger);
+	}
 }
 
 const struct sg_session_stats *
