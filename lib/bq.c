@@ -88,35 +88,65 @@ chunk_put(struct sg_bq *q, struct sg_bq_chunk *c)
 	q->spare = c;
 }
 
+/* Copy len bytes to *cp, moving on to the next chunk when *cp is full. */
+static void
+fill(struct sg_bq_chunk **cp, const char *buf, size_t len)
+{
+	struct sg_bq_chunk *c = *cp;
+
+	while (len > 0) {
+		size_t n = c->size - c->tail;
+
+		if (n == 0) {
+			c = c->next;
+			continue;
+		}
+		if (n > len)
+			n = len;
+		memcpy(c->data + c->tail, buf, n);
+		c->tail += n;
+		buf += n;
+		len -= n;
+	}
+	*cp = c;
+}
+
 int
-sg_bq_append(struct sg_bq *q, const void *buf, size_t len)
+sg_bq_appendv(struct sg_bq *q, const struct iovec *iov, int iovcnt)
 {
 	struct sg_bq_chunk *c = q->last;
 	size_t room = c != NULL ? c->size - c->tail : 0;
-	size_t n = len < room ? len : room;
+	size_t len = 0;
+	int i;
 
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (len == 0)
+		return (0);
 	/* Allocate first, so that a failure leaves q unchanged. */
-	if (len > n) {
-		struct sg_bq_chunk *nc = chunk_get(q, len - n);
+	if (len > room) {
+		struct sg_bq_chunk *nc = chunk_get(q, len - room);
 
 		if (nc == NULL)
 			return (-1);
 		if (c != NULL)
 			c->next = nc;
 		else
-			q->first = nc;
+			q->first = c = nc;
 		q->last = nc;
 	}
-	if (n > 0) {
-		memcpy(c->data + c->tail, buf, n);
-		c->tail += n;
-	}
-	if (len > n) {
-		memcpy(q->last->data, (const char *)buf + n, len - n);
-		q->last->tail = len - n;
-	}
+	for (i = 0; i < iovcnt; i++)
+		fill(&c, iov[i].iov_base, iov[i].iov_len);
 	q->len += len;
 	return (0);
+}
+
+int
+sg_bq_append(struct sg_bq *q, const void *buf, size_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	return (sg_bq_appendv(q, &iov, 1));
 }
 
 size_t

@@ -34,6 +34,14 @@ void sg_bq_free(struct sg_bq *q);
 int sg_bq_append(struct sg_bq *q, const void *buf, size_t len);
 
 /*
+ * sg_bq_appendv(q, iov, iovcnt):
+ * Copy the bytes of iov[0], ..., iov[iovcnt - 1] to the tail of q, in
+ * order: one append of all of them.  Returns 0, or -1 on allocation
+ * failure, in which case q is unchanged.
+ */
+int sg_bq_appendv(struct sg_bq *q, const struct iovec *iov, int iovcnt);
+
+/*
  * sg_bq_len(q):
  * The number of bytes in q.
  */

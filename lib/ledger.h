@@ -5,7 +5,8 @@
  * The ledger of one output queue: what stanzas it holds and where each
  * ends, so that when the peer it leads to is gone, every stanza still in
  * the queue can be bounced or named (spec rule 5) without parsing the bytes
- * again.  Records live in a byte queue: no allocation per stanza.
+ * again.  No allocation per stanza: records live in a ring, their strings
+ * in a byte queue, both kept for reuse until sg_ledger_trim().
  */
 
 #include <stdint.h>
