@@ -94,6 +94,52 @@ fields_of(const struct sg_stanza_info *st, const char *f[NFIELDS])
 	f[5] = st->to;
 }
 
+/* The pieces of st's strings as stored, one per string (two if cut). */
+static int
+pieces_of(const struct sg_stanza_info *st, struct rec *h,
+    struct iovec iov[2 * NFIELDS])
+{
+	const char *f[NFIELDS];
+	size_t len;
+	int i, k = 0;
+
+	fields_of(st, f);
+	for (i = 0; i < NFIELDS; i++) {
+		if (f[i] == NULL)
+			continue;
+		h->present |= (uint8_t)(1u << i);
+		/* The string and its NUL in one piece, unless it is cut. */
+		len = strlen(f[i]);
+		if (len > SG_LEDGER_MAX_VALUE) {
+			h->cut = 1;
+			iov[k++] = (struct iovec){ (void *)f[i],
+			    SG_LEDGER_MAX_VALUE };
+			iov[k++] = (struct iovec){ (void *)"", 1 };
+			h->size += SG_LEDGER_MAX_VALUE + 1;
+			continue;
+		}
+		iov[k++] = (struct iovec){ (void *)f[i], len + 1 };
+		h->size += (uint32_t)len + 1;
+	}
+	return (k);
+}
+
+/* Already stored as we store it; no string in it can be over the limit. */
+static int
+packed_of(const struct sg_stanza_info *st, struct rec *h, struct iovec *iov)
+{
+	const char *f[NFIELDS];
+	int i;
+
+	fields_of(st, f);
+	for (i = 0; i < NFIELDS; i++)
+		if (f[i] != NULL)
+			h->present |= (uint8_t)(1u << i);
+	h->size = (uint32_t)st->packed_len;
+	iov[0] = (struct iovec){ (void *)st->packed, st->packed_len };
+	return (1);
+}
+
 int
 sg_ledger_push(struct sg_ledger *l, uint64_t end,
     const struct sg_stanza_info *st, int bounce)
@@ -101,30 +147,14 @@ sg_ledger_push(struct sg_ledger *l, uint64_t end,
 	struct rec h = { .end = end, .kind = (uint8_t)st->kind,
 	    .bounce = bounce != 0 };
 	struct iovec iov[2 * NFIELDS];
-	const char *f[NFIELDS];
-	size_t len;
-	int i, k = 0;
+	int k;
 
 	if (ring_room(l) != 0)
 		return (-1);
-	fields_of(st, f);
-	for (i = 0; i < NFIELDS; i++) {
-		if (f[i] == NULL)
-			continue;
-		h.present |= (uint8_t)(1u << i);
-		/* The string and its NUL in one piece, unless it is cut. */
-		len = strlen(f[i]);
-		if (len > SG_LEDGER_MAX_VALUE) {
-			h.cut = 1;
-			iov[k++] = (struct iovec){ (void *)f[i],
-			    SG_LEDGER_MAX_VALUE };
-			iov[k++] = (struct iovec){ (void *)"", 1 };
-			h.size += SG_LEDGER_MAX_VALUE + 1;
-			continue;
-		}
-		iov[k++] = (struct iovec){ (void *)f[i], len + 1 };
-		h.size += (uint32_t)len + 1;
-	}
+	if (st->packed != NULL && st->packed_len <= SG_LEDGER_MAX_VALUE + 1)
+		k = packed_of(st, &h, iov);
+	else
+		k = pieces_of(st, &h, iov);
 	if (sg_bq_appendv(l->strs, iov, k) != 0)
 		return (-1);
 	l->ring[(l->head + l->n) & (l->cap - 1)] = h;
@@ -165,6 +195,8 @@ sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e)
 	e->cut = h.cut;
 	e->bounce = h.bounce;
 	e->info.kind = (enum sg_stanza_kind)h.kind;
+	e->info.packed = NULL;
+	e->info.packed_len = 0;
 	for (i = 0; i < NFIELDS; i++) {
 		*f[i] = NULL;
 		if (h.present & (1u << i)) {

@@ -594,7 +594,7 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	struct sg_session *s = d->s;
 	enum sg_side to = OTHER(d->from);
 	struct sg_stanza_info info = { ev->kind, ev->name, ev->ns, ev->id,
-	    ev->stanza_type, ev->from, ev->to };
+	    ev->stanza_type, ev->from, ev->to, ev->packed, ev->packed_len };
 
 	s->st.stanzas_in[d->from]++;
 	if (ev->kind == SG_STANZA_SM_ENABLED) {

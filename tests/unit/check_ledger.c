@@ -20,6 +20,8 @@ info_of(unsigned i, char *id, size_t idlen, struct sg_stanza_info *st)
 	st->type = i % 2 ? NULL : "chat";
 	st->from = NULL;
 	st->to = "juliet@example.com";
+	st->packed = NULL;
+	st->packed_len = 0;
 }
 
 static void
@@ -133,7 +135,7 @@ START_TEST(test_ledger_cut_and_absent)
 	struct sg_ledger *l = sg_ledger_new();
 	struct sg_ledger_entry *e = malloc(sizeof(*e));
 	struct sg_stanza_info st = { SG_STANZA_IQ, "iq", "jabber:server",
-	    NULL, "get", "", NULL };
+	    NULL, "get", "", NULL, NULL, 0 };
 	char *big = malloc(5000);
 
 	memset(big, 'i', 4999);
@@ -164,6 +166,45 @@ START_TEST(test_ledger_cut_and_absent)
 }
 END_TEST
 
+/*
+ * A packed block is taken as it is; one too long to hold only uncut
+ * strings is not, and its long value is cut as without a block.
+ */
+START_TEST(test_ledger_packed_block)
+{
+	static const char block[] = "presence\0jabber:client\0p1\0"
+	    "romeo@example.net";
+	struct sg_ledger *l = sg_ledger_new();
+	struct sg_ledger_entry *e = malloc(sizeof(*e));
+	struct sg_stanza_info st = { SG_STANZA_PRESENCE, block, block + 9,
+	    block + 23, NULL, block + 26, NULL, block, sizeof(block) };
+	char *big = malloc(3000);
+
+	ck_assert_int_eq(sg_ledger_push(l, 50, &st, 0), 0);
+	memset(big, 'f', 2999);
+	big[2999] = '\0';
+	st.from = big;
+	st.packed = big;
+	st.packed_len = 3000;
+	ck_assert_int_eq(sg_ledger_push(l, 60, &st, 0), 0);
+	ck_assert_int_eq(sg_ledger_shift(l, e), 1);
+	ck_assert_int_eq(e->cut, 0);
+	ck_assert_str_eq(e->info.name, "presence");
+	ck_assert_str_eq(e->info.ns, "jabber:client");
+	ck_assert_str_eq(e->info.id, "p1");
+	ck_assert_ptr_null(e->info.type);
+	ck_assert_str_eq(e->info.from, "romeo@example.net");
+	ck_assert_ptr_null(e->info.to);
+	ck_assert_int_eq(sg_ledger_shift(l, e), 1);
+	ck_assert_int_eq(e->cut, 1);
+	ck_assert_uint_eq(strlen(e->info.from), SG_LEDGER_MAX_VALUE);
+	ck_assert_str_eq(e->info.id, "p1");
+	free(big);
+	free(e);
+	sg_ledger_free(l);
+}
+END_TEST
+
 /* Freed with records in it: no leak (check-san). */
 START_TEST(test_ledger_free_with_records)
 {
@@ -186,6 +227,7 @@ sg_suite_ledger(void)
 	tcase_add_test(tc, test_ledger_ring_wraps_and_grows);
 	tcase_add_test(tc, test_ledger_reclaim_many_then_reuse);
 	tcase_add_test(tc, test_ledger_cut_and_absent);
+	tcase_add_test(tc, test_ledger_packed_block);
 	tcase_add_test(tc, test_ledger_free_with_records);
 	suite_add_tcase(s, tc);
 	return (s);

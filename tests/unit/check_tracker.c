@@ -49,6 +49,26 @@ copy(char *dst, size_t size, const char *s)
 	dst[n] = '\0';
 }
 
+/* A stanza's packed block holds its strings but NULL ones, in order. */
+static void
+check_packed(const struct sg_tracker_event *ev)
+{
+	const char *f[] = { ev->name, ev->ns, ev->id, ev->stanza_type,
+	    ev->from, ev->to };
+	const char *p = ev->packed;
+	size_t i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i] == NULL)
+			continue;
+		ck_assert_uint_lt((size_t)(p - ev->packed), ev->packed_len);
+		ck_assert_str_eq(p, f[i]);
+		p += strlen(p) + 1;
+	}
+	ck_assert_uint_eq((size_t)(p - ev->packed), ev->packed_len);
+}
+
 /* Record ev; adjacent keepalives are merged, as chunking may split them. */
 static void
 record(void *ctx, const struct sg_tracker_event *ev)
@@ -67,6 +87,8 @@ record(void *ctx, const struct sg_tracker_event *ev)
 		log->r = realloc(log->r, log->cap * sizeof(*log->r));
 		ck_assert_ptr_nonnull(log->r);
 	}
+	if (ev->type == SG_EV_STANZA)
+		check_packed(ev);
 	r = &log->r[log->n++];
 	memset(r, 0, sizeof(*r));
 	r->type = ev->type;
