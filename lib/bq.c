@@ -144,8 +144,16 @@ sg_bq_appendv(struct sg_bq *q, const struct iovec *iov, int iovcnt)
 int
 sg_bq_append(struct sg_bq *q, const void *buf, size_t len)
 {
+	struct sg_bq_chunk *c = q->last;
 	struct iovec iov = { (void *)buf, len };
 
+	/* Most appends are one stanza into the chunk being filled. */
+	if (c != NULL && len <= c->size - c->tail) {
+		memcpy(c->data + c->tail, buf, len);
+		c->tail += len;
+		q->len += len;
+		return (0);
+	}
 	return (sg_bq_appendv(q, &iov, 1));
 }
 

@@ -64,14 +64,12 @@ sg_classify_free(struct sg_classify *c)
 	free(c);
 }
 
+/* Asked of every stanza: no split of the name. */
 int
 sg_classify_is_stream(const char *name)
 {
-	struct sg_xmlparser_qname q;
 
-	sg_xmlparser_qname(name, &q);
-	return (eq(q.uri, q.urilen, NS_STREAMS) &&
-	    eq(q.local, q.locallen, "stream"));
+	return (sg_xmlparser_is(name, NS_STREAMS, "stream"));
 }
 
 int
