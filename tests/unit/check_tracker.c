@@ -11,6 +11,7 @@
 #include "suites.h"
 #include "tracker.h"
 #include "tracker_corpus.h"
+#include "xmlparser.h"
 
 /* One event as recorded; NULL strings are recorded as "(null)". */
 struct rec {
@@ -749,6 +750,27 @@ START_TEST(test_result_tables)
 }
 END_TEST
 
+/* Names as expat gives them to the tracker: uri, local, maybe prefix. */
+START_TEST(test_xmlparser_is)
+{
+	static const char ns[] = "http://etherx.jabber.org/streams";
+
+	ck_assert(sg_xmlparser_is("http://etherx.jabber.org/streams\xff"
+	    "stream\xffstream", ns, "stream"));
+	ck_assert(sg_xmlparser_is("http://etherx.jabber.org/streams\xff"
+	    "stream", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("http://etherx.jabber.org/streams\xff"
+	    "streams", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("http://etherx.jabber.org/streams\xff"
+	    "strea", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("http://etherx.jabber.org/streamsx\xff"
+	    "stream", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("stream", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("jabber:client\xffmessage", ns,
+	    "stream"));
+}
+END_TEST
+
 Suite *
 sg_suite_tracker(void)
 {
@@ -756,6 +778,7 @@ sg_suite_tracker(void)
 	TCase *tc;
 
 	tc = tcase_create("events");
+	tcase_add_test(tc, test_xmlparser_is);
 	tcase_add_test(tc, test_c2s_client_events);
 	tcase_add_test(tc, test_c2s_server_events);
 	tcase_add_test(tc, test_s2s_events);
