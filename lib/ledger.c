@@ -155,7 +155,9 @@ sg_ledger_push(struct sg_ledger *l, uint64_t end,
 		k = packed_of(st, &h, iov);
 	else
 		k = pieces_of(st, &h, iov);
-	if (sg_bq_appendv(l->strs, iov, k) != 0)
+	/* One piece, the common case, takes sg_bq_append's short way. */
+	if ((k == 1 ? sg_bq_append(l->strs, iov[0].iov_base, iov[0].iov_len) :
+	    sg_bq_appendv(l->strs, iov, k)) != 0)
 		return (-1);
 	l->ring[(l->head + l->n) & (l->cap - 1)] = h;
 	l->n++;
