@@ -5,8 +5,13 @@
 
 /*
  * Chunks hold SG_BQ_CHUNK bytes, or more when one append is larger, so a
- * large stanza stays in few iovecs.  Consumed chunks are freed at once:
- * an idle queue holds no memory beyond struct sg_bq.
+ * large stanza stays in few iovecs.  The first chunk of an empty queue is
+ * small (SG_BQ_FIRST, one malloc size class that glibc serves from its
+ * per-thread cache), so a queue that only ever carries a stream header or
+ * a few stanzas costs little.  A consumed chunk of SG_BQ_CHUNK bytes is
+ * kept as the queue's one spare instead of freed: a busy queue that fills
+ * and drains once per read would otherwise malloc and free 16 KiB every
+ * time.  sg_bq_trim() gives the spare back once the queue goes quiet.
  */
 #define SG_BQ_CHUNK	(16 * 1024)
 
@@ -18,9 +23,12 @@ struct sg_bq_chunk {
 	char data[];
 };
 
+#define SG_BQ_FIRST	(1024 - sizeof(struct sg_bq_chunk))
+
 struct sg_bq {
 	struct sg_bq_chunk *first;
 	struct sg_bq_chunk *last;
+	struct sg_bq_chunk *spare;	/* NULL, or SG_BQ_CHUNK bytes, empty */
 	size_t len;
 };
 
@@ -38,15 +46,26 @@ sg_bq_free(struct sg_bq *q)
 	if (q == NULL)
 		return;
 	sg_bq_clear(q);
+	sg_bq_trim(q);
 	free(q);
 }
 
+/* A chunk for at least atleast bytes, the spare if it will do. */
 static struct sg_bq_chunk *
-chunk_new(size_t atleast)
+chunk_get(struct sg_bq *q, size_t atleast)
 {
 	struct sg_bq_chunk *c;
-	size_t size = atleast > SG_BQ_CHUNK ? atleast : SG_BQ_CHUNK;
+	size_t size = SG_BQ_CHUNK;
 
+	if (q->spare != NULL && atleast <= SG_BQ_CHUNK) {
+		c = q->spare;
+		q->spare = NULL;
+		return (c);
+	}
+	if (q->first == NULL && atleast <= SG_BQ_FIRST)
+		size = SG_BQ_FIRST;
+	else if (atleast > size)
+		size = atleast;
 	if ((c = malloc(sizeof(*c) + size)) == NULL)
 		return (NULL);
 	c->next = NULL;
@@ -55,35 +74,87 @@ chunk_new(size_t atleast)
 	return (c);
 }
 
+/* A chunk is done with: keep it as the spare if it is a full one. */
+static void
+chunk_put(struct sg_bq *q, struct sg_bq_chunk *c)
+{
+
+	if (c->size != SG_BQ_CHUNK || q->spare != NULL) {
+		free(c);
+		return;
+	}
+	c->next = NULL;
+	c->head = c->tail = 0;
+	q->spare = c;
+}
+
+/* Copy len bytes to *cp, moving on to the next chunk when *cp is full. */
+static void
+fill(struct sg_bq_chunk **cp, const char *buf, size_t len)
+{
+	struct sg_bq_chunk *c = *cp;
+
+	while (len > 0) {
+		size_t n = c->size - c->tail;
+
+		if (n == 0) {
+			c = c->next;
+			continue;
+		}
+		if (n > len)
+			n = len;
+		memcpy(c->data + c->tail, buf, n);
+		c->tail += n;
+		buf += n;
+		len -= n;
+	}
+	*cp = c;
+}
+
 int
-sg_bq_append(struct sg_bq *q, const void *buf, size_t len)
+sg_bq_appendv(struct sg_bq *q, const struct iovec *iov, int iovcnt)
 {
 	struct sg_bq_chunk *c = q->last;
 	size_t room = c != NULL ? c->size - c->tail : 0;
-	size_t n = len < room ? len : room;
+	size_t len = 0;
+	int i;
 
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (len == 0)
+		return (0);
 	/* Allocate first, so that a failure leaves q unchanged. */
-	if (len > n) {
-		struct sg_bq_chunk *nc = chunk_new(len - n);
+	if (len > room) {
+		struct sg_bq_chunk *nc = chunk_get(q, len - room);
 
 		if (nc == NULL)
 			return (-1);
 		if (c != NULL)
 			c->next = nc;
 		else
-			q->first = nc;
+			q->first = c = nc;
 		q->last = nc;
 	}
-	if (n > 0) {
-		memcpy(c->data + c->tail, buf, n);
-		c->tail += n;
-	}
-	if (len > n) {
-		memcpy(q->last->data, (const char *)buf + n, len - n);
-		q->last->tail = len - n;
-	}
+	for (i = 0; i < iovcnt; i++)
+		fill(&c, iov[i].iov_base, iov[i].iov_len);
 	q->len += len;
 	return (0);
+}
+
+int
+sg_bq_append(struct sg_bq *q, const void *buf, size_t len)
+{
+	struct sg_bq_chunk *c = q->last;
+	struct iovec iov = { (void *)buf, len };
+
+	/* Most appends are one stanza into the chunk being filled. */
+	if (c != NULL && len <= c->size - c->tail) {
+		memcpy(c->data + c->tail, buf, len);
+		c->tail += len;
+		q->len += len;
+		return (0);
+	}
+	return (sg_bq_appendv(q, &iov, 1));
 }
 
 size_t
@@ -150,7 +221,7 @@ sg_bq_consume(struct sg_bq *q, size_t len)
 		q->first = c->next;
 		if (q->first == NULL)
 			q->last = NULL;
-		free(c);
+		chunk_put(q, c);
 	}
 }
 
@@ -174,7 +245,7 @@ sg_bq_truncate(struct sg_bq *q, size_t len)
 	c->tail = c->head + keep;
 	for (next = c->next; next != NULL; next = c->next) {
 		c->next = next->next;
-		free(next);
+		chunk_put(q, next);
 	}
 	q->last = c;
 	if (len == 0)
@@ -188,8 +259,27 @@ sg_bq_clear(struct sg_bq *q)
 
 	for (c = q->first; c != NULL; c = next) {
 		next = c->next;
-		free(c);
+		chunk_put(q, c);
 	}
 	q->first = q->last = NULL;
 	q->len = 0;
+}
+
+void
+sg_bq_trim(struct sg_bq *q)
+{
+
+	free(q->spare);
+	q->spare = NULL;
+}
+
+size_t
+sg_bq_held(const struct sg_bq *q)
+{
+	const struct sg_bq_chunk *c;
+	size_t n = q->spare != NULL ? q->spare->size : 0;
+
+	for (c = q->first; c != NULL; c = c->next)
+		n += c->size;
+	return (n);
 }

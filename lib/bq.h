@@ -3,8 +3,9 @@
 
 /*
  * A byte queue: bytes appended at the tail, written out from the head with
- * writev().  Memory is held in fixed-size chunks that are freed as soon as
- * they are consumed, so an idle queue costs nothing but its header.
+ * writev().  Memory is held in chunks that are freed as soon as they are
+ * consumed, but for one spare chunk kept for the next bytes until
+ * sg_bq_trim(): an idle, trimmed queue costs nothing but its header.
  */
 
 #include <stddef.h>
@@ -31,6 +32,14 @@ void sg_bq_free(struct sg_bq *q);
  * failure, in which case q is unchanged.
  */
 int sg_bq_append(struct sg_bq *q, const void *buf, size_t len);
+
+/*
+ * sg_bq_appendv(q, iov, iovcnt):
+ * Copy the bytes of iov[0], ..., iov[iovcnt - 1] to the tail of q, in
+ * order: one append of all of them.  Returns 0, or -1 on allocation
+ * failure, in which case q is unchanged.
+ */
+int sg_bq_appendv(struct sg_bq *q, const struct iovec *iov, int iovcnt);
 
 /*
  * sg_bq_len(q):
@@ -71,5 +80,19 @@ void sg_bq_truncate(struct sg_bq *q, size_t len);
  * Drop every byte in q.
  */
 void sg_bq_clear(struct sg_bq *q);
+
+/*
+ * sg_bq_trim(q):
+ * Give back the memory q keeps for bytes to come (its spare chunk); the
+ * bytes in q stay.  For a queue that has gone quiet.
+ */
+void sg_bq_trim(struct sg_bq *q);
+
+/*
+ * sg_bq_held(q):
+ * The bytes of memory q holds in chunks, its spare included (headers and
+ * malloc overhead not counted).
+ */
+size_t sg_bq_held(const struct sg_bq *q);
 
 #endif /* !SG_BQ_H */

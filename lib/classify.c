@@ -16,12 +16,16 @@
 #define NS_COMPRESS	"http://jabber.org/protocol/compress"
 #define NS_SM		"urn:xmpp:sm:3"
 
-/* The current stanza's strings, kept by offset into sb. */
+/*
+ * The current stanza's strings, kept by offset into sb, in this order:
+ * the fields before F_COND are the event's packed block.
+ */
 enum field { F_NAME, F_NS, F_ID, F_TYPE, F_FROM, F_TO, F_COND, F_COUNT };
 
 struct sg_classify {
 	struct sg_strbuf sb;
 	size_t off[F_COUNT];	/* or NONE */
+	size_t packed_len;
 	enum sg_stanza_kind kind;
 	int sm_resume;
 	int features;		/* <stream:features> */
@@ -64,14 +68,12 @@ sg_classify_free(struct sg_classify *c)
 	free(c);
 }
 
+/* Asked of every stanza: no split of the name. */
 int
 sg_classify_is_stream(const char *name)
 {
-	struct sg_xmlparser_qname q;
 
-	sg_xmlparser_qname(name, &q);
-	return (eq(q.uri, q.urilen, NS_STREAMS) &&
-	    eq(q.local, q.locallen, "stream"));
+	return (sg_xmlparser_is(name, NS_STREAMS, "stream"));
 }
 
 int
@@ -171,6 +173,7 @@ sg_classify_stanza(struct sg_classify *c, const char *name,
     const char **atts)
 {
 	struct sg_xmlparser_qname q;
+	const char *val[F_COND] = { NULL };
 	const char **a;
 	int f;
 	size_t i;
@@ -179,13 +182,17 @@ sg_classify_stanza(struct sg_classify *c, const char *name,
 	c->sb.len = 0;
 	for (i = 0; i < F_COUNT; i++)
 		c->off[i] = NONE;
+	/* In field order, whatever the attributes' order: see enum field. */
+	for (a = atts; *a != NULL; a += 2)
+		if ((f = attr_field(a[0])) != -1)
+			val[f] = a[1];
 	if (keep(c, F_NAME, q.local, q.locallen) != 0 ||
 	    keep(c, F_NS, q.uri, q.urilen) != 0)
 		return (-1);
-	for (a = atts; *a != NULL; a += 2)
-		if ((f = attr_field(a[0])) != -1 &&
-		    keep(c, f, a[1], strlen(a[1])) != 0)
+	for (f = F_ID; f < F_COND; f++)
+		if (val[f] != NULL && keep(c, f, val[f], strlen(val[f])) != 0)
 			return (-1);
+	c->packed_len = c->sb.len;
 	c->kind = kind_of(&q);
 	c->features = eq(q.uri, q.urilen, NS_STREAMS) &&
 	    eq(q.local, q.locallen, "features");
@@ -253,4 +260,6 @@ sg_classify_fill(const struct sg_classify *c, struct sg_tracker_event *ev)
 	ev->stanza_type = field(c, F_TYPE);
 	ev->from = field(c, F_FROM);
 	ev->to = field(c, F_TO);
+	ev->packed = c->sb.b;
+	ev->packed_len = c->packed_len;
 }

@@ -21,6 +21,13 @@ struct sg_stanza_info {
 	const char *type;
 	const char *from;
 	const char *to;
+	/*
+	 * Optional (NULL if not given): the strings above that are not NULL,
+	 * name to to, in this order, each with its NUL, as one block of
+	 * packed_len bytes, so that they can be copied in one go.
+	 */
+	const char *packed;
+	size_t packed_len;
 };
 
 /*

@@ -1,24 +1,35 @@
+/*
+ * A ring of fixed records, oldest first, and their strings in a byte
+ * queue beside it: a record is pushed with one append and dropped, once
+ * its stanza is written, with no copy at all.  The strings are kept at
+ * push time rather than parsed again from the queued bytes when needed:
+ * by then the stanza may be half written, or its stream restarted with
+ * other namespaces, and a bounce in the queue is not the stanza it names.
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bq.h"
 #include "ledger.h"
 
-#define NFIELDS	6
+#define NFIELDS		6
+#define RING_FIRST	16	/* records; the ring doubles from there */
 
-/* Serialized record: this header, then NFIELDS strings with their NULs. */
-struct rec_head {
+struct rec {
 	uint64_t end;
-	uint32_t size;		/* of the strings */
+	uint32_t size;		/* of its strings in strs */
 	uint8_t kind;
 	uint8_t cut;
 	uint8_t bounce;
-	uint8_t present;	/* bit i: field i was not NULL */
+	uint8_t present;	/* bit i: field i was not NULL, and is kept */
 };
 
 struct sg_ledger {
-	struct sg_bq *q;
-	size_t nrec;
+	struct rec *ring;	/* cap records, NULL until the first push */
+	size_t cap;		/* a power of two */
+	size_t head;		/* the oldest record */
+	size_t n;
+	struct sg_bq *strs;	/* present fields, each with its NUL */
 };
 
 struct sg_ledger *
@@ -28,7 +39,7 @@ sg_ledger_new(void)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto err0;
-	if ((l->q = sg_bq_new()) == NULL)
+	if ((l->strs = sg_bq_new()) == NULL)
 		goto err1;
 	return (l);
 
@@ -44,8 +55,31 @@ sg_ledger_free(struct sg_ledger *l)
 
 	if (l == NULL)
 		return;
-	sg_bq_free(l->q);
+	sg_bq_free(l->strs);
+	free(l->ring);
 	free(l);
+}
+
+/* Room for one more record, the oldest moved to index 0 if it grew. */
+static int
+ring_room(struct sg_ledger *l)
+{
+	struct rec *r;
+	size_t cap = l->cap ? l->cap * 2 : RING_FIRST;
+	size_t i;
+
+	if (l->n < l->cap)
+		return (0);
+	if (cap > SIZE_MAX / sizeof(*r) || (r = malloc(cap * sizeof(*r))) ==
+	    NULL)
+		return (-1);
+	for (i = 0; i < l->n; i++)
+		r[i] = l->ring[(l->head + i) & (l->cap - 1)];
+	free(l->ring);
+	l->ring = r;
+	l->cap = cap;
+	l->head = 0;
+	return (0);
 }
 
 static void
@@ -60,79 +94,129 @@ fields_of(const struct sg_stanza_info *st, const char *f[NFIELDS])
 	f[5] = st->to;
 }
 
+/* The pieces of st's strings as stored, one per string (two if cut). */
+static int
+pieces_of(const struct sg_stanza_info *st, struct rec *h,
+    struct iovec iov[2 * NFIELDS])
+{
+	const char *f[NFIELDS];
+	size_t len;
+	int i, k = 0;
+
+	fields_of(st, f);
+	for (i = 0; i < NFIELDS; i++) {
+		if (f[i] == NULL)
+			continue;
+		h->present |= (uint8_t)(1u << i);
+		/* The string and its NUL in one piece, unless it is cut. */
+		len = strlen(f[i]);
+		if (len > SG_LEDGER_MAX_VALUE) {
+			h->cut = 1;
+			iov[k++] = (struct iovec){ (void *)f[i],
+			    SG_LEDGER_MAX_VALUE };
+			iov[k++] = (struct iovec){ (void *)"", 1 };
+			h->size += SG_LEDGER_MAX_VALUE + 1;
+			continue;
+		}
+		iov[k++] = (struct iovec){ (void *)f[i], len + 1 };
+		h->size += (uint32_t)len + 1;
+	}
+	return (k);
+}
+
+/* Already stored as we store it; no string in it can be over the limit. */
+static int
+packed_of(const struct sg_stanza_info *st, struct rec *h, struct iovec *iov)
+{
+	const char *f[NFIELDS];
+	int i;
+
+	fields_of(st, f);
+	for (i = 0; i < NFIELDS; i++)
+		if (f[i] != NULL)
+			h->present |= (uint8_t)(1u << i);
+	h->size = (uint32_t)st->packed_len;
+	iov[0] = (struct iovec){ (void *)st->packed, st->packed_len };
+	return (1);
+}
+
 int
 sg_ledger_push(struct sg_ledger *l, uint64_t end,
     const struct sg_stanza_info *st, int bounce)
 {
-	struct rec_head h = { .end = end, .kind = (uint8_t)st->kind,
+	struct rec h = { .end = end, .kind = (uint8_t)st->kind,
 	    .bounce = bounce != 0 };
-	const char *f[NFIELDS];
-	size_t len[NFIELDS];
-	size_t before = sg_bq_len(l->q);
-	int i;
+	struct iovec iov[2 * NFIELDS];
+	int k;
 
-	fields_of(st, f);
-	for (i = 0; i < NFIELDS; i++) {
-		len[i] = f[i] != NULL ? strlen(f[i]) : 0;
-		if (len[i] > SG_LEDGER_MAX_VALUE) {
-			len[i] = SG_LEDGER_MAX_VALUE;
-			h.cut = 1;
-		}
-		if (f[i] != NULL)
-			h.present |= (uint8_t)(1u << i);
-		h.size += (uint32_t)len[i] + 1;
-	}
-	if (sg_bq_append(l->q, &h, sizeof(h)))
-		goto fail;
-	for (i = 0; i < NFIELDS; i++) {
-		if (sg_bq_append(l->q, f[i] != NULL ? f[i] : "", len[i]) ||
-		    sg_bq_append(l->q, "", 1))
-			goto fail;
-	}
-	l->nrec++;
+	if (ring_room(l) != 0)
+		return (-1);
+	if (st->packed != NULL && st->packed_len <= SG_LEDGER_MAX_VALUE + 1)
+		k = packed_of(st, &h, iov);
+	else
+		k = pieces_of(st, &h, iov);
+	/* One piece, the common case, takes sg_bq_append's short way. */
+	if ((k == 1 ? sg_bq_append(l->strs, iov[0].iov_base, iov[0].iov_len) :
+	    sg_bq_appendv(l->strs, iov, k)) != 0)
+		return (-1);
+	l->ring[(l->head + l->n) & (l->cap - 1)] = h;
+	l->n++;
 	return (0);
-
-fail:
-	sg_bq_truncate(l->q, before);
-	return (-1);
 }
 
 void
 sg_ledger_written(struct sg_ledger *l, uint64_t written)
 {
-	struct rec_head h;
+	size_t drop = 0;
 
-	while (l->nrec > 0) {
-		sg_bq_copyout(l->q, 0, &h, sizeof(h));
-		if (h.end > written)
-			return;
-		sg_bq_consume(l->q, sizeof(h) + h.size);
-		l->nrec--;
+	while (l->n > 0 && l->ring[l->head].end <= written) {
+		drop += l->ring[l->head].size;
+		l->head = (l->head + 1) & (l->cap - 1);
+		l->n--;
 	}
+	sg_bq_consume(l->strs, drop);
 }
 
 int
 sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e)
 {
-	struct rec_head h;
 	const char **f[NFIELDS] = { &e->info.name, &e->info.ns, &e->info.id,
 	    &e->info.type, &e->info.from, &e->info.to };
 	const char *p = e->buf;
+	struct rec h;
 	int i;
 
-	if (l->nrec == 0)
+	if (l->n == 0)
 		return (0);
-	sg_bq_copyout(l->q, 0, &h, sizeof(h));
-	sg_bq_copyout(l->q, sizeof(h), e->buf, h.size);
-	sg_bq_consume(l->q, sizeof(h) + h.size);
-	l->nrec--;
+	h = l->ring[l->head];
+	l->head = (l->head + 1) & (l->cap - 1);
+	l->n--;
+	sg_bq_copyout(l->strs, 0, e->buf, h.size);
+	sg_bq_consume(l->strs, h.size);
 	e->end = h.end;
 	e->cut = h.cut;
 	e->bounce = h.bounce;
 	e->info.kind = (enum sg_stanza_kind)h.kind;
+	e->info.packed = NULL;
+	e->info.packed_len = 0;
 	for (i = 0; i < NFIELDS; i++) {
-		*f[i] = (h.present & (1u << i)) ? p : NULL;
-		p += strlen(p) + 1;
+		*f[i] = NULL;
+		if (h.present & (1u << i)) {
+			*f[i] = p;
+			p += strlen(p) + 1;
+		}
 	}
 	return (1);
+}
+
+void
+sg_ledger_trim(struct sg_ledger *l)
+{
+
+	sg_bq_trim(l->strs);
+	if (l->n > 0)
+		return;
+	free(l->ring);
+	l->ring = NULL;
+	l->cap = l->head = 0;
 }

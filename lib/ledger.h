@@ -5,7 +5,8 @@
  * The ledger of one output queue: what stanzas it holds and where each
  * ends, so that when the peer it leads to is gone, every stanza still in
  * the queue can be bounced or named (spec rule 5) without parsing the bytes
- * again.  Records live in a byte queue: no allocation per stanza.
+ * again.  No allocation per stanza: records live in a ring, their strings
+ * in a byte queue, both kept for reuse until sg_ledger_trim().
  */
 
 #include <stdint.h>
@@ -60,5 +61,11 @@ void sg_ledger_written(struct sg_ledger *l, uint64_t written);
  * Move the oldest record into e.  Returns 1, or 0 if l is empty.
  */
 int sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e);
+
+/*
+ * sg_ledger_trim(l):
+ * Give back the memory l keeps for records to come; the records stay.
+ */
+void sg_ledger_trim(struct sg_ledger *l);
 
 #endif /* !SG_LEDGER_H */

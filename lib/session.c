@@ -611,7 +611,7 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	struct sg_session *s = d->s;
 	enum sg_side to = OTHER(d->from);
 	struct sg_stanza_info info = { ev->kind, ev->name, ev->ns, ev->id,
-	    ev->stanza_type, ev->from, ev->to };
+	    ev->stanza_type, ev->from, ev->to, ev->packed, ev->packed_len };
 
 	s->st.stanzas_in[d->from]++;
 	if (ev->kind == SG_STANZA_SM_ENABLED) {
@@ -1008,9 +1008,13 @@ sg_session_release_idle(struct sg_session *s)
 {
 	int side;
 
-	for (side = 0; side < 2; side++)
+	for (side = 0; side < 2; side++) {
 		if (sg_bq_len(s->dir[side].held) == 0)
 			sg_tracker_release_idle(s->dir[side].trk);
+		sg_bq_trim(s->dir[side].held);
+		sg_bq_trim(s->peer[side].out);
+		sg_ledger_trim(s->peer[side].ledger);
+	}
 }
 
 const struct sg_session_stats *

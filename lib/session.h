@@ -240,7 +240,8 @@ int sg_session_closing(const struct sg_session *s);
 
 /*
  * sg_session_release_idle(s):
- * Give back parser memory of directions that are between stanzas.
+ * Give back parser memory of directions that are between stanzas, and the
+ * memory queues keep for bytes to come: for a session gone quiet.
  */
 void sg_session_release_idle(struct sg_session *s);
 

@@ -136,6 +136,14 @@ struct sg_tracker_event {
 	const char *stanza_type;
 	const char *from;
 	const char *to;
+
+	/*
+	 * SG_EV_STANZA: name, ns, id, stanza_type, from and to, those that
+	 * are not NULL, in this order, each with its NUL, as one block of
+	 * packed_len bytes (a copy of them is one memcpy).
+	 */
+	const char *packed;
+	size_t packed_len;
 };
 
 /*

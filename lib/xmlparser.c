@@ -103,3 +103,13 @@ sg_xmlparser_qname(const char *s, struct sg_xmlparser_qname *q)
 	q->prefix = b + 1;
 	q->prefixlen = strlen(b + 1);
 }
+
+int
+sg_xmlparser_is(const char *name, const char *uri, const char *local)
+{
+	size_t n = strlen(uri), m = strlen(local);
+
+	return (strncmp(name, uri, n) == 0 && name[n] == SEP &&
+	    strncmp(name + n + 1, local, m) == 0 &&
+	    (name[n + 1 + m] == '\0' || name[n + 1 + m] == SEP));
+}

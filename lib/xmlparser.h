@@ -73,4 +73,11 @@ int sg_xmlparser_replay(XML_Parser p, const struct sg_streamns *ns,
  */
 void sg_xmlparser_qname(const char *name, struct sg_xmlparser_qname *q);
 
+/*
+ * sg_xmlparser_is(name, uri, local):
+ * Non-zero if name, as the parser gives it, is local in namespace uri,
+ * with any prefix.  Cheaper than a split for a name that is not.
+ */
+int sg_xmlparser_is(const char *name, const char *uri, const char *local);
+
 #endif /* !SG_XMLPARSER_H */

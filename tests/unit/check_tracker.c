@@ -11,6 +11,7 @@
 #include "suites.h"
 #include "tracker.h"
 #include "tracker_corpus.h"
+#include "xmlparser.h"
 
 /* One event as recorded; NULL strings are recorded as "(null)". */
 struct rec {
@@ -49,6 +50,26 @@ copy(char *dst, size_t size, const char *s)
 	dst[n] = '\0';
 }
 
+/* A stanza's packed block holds its strings but NULL ones, in order. */
+static void
+check_packed(const struct sg_tracker_event *ev)
+{
+	const char *f[] = { ev->name, ev->ns, ev->id, ev->stanza_type,
+	    ev->from, ev->to };
+	const char *p = ev->packed;
+	size_t i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i] == NULL)
+			continue;
+		ck_assert_uint_lt((size_t)(p - ev->packed), ev->packed_len);
+		ck_assert_str_eq(p, f[i]);
+		p += strlen(p) + 1;
+	}
+	ck_assert_uint_eq((size_t)(p - ev->packed), ev->packed_len);
+}
+
 /* Record ev; adjacent keepalives are merged, as chunking may split them. */
 static void
 record(void *ctx, const struct sg_tracker_event *ev)
@@ -67,6 +88,8 @@ record(void *ctx, const struct sg_tracker_event *ev)
 		log->r = realloc(log->r, log->cap * sizeof(*log->r));
 		ck_assert_ptr_nonnull(log->r);
 	}
+	if (ev->type == SG_EV_STANZA)
+		check_packed(ev);
 	r = &log->r[log->n++];
 	memset(r, 0, sizeof(*r));
 	r->type = ev->type;
@@ -727,6 +750,27 @@ START_TEST(test_result_tables)
 }
 END_TEST
 
+/* Names as expat gives them to the tracker: uri, local, maybe prefix. */
+START_TEST(test_xmlparser_is)
+{
+	static const char ns[] = "http://etherx.jabber.org/streams";
+
+	ck_assert(sg_xmlparser_is("http://etherx.jabber.org/streams\xff"
+	    "stream\xffstream", ns, "stream"));
+	ck_assert(sg_xmlparser_is("http://etherx.jabber.org/streams\xff"
+	    "stream", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("http://etherx.jabber.org/streams\xff"
+	    "streams", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("http://etherx.jabber.org/streams\xff"
+	    "strea", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("http://etherx.jabber.org/streamsx\xff"
+	    "stream", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("stream", ns, "stream"));
+	ck_assert(!sg_xmlparser_is("jabber:client\xffmessage", ns,
+	    "stream"));
+}
+END_TEST
+
 Suite *
 sg_suite_tracker(void)
 {
@@ -734,6 +778,7 @@ sg_suite_tracker(void)
 	TCase *tc;
 
 	tc = tcase_create("events");
+	tcase_add_test(tc, test_xmlparser_is);
 	tcase_add_test(tc, test_c2s_client_events);
 	tcase_add_test(tc, test_c2s_server_events);
 	tcase_add_test(tc, test_s2s_events);
