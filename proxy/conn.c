@@ -31,13 +31,12 @@
 #include "listener.h"
 #include "log.h"
 #include "prelude.h"
-#include "proxyproto.h"
 #include "session.h"
 #include "sesslog.h"
 #include "stats.h"
-#include "tls.h"
 #include "tlstransport.h"
 #include "transport.h"
+#include "upconn.h"
 
 /* Reads per callback: fairness between sessions. */
 #define READS_PER_CB	4
@@ -62,7 +61,6 @@ struct side {
 	unsigned shut:1;
 	unsigned dead:1;		/* writing failed for good */
 	unsigned read_wants_write:1;	/* TLS: a read waits for writable */
-	unsigned tls_started:1;		/* upstream: TLS over the connection */
 };
 
 struct sg_conn {
@@ -73,7 +71,8 @@ struct sg_conn {
 	struct side side[2];		/* indexed by enum sg_side */
 	ev_timer timer;
 	uint64_t armed;			/* deadline the timer is set for */
-	uint64_t connect_by;		/* while connecting */
+	uint64_t connect_by;		/* while upc connects */
+	struct sg_upconn *upc;		/* the upstream, until it is up */
 	uint64_t start;
 	uint64_t last_read;
 	uint64_t id;
@@ -82,7 +81,6 @@ struct sg_conn {
 	struct sg_tls_info tls;		/* the client's, if has_tls */
 	unsigned has_tls:1;
 	unsigned refs;			/* callbacks on the stack */
-	unsigned connecting:1;
 	unsigned closed:1;
 	unsigned released:1;		/* parser memory given back */
 };
@@ -142,9 +140,6 @@ side_update_read(struct sg_conn *c, enum sg_side i)
 {
 	struct side *sd = &c->side[i];
 
-	/* The upstream's TLS handshake watches for itself. */
-	if (i == SG_SERVER && c->connecting)
-		return;
 	if (sd->up && !sd->eof && !sd->paused && !c->closed) {
 		ev_io_start(c->d->loop, &sd->rw);
 		/* Bytes TLS holds decrypted: libev cannot see them. */
@@ -292,7 +287,7 @@ conn_arm(struct sg_conn *c, uint64_t now)
 	uint64_t dl;
 
 	dl = sg_session_deadline(c->s);
-	if (c->connecting && c->connect_by < dl)
+	if (c->upc != NULL && c->connect_by < dl)
 		dl = c->connect_by;
 	if (dl == SG_NO_DEADLINE || dl >= c->armed)
 		return;
@@ -382,8 +377,6 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	return (-1);
 }
 
-static void upstream_handshake(struct sg_conn *, uint64_t);
-
 static void
 read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -394,12 +387,6 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	conn_hold(c);
-	if (i == SG_SERVER && c->connecting) {
-		upstream_handshake(c, now);
-		conn_run(c, now);
-		conn_release(c);
-		return;
-	}
 	for (k = 0; k < READS_PER_CB && more == 1 && !c->closed &&
 	    ev_is_active(w); k++) {
 		more = conn_read(c, i, now);
@@ -412,8 +399,6 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_release(c);
 }
 
-static void connect_done(struct sg_conn *, uint64_t);
-
 static void
 write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -424,193 +409,65 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	conn_hold(c);
-	if (i == SG_SERVER && c->connecting && c->side[i].tls_started)
-		upstream_handshake(c, now);
-	else if (i == SG_SERVER && c->connecting)
-		connect_done(c, now);
-	else {
-		if (c->side[i].read_wants_write) {
-			c->side[i].read_wants_write = 0;
-			(void)conn_read(c, i, now);
-		}
-		conn_flush(c, i, now);
+	if (c->side[i].read_wants_write) {
+		c->side[i].read_wants_write = 0;
+		(void)conn_read(c, i, now);
 	}
+	conn_flush(c, i, now);
 	conn_run(c, now);
 	conn_release(c);
 }
 
-/* Try the upstream's addresses from c->addri on. */
 static void
-connect_next(struct sg_conn *c, uint64_t now)
+upstream_ready(void *arg, struct sg_transport *t, unsigned addri)
 {
-	const struct sg_addrs *up = &c->route->upstream;
+	struct sg_conn *c = arg;
 	struct side *sd = &c->side[SG_SERVER];
+	uint64_t now = now_ms();
 
-	for (; c->addri < up->n; c->addri++) {
-		sd->t = sg_transport_tcp_connect(
-		    (const struct sockaddr *)&up->ss[c->addri],
-		    up->len[c->addri]);
-		if (sd->t == NULL) {
-			sd->err = errno;
-			continue;
-		}
-		side_watch(c, SG_SERVER, &sd->rw, EV_READ, read_cb);
-		side_watch(c, SG_SERVER, &sd->ww, EV_WRITE, write_cb);
-		ev_io_start(c->d->loop, &sd->ww);
-		c->connecting = 1;
-		return;
-	}
-	c->connecting = 0;
-	sg_session_on_upstream_failed(c->s, now);
-}
-
-static void
-connect_abandon(struct sg_conn *c, int e)
-{
-	struct side *sd = &c->side[SG_SERVER];
-
-	sd->err = e;
-	ev_io_stop(c->d->loop, &sd->ww);
-	ev_io_stop(c->d->loop, &sd->rw);
-	sg_transport_close(sd->t);
-	sd->t = NULL;
-	sd->tls_started = 0;
-}
-
-static void
-upstream_connected(struct sg_conn *c, uint64_t now)
-{
-	struct side *sd = &c->side[SG_SERVER];
-
-	c->connecting = 0;
-	sd->up = 1;
-	ev_io_stop(c->d->loop, &sd->ww);
-	ev_io_stop(c->d->loop, &sd->rw);
-	side_update_read(c, SG_SERVER);
-	conn_flush(c, SG_SERVER, now);
-}
-
-/* upstream-tls: TLS over the new connection; -1 if it cannot be. */
-static int
-upstream_tls_start(struct sg_conn *c)
-{
-	struct side *sd = &c->side[SG_SERVER];
-	struct sg_transport *t;
-	SSL *ssl;
-	int fd;
-
-	if ((ssl = sg_tls_client_ssl(c->route->tls_client)) == NULL)
-		return (-1);
-	ev_io_stop(c->d->loop, &sd->ww);
-	fd = sg_transport_tcp_detach(sd->t);
-	if ((t = sg_tlstransport_new(ssl, fd)) == NULL) {
-		SSL_free(ssl);
-		close(fd);
-		sd->t = NULL;
-		return (-1);
-	}
+	c->upc = NULL;
+	c->addri = addri;
 	sd->t = t;
-	sd->tls_started = 1;
 	side_watch(c, SG_SERVER, &sd->rw, EV_READ, read_cb);
 	side_watch(c, SG_SERVER, &sd->ww, EV_WRITE, write_cb);
-	return (0);
+	sd->up = 1;
+	conn_hold(c);
+	side_update_read(c, SG_SERVER);
+	conn_flush(c, SG_SERVER, now);
+	conn_run(c, now);
+	conn_release(c);
 }
 
 static void
-log_upstream_tls_failed(struct sg_conn *c, const char *why)
+upstream_failed(void *arg, int err, unsigned addri)
 {
-	const struct sg_addrs *up = &c->route->upstream;
-	struct sg_log_rec r;
-	char a[SG_ADDR_STRLEN];
+	struct sg_conn *c = arg;
+	uint64_t now = now_ms();
 
-	if (!sg_log_enabled(c->d->log, LOG_NOTICE))
-		return;
-	sg_log_begin(&r, c->d->log, LOG_NOTICE, "upstream-tls-failed");
-	sg_log_u64(&r, "session", c->id);
-	sg_log_str(&r, "upstream", sg_addr_format(
-	    (const struct sockaddr *)&up->ss[c->addri], a, sizeof(a)));
-	sg_log_str(&r, "reason", why);
-	sg_log_end(&r);
+	c->upc = NULL;
+	c->addri = addri;
+	c->side[SG_SERVER].err = err;
+	conn_hold(c);
+	sg_session_on_upstream_failed(c->s, now);
+	conn_run(c, now);
+	conn_release(c);
 }
 
-/* A step of the upstream's handshake; done, the upstream is up. */
+static const struct sg_upconn_cb upstream_cb = {
+	upstream_ready, upstream_failed
+};
+
+/* Start the upstream connection; its report comes later. */
 static void
-upstream_handshake(struct sg_conn *c, uint64_t now)
+upstream_start(struct sg_conn *c, uint64_t now)
 {
-	struct side *sd = &c->side[SG_SERVER];
 
-	if (sg_transport_handshake(sd->t) == 0) {
-		upstream_connected(c, now);
-		return;
+	c->upc = sg_upconn_start(c->d->loop, c->d->log, c->route, &c->addrs,
+	    c->id, &upstream_cb, c, &c->addri);
+	if (c->upc == NULL) {
+		c->side[SG_SERVER].err = errno;
+		sg_session_on_upstream_failed(c->s, now);
 	}
-	if (errno == EAGAIN) {
-		ev_io_stop(c->d->loop, &sd->ww);
-		ev_io_stop(c->d->loop, &sd->rw);
-		ev_io_start(c->d->loop, sg_transport_wants(sd->t) ==
-		    SG_WANT_WRITE ? &sd->ww : &sd->rw);
-		return;
-	}
-	log_upstream_tls_failed(c, sg_transport_why(sd->t)[0] != '\0' ?
-	    sg_transport_why(sd->t) : strerror(errno));
-	/* As a refused connection: the next address, or the failure. */
-	connect_abandon(c, errno);
-	c->addri++;
-	connect_next(c, now);
-}
-
-/*
- * send-proxy: the header goes first, on the bare socket (before any TLS
- * to the upstream).  A fresh connection's send buffer is empty, so the
- * ~100 bytes go at once; if not, the connection counts as failed.
- */
-static int
-send_proxy_header(struct sg_conn *c)
-{
-	char buf[SG_PROXYPROTO_MAX];
-	size_t len;
-	ssize_t n;
-
-	if (c->route->send_proxy == SG_SEND_PROXY_NO)
-		return (0);
-	if (sg_proxyproto_compose(c->route->send_proxy == SG_SEND_PROXY_V1 ?
-	    SG_PROXYPROTO_V1 : SG_PROXYPROTO_V2, &c->addrs.client,
-	    &c->addrs.local, buf, sizeof(buf), &len) == -1) {
-		errno = EINVAL;
-		return (-1);
-	}
-	do
-		n = send(sg_transport_fd(c->side[SG_SERVER].t), buf, len,
-		    MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	if (n >= 0 && (size_t)n != len)
-		errno = EAGAIN;
-	return (n >= 0 && (size_t)n == len ? 0 : -1);
-}
-
-/* The upstream socket is writable: connected, or failed. */
-static void
-connect_done(struct sg_conn *c, uint64_t now)
-{
-	struct side *sd = &c->side[SG_SERVER];
-
-	if (sg_transport_connect_result(sd->t) == -1 ||
-	    send_proxy_header(c) == -1) {
-		connect_abandon(c, errno);
-		c->addri++;
-		connect_next(c, now);
-		return;
-	}
-	if (c->route->tls_client == NULL) {
-		upstream_connected(c, now);
-		return;
-	}
-	if (upstream_tls_start(c) == -1) {
-		connect_abandon(c, ENOMEM);
-		c->addri++;
-		connect_next(c, now);
-		return;
-	}
-	upstream_handshake(c, now);
 }
 
 static void
@@ -632,9 +489,10 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		c->armed = SG_NO_DEADLINE;
 	}
 	conn_hold(c);
-	if (c->connecting && now >= c->connect_by) {
-		c->connecting = 0;
-		connect_abandon(c, ETIMEDOUT);
+	if (c->upc != NULL && now >= c->connect_by) {
+		sg_upconn_cancel(c->upc);
+		c->upc = NULL;
+		c->side[SG_SERVER].err = ETIMEDOUT;
 		sg_session_on_upstream_failed(c->s, now);
 		conn_run(c, now);
 	}
@@ -744,6 +602,8 @@ conn_teardown(struct sg_conn *c)
 		return;
 	c->closed = 1;
 	ev_timer_stop(d->loop, &c->timer);
+	sg_upconn_cancel(c->upc);
+	c->upc = NULL;
 	for (i = 0; i < 2; i++) {
 		sd = &c->side[i];
 		if (sd->t == NULL)
@@ -840,7 +700,7 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	/* Read the client at once: its bytes wait in the session. */
 	conn_hold(c);
 	side_update_read(c, SG_CLIENT);
-	connect_next(c, now);
+	upstream_start(c, now);
 	conn_run(c, now);
 	conn_release(c);
 	return (0);

@@ -5,7 +5,7 @@
  * One proxied session: the libev glue around a struct sg_session.  It
  * reads both peers through their transports and feeds the session, carries
  * out the session's actions (write, shut down, pause, resume, close),
- * makes the upstream connection, keeps the session's deadline on one
+ * has the upstream connected (upconn), keeps the session's deadline on one
  * timer, and tears everything down exactly once, with the session's log
  * line.  Sessions are listed in the daemon struct.
  */

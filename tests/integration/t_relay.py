@@ -217,7 +217,9 @@ def test_idle_sessions_give_back_memory(ctx):
     second = (d.rss_kb() - r1) / n
     print("RSS per session: %.1f kB fresh, %.1f kB swept, %.1f kB for a "
           "new batch after the sweep" % (first, swept, second))
-    check(swept < first * 0.75 or second < first / 2,
+    # Under valgrind the heap is valgrind's (malloc_trim does nothing):
+    # only the flow is checked, sessions working across the sweep.
+    check(wrapper() or swept < first * 0.75 or second < first / 2,
           "nothing given back: %.1f kB/session fresh, %.1f swept, %.1f new"
           % (first, swept, second))
     for c, s in pairs:

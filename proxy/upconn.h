@@ -1,0 +1,55 @@
+#ifndef SG_UPCONN_H
+#define SG_UPCONN_H
+
+/*
+ * The connection to the upstream, up to the moment a session can write to
+ * it: each of the route's addresses in turn, send-proxy's header on the
+ * bare socket, then upstream-tls's handshake.  It reports once, through
+ * its callbacks: ready (with the transport, which the caller then owns)
+ * or failed (every address tried).  The overall time limit is the
+ * caller's (connect-timeout): it cancels.
+ */
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Opaque types. */
+struct ev_loop;
+struct sg_conn_addrs;
+struct sg_log;
+struct sg_route;
+struct sg_transport;
+struct sg_upconn;
+
+struct sg_upconn_cb {
+	/* Connected (and TLS done) to address addri of the route: t is yours. */
+	void (*ready)(void *arg, struct sg_transport *t, unsigned addri);
+	/* No address worked; err is the last error, addri the last tried. */
+	void (*failed)(void *arg, int err, unsigned addri);
+};
+
+/*
+ * sg_upconn_start(loop, log, route, addrs, id, cb, arg):
+ * Start connecting for session id (for the log lines), whose client is
+ * addrs (for send-proxy).  route and addrs must outlive the connection.
+ * Returns the connection, which reports later; or NULL with errno (and
+ * *addri) when no address could even be tried, and nothing is reported.
+ */
+struct sg_upconn *sg_upconn_start(struct ev_loop *loop, struct sg_log *log,
+    const struct sg_route *route, const struct sg_conn_addrs *addrs,
+    uint64_t id, const struct sg_upconn_cb *cb, void *arg, unsigned *addri);
+
+/*
+ * sg_upconn_cancel(u):
+ * Stop and free u without a report (the time limit passed, or the session
+ * ended).  A NULL u is a no-op.
+ */
+void sg_upconn_cancel(struct sg_upconn *u);
+
+/*
+ * sg_upconn_addri(u):
+ * The route's address being tried now.
+ */
+unsigned sg_upconn_addri(const struct sg_upconn *u);
+
+#endif /* !SG_UPCONN_H */
