@@ -20,6 +20,7 @@
 #define OTHER(side)	((enum sg_side)(1 - (side)))
 #define MAX_ACTIONS	32
 #define SMALL		64
+#define MAX_TO		256	/* the client's to= kept, with its NUL */
 
 enum close_how {
 	HOW_TAG,	/* write our own close tag (or error and tag) */
@@ -42,8 +43,7 @@ struct sg_dir {
 	int closed;		/* nothing more goes to the other side */
 	int dead;		/* its bytes are no longer parsed */
 	int have_header;
-	char prefix[SMALL];	/* of the header it sent */
-	char ns[SMALL];
+	char ns[SMALL];		/* of the header it sent */
 };
 
 /* What goes to one side, and how its end of the stream stands. */
@@ -75,11 +75,14 @@ struct sg_session {
 	int over;
 	int upstream_failed;
 	uint64_t failed_at;
-	char c_to[256];		/* domain the client asked for */
+	char *c_to;		/* domain the client asked for, or NULL */
 	struct sg_session_stats st;
 	struct sg_undelivered *undel;	/* named, not yet taken */
 	size_t nundel, undel_cap;
-	struct sg_action act[MAX_ACTIONS];
+	/* Pending actions as bytes: an idle session keeps it small. */
+	struct {
+		unsigned char type, side;
+	} act[MAX_ACTIONS];
 	size_t nact;
 };
 
@@ -117,8 +120,10 @@ push_action(struct sg_session *s, enum sg_action_type type,
 		if (s->act[i].type == type && s->act[i].side == side)
 			return;
 	/* Each (type, side) appears once, so the array cannot overflow. */
-	if (s->nact < MAX_ACTIONS)
-		s->act[s->nact++] = (struct sg_action){ type, side };
+	if (s->nact < MAX_ACTIONS) {
+		s->act[s->nact].type = (unsigned char)type;
+		s->act[s->nact++].side = (unsigned char)side;
+	}
 }
 
 static void
@@ -300,7 +305,11 @@ name_undelivered(struct sg_session *s, enum sg_side sender,
 {
 
 	s->st.undeliverable[sender]++;
-	if (s->st.nnamed < SG_UNDELIVERABLE_NAMED)
+	/* Most sessions never lose a stanza: the room is taken when one does. */
+	if (s->st.named == NULL)
+		s->st.named = malloc(SG_UNDELIVERABLE_NAMED *
+		    sizeof(*s->st.named));
+	if (s->st.named != NULL && s->st.nnamed < SG_UNDELIVERABLE_NAMED)
 		fill_undelivered(&s->st.named[s->st.nnamed++], sender, info);
 	if (s->nundel == s->undel_cap) {
 		size_t cap = s->undel_cap ? s->undel_cap * 2 : 8;
@@ -390,7 +399,7 @@ ensure_header(struct sg_session *s, enum sg_side to, const char *cond,
 		return (1);
 	if (to != SG_CLIENT || (!cd->have_header && cond == NULL))
 		return (0);
-	if (sg_compose_header(q, ns, s->c_to[0] ? s->c_to : NULL,
+	if (sg_compose_header(q, ns, s->c_to,
 	    "stanzaguard"))
 		return (-1);
 	pe->header_out = 1;
@@ -557,6 +566,17 @@ become_opaque(struct sg_session *s)
 			sg_tracker_set_opaque(s->dir[side].trk);
 }
 
+/* Kept only when given, cut to MAX_TO - 1 bytes as it always was. */
+static void
+set_c_to(struct sg_session *s, const char *to)
+{
+
+	free(s->c_to);
+	s->c_to = NULL;
+	if (to != NULL && to[0] != '\0')
+		s->c_to = strndup(to, MAX_TO - 1);
+}
+
 static void
 on_header(struct sg_dir *d, const struct sg_tracker_event *ev)
 {
@@ -564,10 +584,9 @@ on_header(struct sg_dir *d, const struct sg_tracker_event *ev)
 	struct sg_peer *pe = &s->peer[OTHER(d->from)];
 
 	d->have_header = 1;
-	copy_str(d->prefix, sizeof(d->prefix), ev->prefix);
 	copy_str(d->ns, sizeof(d->ns), ev->default_ns);
 	if (d->from == SG_CLIENT)
-		copy_str(s->c_to, sizeof(s->c_to), ev->to);
+		set_c_to(s, ev->to);
 	if (d->closed || pe->header_out) {
 		dispose(d, ev->end, 0);
 	} else {
@@ -962,10 +981,12 @@ size_t
 sg_session_take_actions(struct sg_session *s, struct sg_action *out,
     size_t max)
 {
-	size_t n = s->nact < max ? s->nact : max;
+	size_t i, n = s->nact < max ? s->nact : max;
 
-	memcpy(out, s->act, n * sizeof(*out));
-	memmove(s->act, s->act + n, (s->nact - n) * sizeof(*out));
+	for (i = 0; i < n; i++)
+		out[i] = (struct sg_action){ (enum sg_action_type)s->act[i].type,
+		    (enum sg_side)s->act[i].side };
+	memmove(s->act, s->act + n, (s->nact - n) * sizeof(s->act[0]));
 	s->nact -= n;
 	return (n);
 }
@@ -1084,5 +1105,7 @@ sg_session_free(struct sg_session *s)
 		sg_ledger_free(s->peer[side].ledger);
 	}
 	free(s->undel);
+	free(s->st.named);
+	free(s->c_to);
 	free(s);
 }

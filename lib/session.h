@@ -121,7 +121,8 @@ struct sg_session_stats {
 	uint64_t dropped_bytes[2];	/* bytes of side after its close */
 	char error_in[2][32];		/* stream error condition from side */
 	size_t nnamed;
-	struct sg_undelivered named[SG_UNDELIVERABLE_NAMED];
+	/* Room for SG_UNDELIVERABLE_NAMED, taken at the first one. */
+	struct sg_undelivered *named;
 };
 
 #define SG_NO_DEADLINE	UINT64_MAX

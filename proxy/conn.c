@@ -78,8 +78,7 @@ struct sg_conn {
 	uint64_t id;
 	struct sg_conn_addrs addrs;
 	unsigned addri;			/* upstream address tried */
-	struct sg_tls_info tls;		/* the client's, if has_tls */
-	unsigned has_tls:1;
+	struct sg_tls_info *tls;	/* the client's, or NULL: plain TCP */
 	unsigned refs;			/* callbacks on the stack */
 	unsigned closed:1;
 	unsigned released:1;		/* parser memory given back */
@@ -108,6 +107,7 @@ conn_free(struct sg_conn *c)
 
 	sg_session_free(c->s);
 	sg_route_unref(c->route);
+	free(c->tls);
 	free(c);
 }
 
@@ -572,7 +572,7 @@ conn_sesslog(const struct sg_conn *c, struct sg_sesslog *sl)
 	sl->client = (const struct sockaddr *)&c->addrs.client;
 	sl->via = c->addrs.via.ss_family == AF_UNSPEC ? NULL :
 	    (const struct sockaddr *)&c->addrs.via;
-	sl->tls = c->has_tls ? &c->tls : NULL;
+	sl->tls = c->tls;
 }
 
 static void
@@ -655,6 +655,20 @@ sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
 	return (sg_conn_start(d, route, t, &addrs));
 }
 
+/* Only a TLS client has a description: plain sessions keep no room for it. */
+static int
+conn_describe_tls(struct sg_conn *c, struct sg_transport *t)
+{
+	struct sg_tls_info info;
+
+	if (sg_tlstransport_describe(t, &info) != 0)
+		return (0);
+	if ((c->tls = malloc(sizeof(*c->tls))) == NULL)
+		return (-1);
+	*c->tls = info;
+	return (0);
+}
+
 int
 sg_conn_start(struct sg_daemon *d, struct sg_route *route,
     struct sg_transport *t, const struct sg_conn_addrs *addrs)
@@ -676,7 +690,8 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	cl->t = t;
 	if ((c->s = sg_session_new(&route->params, now)) == NULL)
 		goto err2;
-	c->has_tls = sg_tlstransport_describe(t, &c->tls) == 0;
+	if (conn_describe_tls(c, t))
+		goto err2;
 	c->d = d;
 	c->route = sg_route_ref(route);
 	c->id = ++d->next_id;
@@ -706,6 +721,7 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	return (0);
 
 err2:
+	sg_session_free(c->s);
 	free(c);
 err1:
 	/* The transport owns the descriptor: closing it closes that. */
