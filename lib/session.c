@@ -75,7 +75,13 @@ struct sg_session {
 	int over;
 	int upstream_failed;
 	uint64_t failed_at;
-	char *c_to;		/* domain the client asked for, or NULL */
+	/*
+	 * The domain the client asked for, or NULL: in c_to_room if it fits,
+	 * so that the usual one is not a small block allocated among the
+	 * parser's (it would keep their pages once they are given back).
+	 */
+	char *c_to;
+	char c_to_room[SMALL];
 	struct sg_session_stats st;
 	struct sg_undelivered *undel;	/* named, not yet taken */
 	size_t nundel, undel_cap;
@@ -571,9 +577,14 @@ static void
 set_c_to(struct sg_session *s, const char *to)
 {
 
-	free(s->c_to);
+	if (s->c_to != s->c_to_room)
+		free(s->c_to);
 	s->c_to = NULL;
-	if (to != NULL && to[0] != '\0')
+	if (to == NULL || to[0] == '\0')
+		return;
+	if (strlen(to) < sizeof(s->c_to_room))
+		s->c_to = strcpy(s->c_to_room, to);
+	else
 		s->c_to = strndup(to, MAX_TO - 1);
 }
 
@@ -1106,6 +1117,7 @@ sg_session_free(struct sg_session *s)
 	}
 	free(s->undel);
 	free(s->st.named);
-	free(s->c_to);
+	if (s->c_to != s->c_to_room)
+		free(s->c_to);
 	free(s);
 }

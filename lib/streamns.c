@@ -9,6 +9,13 @@
 #include "streamns.h"
 
 #define NONE	SIZE_MAX
+/*
+ * Room taken with the struct, enough for a usual stream header's
+ * declarations: a buffer first allocated while the header is parsed would
+ * sit among the parser's blocks and keep their pages from going back to
+ * the system when an idle session gives its parser back.
+ */
+#define ROOM	128
 
 struct sg_streamns {
 	struct sg_strbuf sb;
@@ -24,6 +31,10 @@ sg_streamns_new(void)
 
 	if ((ns = calloc(1, sizeof(*ns))) == NULL)
 		return (NULL);
+	if (sg_strbuf_reserve(&ns->sb, ROOM) != 0) {
+		free(ns);
+		return (NULL);
+	}
 	ns->prefix_off = ns->dns_off = NONE;
 	return (ns);
 }
@@ -42,7 +53,8 @@ void
 sg_streamns_clear(struct sg_streamns *ns)
 {
 
-	sg_strbuf_free(&ns->sb);
+	/* The room is kept, for the same reason it was taken early. */
+	ns->sb.len = 0;
 	ns->decl_end = 0;
 	ns->prefix_off = ns->dns_off = NONE;
 }
