@@ -569,9 +569,9 @@ conn_sesslog(const struct sg_conn *c, struct sg_sesslog *sl)
 	memset(sl, 0, sizeof(*sl));
 	sl->id = c->id;
 	sl->listener = c->route->name;
-	sl->client = (const struct sockaddr *)&c->addrs.client;
-	sl->via = c->addrs.via.ss_family == AF_UNSPEC ? NULL :
-	    (const struct sockaddr *)&c->addrs.via;
+	sl->client = &c->addrs.client.sa;
+	sl->via = c->addrs.via.sa.sa_family == AF_UNSPEC ? NULL :
+	    &c->addrs.via.sa;
 	sl->tls = c->tls;
 }
 
@@ -634,9 +634,9 @@ sg_conn_addrs_of(struct sg_conn_addrs *addrs, int fd,
 	memset(addrs, 0, sizeof(*addrs));
 	memcpy(&addrs->client, sa, salen < sizeof(addrs->client) ? salen :
 	    sizeof(addrs->client));
-	if (getsockname(fd, (struct sockaddr *)&addrs->local, &len) == -1)
-		addrs->local.ss_family = AF_UNSPEC;
-	addrs->via.ss_family = AF_UNSPEC;
+	if (getsockname(fd, &addrs->local.sa, &len) == -1)
+		addrs->local.sa.sa_family = AF_UNSPEC;
+	addrs->via.sa.sa_family = AF_UNSPEC;
 }
 
 int

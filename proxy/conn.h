@@ -13,6 +13,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+
+/*
+ * An address of a TCP connection: listeners and PROXY headers give no
+ * family but AF_INET and AF_INET6 (or AF_UNSPEC), so it is kept in their
+ * size, not a sockaddr_storage's (every session keeps three).
+ */
+union sg_conn_ip {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
 
 /*
  * Who a session's client is: as it logs it, and as send-proxy tells the
@@ -21,9 +33,9 @@
  * AF_UNSPEC.
  */
 struct sg_conn_addrs {
-	struct sockaddr_storage client;	/* the client */
-	struct sockaddr_storage local;	/* the address it connected to */
-	struct sockaddr_storage via;	/* the balancer, or AF_UNSPEC */
+	union sg_conn_ip client;	/* the client */
+	union sg_conn_ip local;		/* the address it connected to */
+	union sg_conn_ip via;		/* the balancer, or AF_UNSPEC */
 };
 
 /* Opaque types. */

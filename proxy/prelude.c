@@ -72,7 +72,7 @@ log_end(struct sg_prelude *p, int prio, const char *event, const char *why)
 	sg_log_str(&r, "listener", p->route->name);
 	sg_log_str(&r, "client", sg_addr_format(
 	    (const struct sockaddr *)&p->addrs.client, a, sizeof(a)));
-	if (p->addrs.via.ss_family != AF_UNSPEC)
+	if (p->addrs.via.sa.sa_family != AF_UNSPEC)
 		sg_log_str(&r, "via", sg_addr_format(
 		    (const struct sockaddr *)&p->addrs.via, a, sizeof(a)));
 	if (p->front != NULL && sg_front_to(p->front)[0] != '\0')
@@ -311,8 +311,9 @@ proxy_apply(struct sg_prelude *p, const struct sg_proxyproto_result *r)
 	if (r->local)
 		return;
 	p->addrs.via = p->addrs.client;
-	p->addrs.client = r->src;
-	p->addrs.local = r->dst;
+	/* The parser gives AF_INET, AF_INET6 or AF_UNSPEC: the union holds it. */
+	memcpy(&p->addrs.client, &r->src, sizeof(p->addrs.client));
+	memcpy(&p->addrs.local, &r->dst, sizeof(p->addrs.local));
 }
 
 /* accept-proxy: the header, then the listener's own prelude or none. */

@@ -195,14 +195,19 @@ static int
 send_proxy_header(struct sg_upconn *u)
 {
 	char buf[SG_PROXYPROTO_MAX];
+	struct sockaddr_storage src, dst;
 	size_t len;
 	ssize_t n;
 
 	if (u->route->send_proxy == SG_SEND_PROXY_NO)
 		return (0);
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	memcpy(&src, &u->addrs->client, sizeof(u->addrs->client));
+	memcpy(&dst, &u->addrs->local, sizeof(u->addrs->local));
 	if (sg_proxyproto_compose(u->route->send_proxy == SG_SEND_PROXY_V1 ?
-	    SG_PROXYPROTO_V1 : SG_PROXYPROTO_V2, &u->addrs->client,
-	    &u->addrs->local, buf, sizeof(buf), &len) == -1) {
+	    SG_PROXYPROTO_V1 : SG_PROXYPROTO_V2, &src, &dst, buf, sizeof(buf),
+	    &len) == -1) {
 		errno = EINVAL;
 		return (-1);
 	}
