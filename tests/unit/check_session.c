@@ -707,6 +707,28 @@ START_TEST(test_upstream_unreachable_after_header)
 }
 END_TEST
 
+/* A to= too long for the session's own room is kept on the heap, whole. */
+START_TEST(test_upstream_unreachable_long_to)
+{
+	struct h *h = h_new_with(params());
+	char dom[101], hdr[512], want[512];
+
+	memset(dom, 'd', 96);
+	memcpy(dom + 96, ".org", 5);
+	snprintf(hdr, sizeof(hdr), "<?xml version='1.0'?><stream:stream "
+	    "xmlns='jabber:client' xmlns:stream='" NS_STREAMS "' to='%s' "
+	    "version='1.0'>", dom);
+	snprintf(want, sizeof(want), "version='1.0' from='%s' "
+	    "id='stanzaguard'>", dom);
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, hdr);
+	sg_session_on_upstream_failed(h->s, h->now);
+	run(h);
+	ck_assert_ptr_nonnull(strstr(h->out[SG_CLIENT], want));
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_upstream_unreachable_before_header)
 {
 	struct h *h = h_new_with(params());
@@ -1223,6 +1245,7 @@ sg_suite_session(void)
 	tcase_add_test(fault, test_nested_stream_header_refused);
 	tcase_add_test(fault, test_stanza_too_large);
 	tcase_add_test(fault, test_upstream_unreachable_after_header);
+	tcase_add_test(fault, test_upstream_unreachable_long_to);
 	tcase_add_test(fault, test_upstream_unreachable_before_header);
 	tcase_add_test(fault, test_upstream_unreachable_silent_client);
 	tcase_add_test(proto, test_sm_resumable_vanish_no_tag);
