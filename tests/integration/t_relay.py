@@ -189,8 +189,8 @@ def test_backpressure_bounds_memory(ctx):
 @timeout(90)
 def test_idle_sessions_give_back_memory(ctx):
     """Sessions quiet for a few seconds give back their parser memory:
-    after they were swept, the daemon's RSS falls (the heap is trimmed), or
-    as many new sessions reuse what was freed and cost much less."""
+    after they were swept, the daemon's RSS falls by more than half (the
+    heap is trimmed, and no small live block keeps the parsers' pages)."""
     up = ctx.upstream(backlog=512)
     d, port = start_proxy(ctx, up.addr, "--stats-interval=0")
     n = 200
@@ -218,9 +218,11 @@ def test_idle_sessions_give_back_memory(ctx):
     print("RSS per session: %.1f kB fresh, %.1f kB swept, %.1f kB for a "
           "new batch after the sweep" % (first, swept, second))
     # Under valgrind the heap is valgrind's (malloc_trim does nothing):
-    # only the flow is checked, sessions working across the sweep.
-    check(wrapper() or swept < first * 0.75 or second < first / 2,
-          "nothing given back: %.1f kB/session fresh, %.1f swept, %.1f new"
+    # only the flow is checked, sessions working across the sweep.  Most
+    # of it goes back: nothing small is allocated among the parsers'
+    # blocks to keep their pages (a session keeps about a third).
+    check(wrapper() or swept < first * 0.5,
+          "not given back: %.1f kB/session fresh, %.1f swept, %.1f new"
           % (first, swept, second))
     for c, s in pairs:
         close_politely(c, s)
