@@ -1,0 +1,54 @@
+#!/bin/bash
+# System calls per stanza of HAProxy (TCP mode, 1 thread) and stanzaguard,
+# relaying 64 sessions of 200-byte stanzas for 3 s: perf's raw_syscalls
+# tracepoint on the proxy's pid, divided by loadgen's stanza count.
+#
+#   tests/bench/syscalls.sh [STANZAGUARD]     (after make -C tests/bench proxy)
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+SG=${1:-$ROOT/stanzaguard}
+B=$ROOT/build
+EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl
+TMP=$(mktemp -d /tmp/sgsys.XXXXXX) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# run KIND: one measurement of haproxy or stanzaguard.
+run() {
+	local kind=$1 lp up pid epid spid out n
+	lp=$(free_port) up=$(free_port)
+	"$B/echo_upstream" -p "$up" -t 60 &
+	epid=$!
+	sleep 0.3
+	if [ "$kind" = haproxy ]; then
+		HAP_THREADS=1 HAP_MAXCONN=9950 HAP_BIND=127.0.0.1:$lp \
+		    HAP_SERVER=127.0.0.1:$up haproxy -db -f "$HERE/haproxy.cfg" \
+		    >/dev/null 2>&1 &
+	else
+		"$SG" --listen "127.0.0.1:$lp" --upstream "127.0.0.1:$up" \
+		    --log-level=warning --stats-interval=0 2>/dev/null &
+	fi
+	pid=$!
+	sleep 0.5
+	perf stat -e "$EVENTS" -p "$pid" -o "$TMP/$kind" -- sleep 3.2 &
+	spid=$!
+	out=$("$B/loadgen" -p "$lp" -d 3 -u 1 -m throughput -c 64 -b 200 \
+	    -w 16 2>&1 | grep 'stanzas=')
+	wait "$spid"
+	n=$(echo "$out" | grep -o ' stanzas=[0-9]*' | cut -d= -f2)
+	echo "$kind: $n stanzas in 3 s"
+	awk -v n="${n:-1}" '/syscalls:/ { gsub(",", "", $1);
+	    printf "  %-32s %10d  %.3f per stanza\n", $2, $1, $1 / n }' \
+	    "$TMP/$kind"
+	kill "$pid" "$epid" 2>/dev/null
+	wait "$pid" "$epid" 2>/dev/null
+}
+
+command -v perf >/dev/null || { echo "syscalls: no perf" >&2; exit 1; }
+run haproxy
+run stanzaguard
