@@ -5,91 +5,29 @@
  * been relayed or written to Y, or Y is gone; the rules of the spec are
  * written once, with the sending side as the argument.
  *
- * This file is longer than most because it is the whole state machine of
- * spec/close-handshake.md; its helpers are in compose.c and ledger.c.
+ * This file is the state machine of spec/close-handshake.md.  Its parts,
+ * sharing its state through sessionpriv.h (private to them): held.c, each
+ * direction's held bytes until a stanza is whole, forwarded or dropped;
+ * undeliv.c, rule 5 (what cannot be delivered is bounced or named).  Its
+ * helpers are compose.c (the XML we write) and ledger.c (what each output
+ * queue holds).
  */
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compose.h"
+#include "held.h"
 #include "ledger.h"
-#include "session.h"
+#include "sessionpriv.h"
+#include "undeliv.h"
 
-#define OTHER(side)	((enum sg_side)(1 - (side)))
-#define MAX_ACTIONS	32
-#define SMALL		64
 #define MAX_TO		256	/* the client's to= kept, with its NUL */
 
 enum close_how {
 	HOW_TAG,	/* write our own close tag (or error and tag) */
 	HOW_RELAYED,	/* the sender's close tag was just relayed */
 	HOW_NOTAG	/* the receiver is gone or the stream is opaque */
-};
-
-/* What one side sends: parsed, held until a stanza is whole. */
-struct sg_dir {
-	struct sg_session *s;
-	enum sg_side from;
-	struct sg_tracker *trk;
-	struct sg_bq *held;	/* bytes from done on, from earlier reads */
-	uint64_t done;		/* bytes before this are forwarded or gone */
-	const char *cur;	/* the chunk being fed, starting at cur_base */
-	uint64_t cur_base;
-	size_t cur_len;
-	int partial;		/* held has bytes: a stanza is under way */
-	uint64_t partial_since;	/* when it started */
-	int closed;		/* nothing more goes to the other side */
-	int dead;		/* its bytes are no longer parsed */
-	int have_header;
-	char ns[SMALL];		/* of the header it sent */
-};
-
-/* What goes to one side, and how its end of the stream stands. */
-struct sg_peer {
-	struct sg_bq *out;
-	struct sg_ledger *ledger;
-	uint64_t appended;	/* bytes ever queued */
-	uint64_t written;	/* bytes ever written */
-	int header_out;		/* it has been sent a stream header */
-	char out_prefix[SMALL];	/* of that header */
-	char out_ns[SMALL];
-	int tag_sent;		/* a close tag went (or goes) to it */
-	uint64_t tag_at;
-	int notag;		/* shut down without a tag (gone, opaque) */
-	int eof;
-	int shut;
-	uint64_t shut_at;
-	int finished;		/* EOF, or we stopped waiting for it */
-	int paused;
-};
-
-struct sg_session {
-	struct sg_session_params p;
-	struct sg_dir dir[2];
-	struct sg_peer peer[2];
-	uint64_t now;
-	uint64_t last_active;
-	int closing;
-	int over;
-	int upstream_failed;
-	uint64_t failed_at;
-	/*
-	 * The domain the client asked for, or NULL: in c_to_room if it fits,
-	 * so that the usual one is not a small block allocated among the
-	 * parser's (it would keep their pages once they are given back).
-	 */
-	char *c_to;
-	char c_to_room[SMALL];
-	struct sg_session_stats st;
-	struct sg_undelivered *undel;	/* named, not yet taken */
-	size_t nundel, undel_cap;
-	/* Pending actions as bytes: an idle session keeps it small. */
-	struct {
-		unsigned char type, side;
-	} act[MAX_ACTIONS];
-	size_t nact;
 };
 
 static const char *reason_names[] = {
@@ -106,15 +44,8 @@ static void on_tracker_event(void *ctx, const struct sg_tracker_event *ev);
 static void close_dir(struct sg_session *s, enum sg_side from,
     enum close_how how, const char *cond);
 
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-
-	snprintf(dst, size, "%s", src != NULL ? src : "");
-}
-
-static void
-push_action(struct sg_session *s, enum sg_action_type type,
+void
+sg_session_push_action(struct sg_session *s, enum sg_action_type type,
     enum sg_side side)
 {
 	size_t i;
@@ -152,12 +83,12 @@ check_done(struct sg_session *s)
 		if (!s->peer[side].shut || !s->peer[side].finished)
 			return;
 	s->over = 1;
-	push_action(s, SG_ACT_CLOSE, SG_CLIENT);
+	sg_session_push_action(s, SG_ACT_CLOSE, SG_CLIENT);
 }
 
 /* Out of memory: nothing can be promised any more, end at once. */
-static void
-fail_internal(struct sg_session *s)
+void
+sg_session_fail_internal(struct sg_session *s)
 {
 	int side;
 
@@ -169,25 +100,25 @@ fail_internal(struct sg_session *s)
 	check_done(s);
 }
 
-static void
-update_backpressure(struct sg_session *s, enum sg_side to)
+void
+sg_session_update_backpressure(struct sg_session *s, enum sg_side to)
 {
 	struct sg_peer *rd = &s->peer[OTHER(to)];
 	size_t len = sg_bq_len(s->peer[to].out);
 
 	if (!rd->paused && len > s->p.high_water) {
 		rd->paused = 1;
-		push_action(s, SG_ACT_PAUSE, OTHER(to));
+		sg_session_push_action(s, SG_ACT_PAUSE, OTHER(to));
 	} else if (rd->paused && len < s->p.low_water) {
 		rd->paused = 0;
 		/* The stall was ours: the stanza's clock starts again. */
 		s->dir[OTHER(to)].partial_since = s->now;
-		push_action(s, SG_ACT_RESUME, OTHER(to));
+		sg_session_push_action(s, SG_ACT_RESUME, OTHER(to));
 	}
 }
 
-static void
-out_append(struct sg_session *s, enum sg_side to, const char *buf,
+void
+sg_session_out_append(struct sg_session *s, enum sg_side to, const char *buf,
     size_t len)
 {
 	struct sg_peer *pe = &s->peer[to];
@@ -195,197 +126,29 @@ out_append(struct sg_session *s, enum sg_side to, const char *buf,
 	if (len == 0)
 		return;
 	if (sg_bq_append(pe->out, buf, len)) {
-		fail_internal(s);
+		sg_session_fail_internal(s);
 		return;
 	}
 	pe->appended += len;
-	push_action(s, SG_ACT_WRITE, to);
-	update_backpressure(s, to);
+	sg_session_push_action(s, SG_ACT_WRITE, to);
+	sg_session_update_backpressure(s, to);
 }
 
 /* Queue what compose wrote to a scratch queue (it never fails halfway). */
-static void
-out_take(struct sg_session *s, enum sg_side to, struct sg_bq *scratch)
+void
+sg_session_out_take(struct sg_session *s, enum sg_side to,
+    struct sg_bq *scratch)
 {
 	struct iovec iov[16];
 	int i, n;
 
 	while ((n = sg_bq_peek(scratch, iov, 16)) > 0) {
 		for (i = 0; i < n; i++) {
-			out_append(s, to, iov[i].iov_base, iov[i].iov_len);
+			sg_session_out_append(s, to, iov[i].iov_base,
+			    iov[i].iov_len);
 			sg_bq_consume(scratch, iov[i].iov_len);
 		}
 	}
-}
-
-/* Forward the first len held bytes, however many chunks they span. */
-static void
-move_held(struct sg_dir *d, size_t len)
-{
-	struct iovec iov[16];
-	int i, cnt;
-
-	while (len > 0 && (cnt = sg_bq_peek(d->held, iov, 16)) > 0) {
-		for (i = 0; i < cnt && len > 0; i++) {
-			size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-			out_append(d->s, OTHER(d->from), iov[i].iov_base, k);
-			/* Frees only chunks before iov[i + 1]. */
-			sg_bq_consume(d->held, k);
-			len -= k;
-		}
-	}
-}
-
-/*
- * Forward (keep) or drop the bytes of a direction up to offset end: first
- * those held from earlier reads, then those of the chunk being fed.
- */
-static void
-dispose(struct sg_dir *d, uint64_t end, int keep)
-{
-	struct sg_session *s = d->s;
-	size_t held = sg_bq_len(d->held);
-	size_t n = (size_t)(end - d->done);
-	size_t from_held = n < held ? n : held;
-
-	if (end <= d->done)
-		return;
-	if (keep)
-		move_held(d, from_held);
-	else
-		sg_bq_consume(d->held, from_held);
-	if (keep && n > from_held)
-		out_append(s, OTHER(d->from),
-		    d->cur + (d->done + from_held - d->cur_base),
-		    n - from_held);
-	d->done = end;
-}
-
-/*
- * Forward a stanza up to ev->end.  When we terminate TLS for C, S's offer
- * of STARTTLS would have C tunnel TLS in TLS: those children go nowhere.
- */
-static void
-forward(struct sg_dir *d, const struct sg_tracker_event *ev)
-{
-	size_t i;
-
-	if (d->from == SG_SERVER && d->s->p.hide_starttls)
-		for (i = 0; i < ev->nstarttls; i++) {
-			dispose(d, ev->starttls[i].start, 1);
-			dispose(d, ev->starttls[i].end, 0);
-		}
-	dispose(d, ev->end, 1);
-}
-
-static int
-bounce_allowed(const struct sg_session *s, enum sg_side sender,
-    const struct sg_stanza_info *info)
-{
-
-	if (s->p.policy == SG_POLICY_LOG)
-		return (0);
-	if (s->p.policy == SG_POLICY_AUTO && s->st.sm)
-		return (0);
-	if (s->dir[OTHER(sender)].closed || !s->peer[sender].header_out)
-		return (0);
-	return (sg_bounce_wanted(info));
-}
-
-static void
-fill_undelivered(struct sg_undelivered *u, enum sg_side sender,
-    const struct sg_stanza_info *info)
-{
-
-	u->from = sender;
-	copy_str(u->name, sizeof(u->name), info->name);
-	copy_str(u->type, sizeof(u->type), info->type);
-	copy_str(u->id, sizeof(u->id), info->id);
-}
-
-/* Counted, kept for the last line if there is room, and handed out. */
-static void
-name_undelivered(struct sg_session *s, enum sg_side sender,
-    const struct sg_stanza_info *info)
-{
-
-	s->st.undeliverable[sender]++;
-	/* Most sessions never lose a stanza: the room is taken when one does. */
-	if (s->st.named == NULL)
-		s->st.named = malloc(SG_UNDELIVERABLE_NAMED *
-		    sizeof(*s->st.named));
-	if (s->st.named != NULL && s->st.nnamed < SG_UNDELIVERABLE_NAMED)
-		fill_undelivered(&s->st.named[s->st.nnamed++], sender, info);
-	if (s->nundel == s->undel_cap) {
-		size_t cap = s->undel_cap ? s->undel_cap * 2 : 8;
-		struct sg_undelivered *n;
-
-		/* The count above still holds if this fails. */
-		if ((n = realloc(s->undel, cap * sizeof(*n))) == NULL)
-			return;
-		s->undel = n;
-		s->undel_cap = cap;
-	}
-	fill_undelivered(&s->undel[s->nundel++], sender, info);
-	push_action(s, SG_ACT_UNDELIVERED, sender);
-}
-
-/* Rule 5: a complete stanza from sender that cannot be delivered. */
-static void
-undelivered(struct sg_session *s, enum sg_side sender,
-    const struct sg_stanza_info *info, int cut)
-{
-	struct sg_bq *scratch;
-
-	if (cut || !bounce_allowed(s, sender, info)) {
-		name_undelivered(s, sender, info);
-		return;
-	}
-	if ((scratch = sg_bq_new()) == NULL ||
-	    sg_compose_bounce(scratch, info, s->peer[sender].out_ns)) {
-		sg_bq_free(scratch);
-		name_undelivered(s, sender, info);
-		return;
-	}
-	out_take(s, sender, scratch);
-	sg_bq_free(scratch);
-	s->st.bounced[sender]++;
-	/* If the sender goes before the bounce reaches it, it is named. */
-	if (sg_ledger_push(s->peer[sender].ledger, s->peer[sender].appended,
-	    info, 1))
-		fail_internal(s);
-}
-
-/*
- * Everything still queued for side `to` will never reach it: account for
- * each stanza in it and drop the bytes.
- */
-static void
-reclaim_queue(struct sg_session *s, enum sg_side to)
-{
-	struct sg_peer *pe = &s->peer[to];
-	struct sg_ledger_entry *e;
-
-	if ((e = malloc(sizeof(*e))) == NULL) {
-		fail_internal(s);
-		return;
-	}
-	sg_ledger_written(pe->ledger, pe->written);
-	while (sg_ledger_shift(pe->ledger, e)) {
-		if (e->bounce) {
-			/* Our bounce to `to` of its own stanza. */
-			s->st.bounced[to]--;
-			name_undelivered(s, to, &e->info);
-			continue;
-		}
-		s->st.stanzas_out[to]--;
-		undelivered(s, OTHER(to), &e->info, e->cut);
-	}
-	free(e);
-	pe->written += sg_bq_len(pe->out);
-	sg_bq_clear(pe->out);
-	update_backpressure(s, to);
 }
 
 /*
@@ -409,8 +172,8 @@ ensure_header(struct sg_session *s, enum sg_side to, const char *cond,
 	    "stanzaguard"))
 		return (-1);
 	pe->header_out = 1;
-	copy_str(pe->out_prefix, sizeof(pe->out_prefix), "stream");
-	copy_str(pe->out_ns, sizeof(pe->out_ns), ns);
+	sg_session_copy_str(pe->out_prefix, sizeof(pe->out_prefix), "stream");
+	sg_session_copy_str(pe->out_ns, sizeof(pe->out_ns), ns);
 	return (1);
 }
 
@@ -431,7 +194,7 @@ write_tag(struct sg_session *s, enum sg_side to, const char *cond)
 	if (ok == 1 && sg_compose_close(q, pe->out_prefix))
 		ok = -1;
 	if (ok == 1)
-		out_take(s, to, q);
+		sg_session_out_take(s, to, q);
 	sg_bq_free(q);
 	return (ok);
 }
@@ -449,7 +212,7 @@ maybe_shutdown(struct sg_session *s, enum sg_side to)
 		return;
 	pe->shut = 1;
 	pe->shut_at = s->now;
-	push_action(s, SG_ACT_SHUTDOWN, to);
+	sg_session_push_action(s, SG_ACT_SHUTDOWN, to);
 	check_done(s);
 }
 
@@ -474,7 +237,7 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 	if (d->closed)
 		return;
 	if (how == HOW_TAG && (r = write_tag(s, OTHER(from), cond)) < 0) {
-		fail_internal(s);
+		sg_session_fail_internal(s);
 		return;
 	}
 	d->closed = 1;
@@ -484,19 +247,6 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 	} else
 		pe->notag = 1;
 	maybe_shutdown(s, OTHER(from));
-}
-
-static void
-drop_partial(struct sg_dir *d)
-{
-	struct sg_session *s = d->s;
-
-	if (sg_bq_len(d->held) > 0 && !d->dead)
-		s->st.truncated[d->from]++;
-	d->done += sg_bq_len(d->held);
-	sg_bq_clear(d->held);
-	d->partial = 0;
-	d->dead = 1;
 }
 
 /*
@@ -509,7 +259,7 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 	enum sg_side other = OTHER(side);
 
 	set_reason(s, r);
-	drop_partial(&s->dir[side]);
+	sg_held_drop_partial(&s->dir[side]);
 	answered(s, side, r == SG_REASON_STANZA_TIMEOUT ? SG_ANSWER_TIMEOUT :
 	    SG_ANSWER_EOF);
 	if (s->st.sm_resumable || s->st.opaque) {
@@ -521,7 +271,7 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 		close_dir(s, other, HOW_NOTAG, NULL);
 		return;
 	}
-	reclaim_queue(s, side);
+	sg_undeliv_reclaim(s, side);
 	close_dir(s, side, HOW_TAG, NULL);
 	close_dir(s, other, HOW_NOTAG, NULL);
 }
@@ -534,7 +284,7 @@ refuse(struct sg_session *s, enum sg_side side, const char *cond,
 {
 
 	set_reason(s, r);
-	drop_partial(&s->dir[side]);
+	sg_held_drop_partial(&s->dir[side]);
 	close_dir(s, OTHER(side), HOW_TAG, cond);
 	/* Its close tag can no longer be parsed: do not wait for it. */
 	s->peer[side].notag = 1;
@@ -595,16 +345,18 @@ on_header(struct sg_dir *d, const struct sg_tracker_event *ev)
 	struct sg_peer *pe = &s->peer[OTHER(d->from)];
 
 	d->have_header = 1;
-	copy_str(d->ns, sizeof(d->ns), ev->default_ns);
+	sg_session_copy_str(d->ns, sizeof(d->ns), ev->default_ns);
 	if (d->from == SG_CLIENT)
 		set_c_to(s, ev->to);
 	if (d->closed || pe->header_out) {
-		dispose(d, ev->end, 0);
+		sg_held_dispose(d, ev->end, 0);
 	} else {
-		dispose(d, ev->end, 1);
+		sg_held_dispose(d, ev->end, 1);
 		pe->header_out = 1;
-		copy_str(pe->out_prefix, sizeof(pe->out_prefix), ev->prefix);
-		copy_str(pe->out_ns, sizeof(pe->out_ns), ev->default_ns);
+		sg_session_copy_str(pe->out_prefix, sizeof(pe->out_prefix),
+		    ev->prefix);
+		sg_session_copy_str(pe->out_ns, sizeof(pe->out_ns),
+		    ev->default_ns);
 	}
 	if (d->from == SG_CLIENT && s->upstream_failed)
 		close_dir(s, SG_SERVER, HOW_TAG, "remote-connection-failed");
@@ -649,24 +401,24 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 		s->st.sm_resumable = ev->sm_resume;
 	}
 	if (ev->kind == SG_STANZA_STREAM_ERROR) {
-		copy_str(s->st.error_in[d->from], sizeof(s->st.error_in[0]),
-		    ev->condition);
+		sg_session_copy_str(s->st.error_in[d->from],
+		    sizeof(s->st.error_in[0]), ev->condition);
 		if (d->from == SG_SERVER && s->p.rewrite_idle_errors &&
 		    ev->condition != NULL &&
 		    strcmp(ev->condition, "connection-timeout") == 0) {
-			dispose(d, ev->end, 0);
+			sg_held_dispose(d, ev->end, 0);
 			s->st.rewritten++;
 			return;
 		}
 	}
 	if (d->closed) {
-		dispose(d, ev->end, 0);
-		undelivered(s, d->from, &info, 0);
+		sg_held_dispose(d, ev->end, 0);
+		sg_undeliv_stanza(s, d->from, &info, 0);
 		return;
 	}
-	forward(d, ev);
+	sg_held_forward(d, ev);
 	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info, 0))
-		fail_internal(s);
+		sg_session_fail_internal(s);
 	s->st.stanzas_out[to]++;
 	after_forwarded(d, ev);
 }
@@ -679,9 +431,9 @@ on_close_tag(struct sg_dir *d, const struct sg_tracker_event *ev)
 	set_reason(s, d->from == SG_CLIENT ? SG_REASON_CLIENT :
 	    SG_REASON_SERVER);
 	if (d->closed) {
-		dispose(d, ev->end, 0);
+		sg_held_dispose(d, ev->end, 0);
 	} else {
-		dispose(d, ev->end, 1);
+		sg_held_dispose(d, ev->end, 1);
 		close_dir(s, d->from, HOW_RELAYED, NULL);
 	}
 	d->dead = 1;
@@ -703,7 +455,7 @@ on_tracker_event(void *ctx, const struct sg_tracker_event *ev)
 		on_stanza(d, ev);
 		break;
 	case SG_EV_KEEPALIVE:
-		dispose(d, ev->end, !d->closed);
+		sg_held_dispose(d, ev->end, !d->closed);
 		break;
 	case SG_EV_CLOSE:
 		on_close_tag(d, ev);
@@ -726,35 +478,6 @@ reason_of(enum sg_tracker_result r)
 		return (SG_REASON_INTERNAL);
 	default:
 		return (SG_REASON_LIMIT);
-	}
-}
-
-/*
- * After a feed: keep what is not yet a whole stanza, or drop it.  Held
- * bytes cover [done, cur_base) when done < cur_base: then all of the chunk
- * is kept too.
- */
-static void
-stash_rest(struct sg_dir *d)
-{
-	uint64_t end = d->cur_base + d->cur_len;
-	uint64_t from = d->done > d->cur_base ? d->done : d->cur_base;
-
-	if (d->dead || d->s->over) {
-		d->s->st.dropped_bytes[d->from] += end - from;
-		d->done = end;
-		return;
-	}
-	if (end > from && sg_bq_append(d->held, d->cur + (from - d->cur_base),
-	    (size_t)(end - from))) {
-		fail_internal(d->s);
-		return;
-	}
-	if (sg_bq_len(d->held) == 0)
-		d->partial = 0;
-	else if (!d->partial) {
-		d->partial = 1;
-		d->partial_since = d->s->now;
 	}
 }
 
@@ -781,12 +504,12 @@ sg_session_on_bytes(struct sg_session *s, enum sg_side side,
 	d->cur_len = len;
 	r = sg_tracker_feed(d->trk, buf, len);
 	if (sg_tracker_is_opaque(d->trk) && !d->dead)
-		dispose(d, start + len, !d->closed);
+		sg_held_dispose(d, start + len, !d->closed);
 	if (r != SG_TRACK_OK && !d->dead) {
 		refuse(s, side, sg_tracker_condition(r), reason_of(r));
 		d->done = start + len;	/* the bad bytes go nowhere */
 	}
-	stash_rest(d);
+	sg_held_stash_rest(d);
 	d->cur = NULL;
 }
 
@@ -807,14 +530,14 @@ sg_session_on_eof(struct sg_session *s, enum sg_side side, uint64_t now)
 		answered(s, side, SG_ANSWER_EOF);
 	} else if (!d->closed && pe->tag_sent) {
 		/* It answered our close tag by closing TCP: enough. */
-		drop_partial(d);
+		sg_held_drop_partial(d);
 		answered(s, side, SG_ANSWER_EOF);
 		close_dir(s, side, HOW_TAG, NULL);
 	} else if (!d->closed) {
 		vanish(s, side, side == SG_CLIENT ?
 		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
 	} else {
-		drop_partial(d);
+		sg_held_drop_partial(d);
 		answered(s, side, SG_ANSWER_EOF);
 	}
 	maybe_shutdown(s, side);
@@ -832,7 +555,7 @@ sg_session_on_written(struct sg_session *s, enum sg_side side, size_t len,
 	pe->written += len;
 	s->st.bytes_out[side] += len;
 	sg_ledger_written(pe->ledger, pe->written);
-	update_backpressure(s, side);
+	sg_session_update_backpressure(s, side);
 	maybe_shutdown(s, side);
 }
 
@@ -847,7 +570,7 @@ sg_session_on_write_error(struct sg_session *s, enum sg_side side,
 	if (!s->dir[side].closed)
 		vanish(s, side, side == SG_CLIENT ?
 		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
-	reclaim_queue(s, side);
+	sg_undeliv_reclaim(s, side);
 	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
 	s->peer[side].notag = 1;
 	maybe_shutdown(s, side);
@@ -865,7 +588,7 @@ sg_session_on_upstream_failed(struct sg_session *s, uint64_t now)
 	s->upstream_failed = 1;
 	s->failed_at = now;
 	set_reason(s, SG_REASON_UPSTREAM_UNREACHABLE);
-	reclaim_queue(s, SG_SERVER);
+	sg_undeliv_reclaim(s, SG_SERVER);
 	/* No socket to shut down or read: that side is done. */
 	s->dir[SG_CLIENT].closed = 1;
 	ps->notag = ps->shut = ps->eof = ps->finished = 1;
@@ -921,7 +644,7 @@ check_timeouts(struct sg_session *s, enum sg_side side)
 
 	if (pe->tag_sent && s->st.answer[side] == SG_ANSWER_NONE &&
 	    !pe->eof && now >= pe->tag_at + s->p.close_timeout) {
-		drop_partial(d);
+		sg_held_drop_partial(d);
 		answered(s, side, SG_ANSWER_TIMEOUT);
 		close_dir(s, side, HOW_TAG, NULL);
 	}
@@ -943,7 +666,7 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 	check_timeouts(s, SG_SERVER);
 	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header &&
 	    now >= s->failed_at + s->p.close_timeout) {
-		drop_partial(&s->dir[SG_CLIENT]);
+		sg_held_drop_partial(&s->dir[SG_CLIENT]);
 		close_dir(s, SG_SERVER, HOW_NOTAG, NULL);
 	}
 	if (!s->closing && now >= s->last_active + s->p.idle_timeout &&
@@ -980,7 +703,7 @@ sg_session_on_force_close(struct sg_session *s, uint64_t now)
 		    s->peer[side].tag_sent)
 			s->st.answer[side] = SG_ANSWER_TIMEOUT;
 	for (side = 0; side < 2; side++) {
-		drop_partial(&s->dir[side]);
+		sg_held_drop_partial(&s->dir[side]);
 		close_dir(s, side, s->st.opaque ? HOW_NOTAG : HOW_TAG, NULL);
 	}
 	for (side = 0; side < 2; side++)
@@ -1006,19 +729,8 @@ size_t
 sg_session_take_undelivered(struct sg_session *s, struct sg_undelivered *out,
     size_t max)
 {
-	size_t n = s->nundel < max ? s->nundel : max;
 
-	if (n == 0)
-		return (0);
-	memcpy(out, s->undel, n * sizeof(*out));
-	memmove(s->undel, s->undel + n, (s->nundel - n) * sizeof(*out));
-	s->nundel -= n;
-	if (s->nundel == 0) {
-		free(s->undel);
-		s->undel = NULL;
-		s->undel_cap = 0;
-	}
-	return (n);
+	return (sg_undeliv_take(s, out, max));
 }
 
 struct sg_bq *

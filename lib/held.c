@@ -1,0 +1,103 @@
+/*
+ * A direction's held bytes, a part of the close engine (see session.c),
+ * over the state that sessionpriv.h shares with it.
+ */
+
+#include "bq.h"
+#include "held.h"
+#include "sessionpriv.h"
+
+/* Forward the first len held bytes, however many chunks they span. */
+static void
+move_held(struct sg_dir *d, size_t len)
+{
+	struct iovec iov[16];
+	int i, cnt;
+
+	while (len > 0 && (cnt = sg_bq_peek(d->held, iov, 16)) > 0) {
+		for (i = 0; i < cnt && len > 0; i++) {
+			size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+			sg_session_out_append(d->s, OTHER(d->from),
+			    iov[i].iov_base, k);
+			/* Frees only chunks before iov[i + 1]. */
+			sg_bq_consume(d->held, k);
+			len -= k;
+		}
+	}
+}
+
+void
+sg_held_dispose(struct sg_dir *d, uint64_t end, int keep)
+{
+	struct sg_session *s = d->s;
+	size_t held = sg_bq_len(d->held);
+	size_t n = (size_t)(end - d->done);
+	size_t from_held = n < held ? n : held;
+
+	if (end <= d->done)
+		return;
+	if (keep)
+		move_held(d, from_held);
+	else
+		sg_bq_consume(d->held, from_held);
+	if (keep && n > from_held)
+		sg_session_out_append(s, OTHER(d->from),
+		    d->cur + (d->done + from_held - d->cur_base),
+		    n - from_held);
+	d->done = end;
+}
+
+void
+sg_held_forward(struct sg_dir *d, const struct sg_tracker_event *ev)
+{
+	size_t i;
+
+	if (d->from == SG_SERVER && d->s->p.hide_starttls)
+		for (i = 0; i < ev->nstarttls; i++) {
+			sg_held_dispose(d, ev->starttls[i].start, 1);
+			sg_held_dispose(d, ev->starttls[i].end, 0);
+		}
+	sg_held_dispose(d, ev->end, 1);
+}
+
+void
+sg_held_drop_partial(struct sg_dir *d)
+{
+	struct sg_session *s = d->s;
+
+	if (sg_bq_len(d->held) > 0 && !d->dead)
+		s->st.truncated[d->from]++;
+	d->done += sg_bq_len(d->held);
+	sg_bq_clear(d->held);
+	d->partial = 0;
+	d->dead = 1;
+}
+
+/*
+ * Held bytes cover [done, cur_base) when done < cur_base: then all of the
+ * chunk is kept too.
+ */
+void
+sg_held_stash_rest(struct sg_dir *d)
+{
+	uint64_t end = d->cur_base + d->cur_len;
+	uint64_t from = d->done > d->cur_base ? d->done : d->cur_base;
+
+	if (d->dead || d->s->over) {
+		d->s->st.dropped_bytes[d->from] += end - from;
+		d->done = end;
+		return;
+	}
+	if (end > from && sg_bq_append(d->held, d->cur + (from - d->cur_base),
+	    (size_t)(end - from))) {
+		sg_session_fail_internal(d->s);
+		return;
+	}
+	if (sg_bq_len(d->held) == 0)
+		d->partial = 0;
+	else if (!d->partial) {
+		d->partial = 1;
+		d->partial_since = d->s->now;
+	}
+}

@@ -1,0 +1,136 @@
+/*
+ * Rule 5: what cannot be delivered is bounced or named.  A part of the
+ * close engine (see session.c), over the state that sessionpriv.h shares
+ * with it; the stanzas still queued for a side come from its ledger.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose.h"
+#include "ledger.h"
+#include "sessionpriv.h"
+#include "undeliv.h"
+
+static int
+bounce_allowed(const struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+
+	if (s->p.policy == SG_POLICY_LOG)
+		return (0);
+	if (s->p.policy == SG_POLICY_AUTO && s->st.sm)
+		return (0);
+	if (s->dir[OTHER(sender)].closed || !s->peer[sender].header_out)
+		return (0);
+	return (sg_bounce_wanted(info));
+}
+
+static void
+fill_undelivered(struct sg_undelivered *u, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+
+	u->from = sender;
+	sg_session_copy_str(u->name, sizeof(u->name), info->name);
+	sg_session_copy_str(u->type, sizeof(u->type), info->type);
+	sg_session_copy_str(u->id, sizeof(u->id), info->id);
+}
+
+/* Counted, kept for the last line if there is room, and handed out. */
+static void
+name_undelivered(struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+
+	s->st.undeliverable[sender]++;
+	/* Most sessions never lose a stanza: the room is taken when one does. */
+	if (s->st.named == NULL)
+		s->st.named = malloc(SG_UNDELIVERABLE_NAMED *
+		    sizeof(*s->st.named));
+	if (s->st.named != NULL && s->st.nnamed < SG_UNDELIVERABLE_NAMED)
+		fill_undelivered(&s->st.named[s->st.nnamed++], sender, info);
+	if (s->nundel == s->undel_cap) {
+		size_t cap = s->undel_cap ? s->undel_cap * 2 : 8;
+		struct sg_undelivered *n;
+
+		/* The count above still holds if this fails. */
+		if ((n = realloc(s->undel, cap * sizeof(*n))) == NULL)
+			return;
+		s->undel = n;
+		s->undel_cap = cap;
+	}
+	fill_undelivered(&s->undel[s->nundel++], sender, info);
+	sg_session_push_action(s, SG_ACT_UNDELIVERED, sender);
+}
+
+void
+sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info, int cut)
+{
+	struct sg_bq *scratch;
+
+	if (cut || !bounce_allowed(s, sender, info)) {
+		name_undelivered(s, sender, info);
+		return;
+	}
+	if ((scratch = sg_bq_new()) == NULL ||
+	    sg_compose_bounce(scratch, info, s->peer[sender].out_ns)) {
+		sg_bq_free(scratch);
+		name_undelivered(s, sender, info);
+		return;
+	}
+	sg_session_out_take(s, sender, scratch);
+	sg_bq_free(scratch);
+	s->st.bounced[sender]++;
+	/* If the sender goes before the bounce reaches it, it is named. */
+	if (sg_ledger_push(s->peer[sender].ledger, s->peer[sender].appended,
+	    info, 1))
+		sg_session_fail_internal(s);
+}
+
+void
+sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
+{
+	struct sg_peer *pe = &s->peer[to];
+	struct sg_ledger_entry *e;
+
+	if ((e = malloc(sizeof(*e))) == NULL) {
+		sg_session_fail_internal(s);
+		return;
+	}
+	sg_ledger_written(pe->ledger, pe->written);
+	while (sg_ledger_shift(pe->ledger, e)) {
+		if (e->bounce) {
+			/* Our bounce to `to` of its own stanza. */
+			s->st.bounced[to]--;
+			name_undelivered(s, to, &e->info);
+			continue;
+		}
+		s->st.stanzas_out[to]--;
+		sg_undeliv_stanza(s, OTHER(to), &e->info, e->cut);
+	}
+	free(e);
+	pe->written += sg_bq_len(pe->out);
+	sg_bq_clear(pe->out);
+	sg_session_update_backpressure(s, to);
+}
+
+size_t
+sg_undeliv_take(struct sg_session *s, struct sg_undelivered *out,
+    size_t max)
+{
+	size_t n = s->nundel < max ? s->nundel : max;
+
+	if (n == 0)
+		return (0);
+	memcpy(out, s->undel, n * sizeof(*out));
+	memmove(s->undel, s->undel + n, (s->nundel - n) * sizeof(*out));
+	s->nundel -= n;
+	if (s->nundel == 0) {
+		free(s->undel);
+		s->undel = NULL;
+		s->undel_cap = 0;
+	}
+	return (n);
+}
