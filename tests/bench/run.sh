@@ -41,33 +41,13 @@ RATE_SECS=$(awk -v s="$SECS" 'BEGIN { print s + 2 }')
 RES=$OUT/results.txt
 CMDS=$OUT/commands.txt
 STARTED=$SECONDS
-PIDS=""
 ECHO_PID=""
 PROXY_PID=""
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
-for f in "$SG" "$LOADGEN" "$ECHO"; do
-	[ -x "$f" ] || die "$f is missing: run make bench"
-done
-command -v haproxy >/dev/null || die "haproxy is missing: make bench installs it"
-mkdir -p "$OUT" || die "cannot create $OUT"
-: >"$RES"
-: >"$CMDS"
-TMP=$(mktemp -d /tmp/sgbench.XXXXXX) || die "mktemp failed"
-
-cleanup() {
-	local p
-	for p in $PIDS; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=bench
+# shellcheck source=tests/bench/common.sh
+. "$HERE/common.sh"
+bench_start bench haproxy
 
 # Run a copy: a rebuild during the bench must not change what is measured.
 SG_FROM=$SG

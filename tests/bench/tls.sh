@@ -37,31 +37,10 @@ OUT=${BENCH_OUT:-$ROOT/build/bench}
 RES=$OUT/tls-results.txt
 CMDS=$OUT/tls-commands.txt
 STARTED=$SECONDS
-PIDS=""
-
-die() {
-	echo "bench-tls: $*" >&2
-	exit 1
-}
-
-for f in "$SG" "$LOADGEN" "$ECHO"; do
-	[ -x "$f" ] || die "$f is missing: run make bench-tls"
-done
-command -v haproxy >/dev/null || die "haproxy is missing: make bench-tls installs it"
-command -v openssl >/dev/null || die "openssl is missing: make bench-tls installs it"
-mkdir -p "$OUT" || die "cannot create $OUT"
-: >"$RES"
-: >"$CMDS"
-TMP=$(mktemp -d /tmp/sgtls.XXXXXX) || die "mktemp failed"
-cleanup() {
-	local p
-	for p in $PIDS; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=bench-tls
+# shellcheck source=tests/bench/common.sh
+. "$HERE/common.sh"
+bench_start bench-tls haproxy openssl
 
 log_cmd() {
 	echo "$*" >>"$CMDS"

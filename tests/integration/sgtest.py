@@ -760,3 +760,21 @@ def start_proxy(ctx, upstream_addr, *opts, host=LOOPBACK, **kw):
                 continue
             raise
     raise TestFailure("no free port")
+
+
+def answer_shutdown(c, s, errors):
+    """On a service stop, in a thread: client and server each answer the
+    daemon's close tag (the client's preceded by <system-shutdown/>) and
+    see EOF.  A failure is appended to errors for the main thread."""
+    try:
+        got = c.recv_until(CLOSE)
+        check(b"system-shutdown" in got, "no <system-shutdown/>: %r" % got)
+        c.send(CLOSE)
+        s.recv_until(CLOSE)
+        s.send(CLOSE)
+        c.expect_eof()
+        s.expect_eof()
+        c.close()
+        s.close()
+    except Exception as e:  # noqa: BLE001 - collected for the main thread
+        errors.append(e)

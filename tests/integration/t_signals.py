@@ -3,24 +3,9 @@
 import signal
 import threading
 
-from sgtest import (CLOSE, LOOPBACK, check, close_politely, free_port,
-                    hostport, message, open_session, start_proxy, timeout)
-
-
-def _both_answer(c, s, errors):
-    """Client and server both answer the daemon's close tags."""
-    try:
-        got = c.recv_until(CLOSE)
-        check(b"system-shutdown" in got, "no <system-shutdown/>: %r" % got)
-        c.send(CLOSE)
-        got = s.recv_until(CLOSE)
-        s.send(CLOSE)
-        c.expect_eof()
-        s.expect_eof()
-        c.close()
-        s.close()
-    except Exception as e:  # noqa: BLE001 - collected for the main thread
-        errors.append(e)
+from sgtest import (CLOSE, LOOPBACK, answer_shutdown, check, close_politely,
+                    free_port, hostport, message, open_session, start_proxy,
+                    timeout)
 
 
 @timeout(60)
@@ -33,7 +18,7 @@ def test_sigterm_clean_exit(ctx):
     pairs = [open_session(ctx, port, up) for _ in range(3)]
     d.signal(signal.SIGTERM)
     errors = []
-    ts = [threading.Thread(target=_both_answer, args=(c, s, errors))
+    ts = [threading.Thread(target=answer_shutdown, args=(c, s, errors))
           for c, s in pairs]
     for t in ts:
         t.start()

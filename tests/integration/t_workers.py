@@ -5,7 +5,8 @@ import signal
 import threading
 
 
-from sgtest import (CLOSE, LOOPBACK, TestFailure, check, close_politely,
+from sgtest import (CLOSE, LOOPBACK, TestFailure, answer_shutdown, check,
+                    close_politely,
                     free_port, hostport, message, open_session, start_proxy,
                     timeout, wait_until)
 
@@ -127,21 +128,6 @@ def test_idle_close_in_both_workers(ctx):
     check({e["worker"] for e in ends} == {"1", "2"}, "ends %r" % ends)
 
 
-def _both_answer(c, s, errors):
-    try:
-        got = c.recv_until(CLOSE)
-        check(b"system-shutdown" in got, "no <system-shutdown/>: %r" % got)
-        c.send(CLOSE)
-        s.recv_until(CLOSE)
-        s.send(CLOSE)
-        c.expect_eof()
-        s.expect_eof()
-        c.close()
-        s.close()
-    except Exception as e:  # noqa: BLE001 - collected for the main thread
-        errors.append(e)
-
-
 @timeout(60)
 def test_sigterm_closes_every_session_master_exits_0(ctx):
     """SIGTERM to the master: every session of both workers gets
@@ -153,7 +139,7 @@ def test_sigterm_closes_every_session_master_exits_0(ctx):
     pids = _pids(d)
     d.signal(signal.SIGTERM)
     errors = []
-    ts = [threading.Thread(target=_both_answer, args=(c, s, errors))
+    ts = [threading.Thread(target=answer_shutdown, args=(c, s, errors))
           for c, s, _ in pairs]
     for t in ts:
         t.start()
