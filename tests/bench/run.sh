@@ -15,10 +15,12 @@
 # Environment: BENCH_REPS (3), BENCH_SECONDS (3, measured per run; the
 # latency runs take 2 more),
 # BENCH_WARMUP (1), BENCH_BUDGET (540: no new test starts after this many
-# seconds), BENCH_IDLE ("10000 50000"), BENCH_STORM (10000), BENCH_SPLIT
-# (upstream ports per idle run; default one per 25,000 sessions, since the
-# proxy's connections to one upstream address and port share ~28k
-# ephemeral ports), BENCH_OUT (build/bench).
+# seconds), BENCH_IDLE ("10000 50000"), BENCH_HOLD (100000, once; 0: not
+# at all), BENCH_STORM (10000), BENCH_SPLIT (upstream ports per idle run;
+# default one per 15,000 sessions, since the proxy's connections to one
+# upstream address and port share ~28k ephemeral ports), BENCH_OUT
+# (build/bench), BENCH_ONLY (the tests to run, of tp200_1 tp200_64
+# tp200_1000 tp16k_64 rate10k_64 idle hold storm; default all).
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +34,8 @@ SECS=${BENCH_SECONDS:-3}
 WARM=${BENCH_WARMUP:-1}
 BUDGET=${BENCH_BUDGET:-540}
 IDLE_WANT=${BENCH_IDLE:-10000 50000}
+HOLD_N=${BENCH_HOLD:-100000}
+ONLY=${BENCH_ONLY:-}
 STORM_WANT=${BENCH_STORM:-10000}
 OUT=${BENCH_OUT:-$ROOT/build/bench}
 RATE=10000
@@ -146,21 +150,22 @@ start_echo() {
 	done
 	log_cmd "$ECHO$args -t 600"
 	# shellcheck disable=SC2086
-	"$ECHO" $args -t 600 >"$TMP/echo.out" 2>&1 &
+	"$ECHO" $args -t 600 >"$TMP/echo.$1.out" 2>&1 &
 	ECHO_PID=$!
 	PIDS="$PIDS $ECHO_PID"
 	for i in $(seq 1 250); do
-		grep -q ready "$TMP/echo.out" 2>/dev/null && return 0
+		grep -q ready "$TMP/echo.$1.out" 2>/dev/null && return 0
 		kill -0 "$ECHO_PID" 2>/dev/null || break
 		sleep 0.02
 	done
-	die "echo_upstream did not start: $(cat "$TMP/echo.out")"
+	die "echo_upstream did not start: $(cat "$TMP/echo.$1.out")"
 }
 
-# start_proxy KIND LISTEN_BASE UPSTREAM_BASE COUNT; sets PROXY_PID and
-# TARGET (the ports loadgen connects to, comma-separated).
+# start_proxy KIND LISTEN_BASE UPSTREAM_BASE COUNT [WORKERS]; sets
+# PROXY_PID and TARGET (the ports loadgen connects to, comma-separated).
+# KIND stanzaguard-idle is stanzaguard with WORKERS workers.
 start_proxy() {
-	local kind=$1 lb=$2 ub=$3 n=$4 i conf
+	local kind=$1 lb=$2 ub=$3 n=$4 w=${5:-1} i conf
 	TARGET=$(seq -s, "$lb" $(( lb + n - 1 )))
 	PROXY_PID=""
 	case $kind in
@@ -183,11 +188,12 @@ start_proxy() {
 		log_cmd "HAP_THREADS=$HAP_THREADS HAP_MAXCONN=$HAP_MAXCONN" \
 		    "HAP_BIND=$HAP_BIND HAP_SERVER=$HAP_SERVER" \
 		    "haproxy -db -f $HAPCFG"
-		haproxy -db -f "$HAPCFG" >"$TMP/proxy.log" 2>&1 &
+		haproxy -db -f "$HAPCFG" >>"$TMP/proxy.log" 2>&1 &
 		;;
-	stanzaguard|stanzaguard-2w)
+	stanzaguard|stanzaguard-2w|stanzaguard-idle)
 		local opts="--max-connections=200000 --log-level=warning"
-		[ "$kind" = stanzaguard-2w ] && opts="$opts --workers=2"
+		[ "$kind" = stanzaguard-2w ] && w=2
+		[ "$w" -gt 1 ] && opts="$opts --workers=$w"
 		opts="$opts --high-water=1m --low-water=256k --stats-interval=0"
 		opts="$opts --drain-timeout=60s"
 		if [ "$n" = 1 ]; then
@@ -195,7 +201,7 @@ start_proxy() {
 			    "--upstream 127.0.0.1:$ub $opts"
 			# shellcheck disable=SC2086
 			"$SG" --listen "127.0.0.1:$lb" --upstream "127.0.0.1:$ub" \
-			    $opts >"$TMP/proxy.log" 2>&1 &
+			    $opts >>"$TMP/proxy.log" 2>&1 &
 		else
 			# One listener per upstream port, same options.
 			conf=$TMP/sg.conf
@@ -206,14 +212,14 @@ start_proxy() {
 			done
 			log_cmd "ulimit -n $HARD; $SG -c $conf $opts  # $(tr '\n' ' ' <"$conf")"
 			# shellcheck disable=SC2086
-			"$SG" -c "$conf" $opts >"$TMP/proxy.log" 2>&1 &
+			"$SG" -c "$conf" $opts >>"$TMP/proxy.log" 2>&1 &
 		fi
 		;;
 	esac
 	PROXY_PID=$!
 	PIDS="$PIDS $PROXY_PID"
 	wait_listen "$lb" || die "$kind did not listen: $(cat "$TMP/proxy.log")"
-	[ "$kind" = stanzaguard-2w ] && wait_workers "$lb" 2
+	[ "$w" -gt 1 ] && wait_workers "$lb" "$w"
 	return 0
 }
 
@@ -231,8 +237,14 @@ setup() {
 teardown() {
 	stop_pid "$PROXY_PID"
 	stop_pid "$ECHO_PID"
+	rm -f "$TMP/proxy.log"
 	PROXY_PID=""
 	ECHO_PID=""
+}
+
+# wanted TEST: TEST is in BENCH_ONLY, or BENCH_ONLY is unset.
+wanted() {
+	[ -z "$ONLY" ] || case " $ONLY " in *" $1 "*) true ;; *) false ;; esac
 }
 
 over_budget() {
@@ -263,42 +275,138 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
+# rss_sum_kb PID...: VmRSS of these processes and of their children.
+rss_sum_kb() {
+	local p c sum=0
+	for p in "$@"; do
+		sum=$(( sum + $(rss_kb "$p") ))
+		for c in $(pgrep -P "$p"); do
+			sum=$(( sum + $(rss_kb "$c") ))
+		done
+	done
+	echo "$sum"
+}
+
+# Idle sessions per port and per loadgen or echo_upstream process: under
+# the ~28k ephemeral ports the proxy has towards one upstream port, and
+# under one process's descriptors.
+IDLE_PER_PORT=15000
+
+# idle_proxies KIND N LISTEN_BASE UPSTREAM_BASE PORTS: the proxy for N idle
+# sessions.  Up to CAP sessions, one process as in every other test; more
+# need more descriptors than one process may have, so several share the
+# ports with SO_REUSEPORT, with a margin for the kernel's uneven spread:
+# stanzaguard's workers, or HAProxy instances.  Sets IDLE_PIDS.
+idle_proxies() {
+	local kind=$1 n=$2 lb=$3 ub=$4 ports=$5 k i
+	k=$(( (n * 10 + CAP * 8 - 1) / (CAP * 8) ))
+	IDLE_PIDS=""
+	if [ "$n" -le "$CAP" ]; then
+		start_proxy "$kind" "$lb" "$ub" "$ports"
+		IDLE_PIDS=$PROXY_PID
+		return 0
+	fi
+	case $kind in
+	stanzaguard)
+		start_proxy stanzaguard-idle "$lb" "$ub" "$ports" "$k"
+		IDLE_PIDS=$PROXY_PID
+		;;
+	haproxy-1t)
+		for i in $(seq 1 "$k"); do
+			start_proxy haproxy-1t "$lb" "$ub" "$ports"
+			IDLE_PIDS="$IDLE_PIDS $PROXY_PID"
+			wait_workers "$lb" "$i"
+		done
+		;;
+	esac
+}
+
 # idle TEST KIND REP N: RSS of the proxy before and with N idle sessions
 # (and, for stanzaguard, after 10.5 s without traffic: its sweep gives
-# parser memory back after 5 s quiet, checked every 5 s).
+# parser memory back after 5 s quiet, checked every 5 s).  The sessions
+# are spread over several loadgen and echo_upstream processes, one port
+# each per IDLE_PER_PORT sessions; every one must still be open at the end.
 idle() {
-	local test=$1 kind=$2 rep=$3 n=$4 split r0 r1 r2=0 lg i ok=0
-	split=${BENCH_SPLIT:-$(( (n + 24999) / 25000 ))}
-	setup "$kind" "$split"
-	r0=$(rss_kb "$PROXY_PID")
-	log_cmd "$LOADGEN -m idle -c $n -p $TARGET -t 60  # VmRSS of $kind read before and after"
-	timeout -k 5 120 "$LOADGEN" -m idle -c "$n" -p "$TARGET" -t 60 \
-	    >"$TMP/idle.out" 2>"$TMP/lg.err" &
-	lg=$!
-	PIDS="$PIDS $lg"
-	for i in $(seq 1 $(( 600 + n / 20 ))); do
-		grep -q ready "$TMP/idle.out" && { ok=1; break; }
-		kill -0 "$lg" 2>/dev/null || break
-		sleep 0.1
+	local test=$1 kind=$2 rep=$3 n=$4 ports nlg lb ub r0 r1 r2=0 i j c
+	local ok=1 up=0 open=0 echos="" waited nproxy
+	local -a lgs=()
+	ports=${BENCH_SPLIT:-$(( (n + IDLE_PER_PORT - 1) / IDLE_PER_PORT ))}
+	nlg=$(( (n + IDLE_PER_PORT - 1) / IDLE_PER_PORT ))
+	next_ports "$ports"
+	lb=$BASE
+	next_ports "$ports"
+	ub=$BASE
+	for i in $(seq 0 $(( ports - 1 ))); do
+		start_echo $(( ub + i )) 1
+		echos="$echos $ECHO_PID"
 	done
-	r1=$(rss_kb "$PROXY_PID")
+	# shellcheck disable=SC2086
+	idle_proxies "$kind" "$n" "$lb" "$ub" "$ports"
+	# shellcheck disable=SC2086
+	r0=$(rss_sum_kb $IDLE_PIDS)
+	for j in $(seq 1 "$nlg"); do
+		c=$(( n / nlg + (j <= n % nlg ? 1 : 0) ))
+		log_cmd "$LOADGEN -m idle -c $c -p $TARGET -t 120  # $j of $nlg; VmRSS of $kind ($IDLE_PIDS) read before and after"
+		timeout -k 5 180 "$LOADGEN" -m idle -c "$c" -p "$TARGET" \
+		    -t 120 >"$TMP/idle.$j.out" 2>"$TMP/lg.$j.err" &
+		lgs+=("$!")
+		PIDS="$PIDS $!"
+	done
+	for j in $(seq 1 "$nlg"); do
+		waited=0
+		for i in $(seq 1 $(( 600 + n / 20 ))); do
+			grep -q ready "$TMP/idle.$j.out" && { waited=1; break; }
+			alive "${lgs[j - 1]}" || break
+			sleep 0.1
+		done
+		[ "$waited" = 1 ] || ok=0
+	done
+	# shellcheck disable=SC2086
+	r1=$(rss_sum_kb $IDLE_PIDS)
 	if [ "$ok" = 1 ] && [ "$kind" = stanzaguard ]; then
 		sleep 10.5
-		r2=$(rss_kb "$PROXY_PID")
+		# shellcheck disable=SC2086
+		r2=$(rss_sum_kb $IDLE_PIDS)
 	fi
-	stop_pid "$lg"
+	for j in "${lgs[@]}"; do
+		stop_pid "$j"
+	done
+	for j in $(seq 1 "$nlg"); do
+		i=$(sed -n 's/^ready sessions=\([0-9]*\).*/\1/p' "$TMP/idle.$j.out")
+		up=$(( up + ${i:-0} ))
+		i=$(sed -n 's/.*still_open=\([0-9]*\).*/\1/p' "$TMP/idle.$j.out")
+		open=$(( open + ${i:-0} ))
+	done
+	[ "$open" = "$n" ] || ok=0
+	# Workers or instances: the processes that hold sessions.
+	nproxy=0
+	for j in $IDLE_PIDS; do
+		i=$(pgrep -cP "$j")
+		nproxy=$(( nproxy + (i > 0 ? i : 1) ))
+	done
 	if [ "$ok" = 1 ]; then
-		echo "test=$test kind=$kind rep=$rep sessions=$n rss0_kb=$r0" \
-		    "rss1_kb=$r1 rss2_kb=$r2" \
+		echo "test=$test kind=$kind rep=$rep sessions=$n" \
+		    "processes=$nproxy rss0_kb=$r0" \
+		    "rss1_kb=$r1 rss2_kb=$r2 rss2_mib=$(( r2 / 1024 ))" \
+		    "held=$open" \
 		    "per_session_b=$(( (r1 - r0) * 1024 / n ))" \
 		    "$([ "$r2" -gt 0 ] &&
 		    echo "per_session_quiet_b=$(( (r2 - r0) * 1024 / n ))")" \
 		    >>"$RES"
 	else
 		echo "test=$test kind=$kind rep=$rep sessions=$n status=fail" \
-		    "err=$(tr ' \n' '__' <"$TMP/lg.err")" >>"$RES"
+		    "up=$up held=$open" \
+		    "err=$(cat "$TMP"/lg.*.err | tr ' \n' '__')" >>"$RES"
 	fi
-	teardown
+	for j in $IDLE_PIDS; do
+		stop_pid "$j"
+	done
+	for j in $echos; do
+		stop_pid "$j"
+	done
+	PROXY_PID=""
+	ECHO_PID=""
+	rm -f "$TMP"/idle.*.out "$TMP"/lg.*.err "$TMP/proxy.log"
 }
 
 # storm REP N: N idle sessions, SIGTERM to stanzaguard, time to all EOF.
@@ -325,22 +433,15 @@ busy_pct() {
 	echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", (d > 0 ? 100 * ($3 - $1) / d : 0) }'
 }
 
-# Idle sizes: as asked, but no more than the fd limit allows; if that
-# leaves one size, a fifth of it shows how memory grows with the count.
-IDLE_SIZES=""
-for want in $IDLE_WANT; do
-	n=$(( want < CAP ? want : CAP ))
-	case " $IDLE_SIZES " in *" $n "*) ;; *) IDLE_SIZES="$IDLE_SIZES $n" ;; esac
-done
-if [ "$(echo "$IDLE_SIZES" | wc -w)" = 1 ] &&
-    [ "$(echo "$IDLE_WANT" | wc -w)" -gt 1 ]; then
-	IDLE_SIZES="$(( CAP / 5 ))$IDLE_SIZES"
-fi
+# Idle sizes as asked: a size over one process's descriptors is spread
+# over several processes (see idle).  HOLD sessions are held once, by
+# stanzaguard alone, in the first repetition.
+IDLE_SIZES=$IDLE_WANT
 STORM_N=$(( STORM_WANT < CAP ? STORM_WANT : CAP ))
 
 BG_BEFORE=$(busy_pct)
 echo "bench: $REPS repetitions, ${SECS}s measured after ${WARM}s warm-up;" \
-    "idle sizes:$IDLE_SIZES; storm: $STORM_N (fd limit $HARD);" \
+    "idle sizes: $IDLE_SIZES; hold: $HOLD_N; storm: $STORM_N (fd limit $HARD);" \
     "other load before: ${BG_BEFORE}% of $(nproc) CPUs"
 
 SKIPPED=0
@@ -355,6 +456,7 @@ for rep in $(seq 1 "$REPS"); do
 		set -- ${t%%|*}
 		test=$1
 		shift
+		wanted "$test" || continue
 		for kind in "$@"; do
 			if over_budget; then SKIPPED=$(( SKIPPED + 1 )); continue; fi
 			echo "bench: rep $rep $test $kind" >&2
@@ -362,14 +464,21 @@ for rep in $(seq 1 "$REPS"); do
 			traffic "$test" "$kind" "$rep" ${t#*|}
 		done
 	done
-	for n in $IDLE_SIZES; do
+	wanted idle && for n in $IDLE_SIZES; do
 		for kind in haproxy-1t stanzaguard; do
 			if over_budget; then SKIPPED=$(( SKIPPED + 1 )); continue; fi
 			echo "bench: rep $rep idle $n $kind" >&2
 			idle "idle_$n" "$kind" "$rep" "$n"
 		done
 	done
-	if over_budget; then SKIPPED=$(( SKIPPED + 1 )); else
+	if [ "$rep" = 1 ] && [ "$HOLD_N" -gt 0 ] && wanted hold; then
+		if over_budget; then SKIPPED=$(( SKIPPED + 1 )); else
+			echo "bench: rep $rep hold $HOLD_N stanzaguard" >&2
+			idle hold stanzaguard "$rep" "$HOLD_N"
+		fi
+	fi
+	if ! wanted storm; then :
+	elif over_budget; then SKIPPED=$(( SKIPPED + 1 )); else
 		echo "bench: rep $rep storm $STORM_N" >&2
 		storm "$rep" "$STORM_N"
 	fi
@@ -389,7 +498,7 @@ ELAPSED=$(( SECONDS - STARTED ))
 	[ "$SKIPPED" -gt 0 ] && echo "WARNING: $SKIPPED runs skipped:" \
 	    "over the ${BUDGET}s budget"
 	echo
-	awk -f "$HERE/table.awk" -v idle_sizes="$IDLE_SIZES" \
+	awk -f "$HERE/table.awk" -v idle_sizes="$IDLE_SIZES" -v hold_n="$HOLD_N" \
 	    -v storm_n="$STORM_N" "$RES"
 	echo
 	echo "bench: done in ${ELAPSED}s"

@@ -2,7 +2,8 @@
 # results.txt (lines of key=value), one row per figure, one column per
 # target (stanzaguard-2w: workers = 2, its CPU not measured), and the
 # ratios stanzaguard/HAProxy (1 thread), stanzaguard/direct and
-# workers = 2 over one process.  Variables: idle_sizes, storm_n.
+# workers = 2 over one process.  Variables: idle_sizes, hold_n,
+# storm_n.
 
 function median(list,    a, n, i, j, t) {
 	n = split(list, a, " ")
@@ -119,6 +120,16 @@ END {
 		    "idle_" sz[i], "per_session_b", "%.0f", "proxy")
 		row(sprintf("  same, after 10.5 s quiet (sweep)"),
 		    "idle_" sz[i], "per_session_quiet_b", "%.0f", "proxy")
+		row(sprintf("  proxy processes (workers, instances)"),
+		    "idle_" sz[i], "processes", "%.0f", "proxy")
+	}
+	if (hold_n > 0) {
+		row(sprintf("hold %d idle sessions: all held", hold_n),
+		    "hold", "held", "%.0f", "proxy")
+		row(sprintf("  RSS bytes/session, after the sweep"),
+		    "hold", "per_session_quiet_b", "%.0f", "proxy")
+		row(sprintf("  RSS MiB of all the workers, swept"),
+		    "hold", "rss2_mib", "%.0f", "proxy")
 	}
 	row(sprintf("close storm %d: first close tag (ms)", storm_n),
 	    "storm", "first_tag_ms", "%.1f", "proxy")
