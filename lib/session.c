@@ -177,9 +177,12 @@ ensure_header(struct sg_session *s, enum sg_side to, const char *cond,
 	return (1);
 }
 
-/* Write a close tag, preceded by a stream error if cond, to side `to`. */
+/*
+ * Write to side `to` a stream error if cond, then our close tag if tag:
+ * 1 if written, 0 if there is no stream to write into, -1 out of memory.
+ */
 static int
-write_tag(struct sg_session *s, enum sg_side to, const char *cond)
+write_end(struct sg_session *s, enum sg_side to, const char *cond, int tag)
 {
 	struct sg_peer *pe = &s->peer[to];
 	struct sg_bq *q;
@@ -191,12 +194,42 @@ write_tag(struct sg_session *s, enum sg_side to, const char *cond)
 	if (ok == 1 && cond != NULL &&
 	    sg_compose_stream_error(q, pe->out_prefix, cond))
 		ok = -1;
-	if (ok == 1 && sg_compose_close(q, pe->out_prefix))
+	if (ok == 1 && tag && sg_compose_close(q, pe->out_prefix))
 		ok = -1;
 	if (ok == 1)
 		sg_session_out_take(s, to, q);
 	sg_bq_free(q);
 	return (ok);
+}
+
+/* S's stream error is dropped, not relayed (rewrite-idle-errors). */
+static int
+rewritten(const struct sg_session *s, enum sg_side from, const char *cond)
+{
+
+	return (from == SG_SERVER && s->p.rewrite_idle_errors &&
+	    cond != NULL && strcmp(cond, "connection-timeout") == 0);
+}
+
+/*
+ * The stream error that must come before the end of the S->C stream while
+ * it is still open, or NULL.  In a service stop C is told
+ * <system-shutdown/> whichever the close order (spec: SIGTERM row), and
+ * whoever ends that stream (S's tag relayed, S gone or timed out, forced
+ * close): known from the close reason, so the session keeps no flag.  Not
+ * after S's own stream error was relayed to C: a stream error is followed
+ * by the close tag alone (RFC 6120 4.9.1.1).  S is never told.
+ */
+static const char *
+shutdown_cond(const struct sg_session *s)
+{
+	const char *e = s->st.error_in[SG_SERVER];
+
+	if (s->st.reason != SG_REASON_SHUTDOWN || s->dir[SG_SERVER].closed)
+		return (NULL);
+	if (e[0] != '\0' && !rewritten(s, SG_SERVER, e))
+		return (NULL);
+	return ("system-shutdown");
 }
 
 static void
@@ -236,7 +269,9 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 
 	if (d->closed)
 		return;
-	if (how == HOW_TAG && (r = write_tag(s, OTHER(from), cond)) < 0) {
+	if (how == HOW_TAG && cond == NULL && from == SG_SERVER)
+		cond = shutdown_cond(s);
+	if (how == HOW_TAG && (r = write_end(s, OTHER(from), cond, 1)) < 0) {
 		sg_session_fail_internal(s);
 		return;
 	}
@@ -293,7 +328,7 @@ refuse(struct sg_session *s, enum sg_side side, const char *cond,
 }
 
 static void
-begin_close(struct sg_session *s, enum sg_close_reason r, const char *cond)
+begin_close(struct sg_session *s, enum sg_close_reason r)
 {
 	enum sg_side first = s->p.server_first ? SG_SERVER : SG_CLIENT;
 
@@ -305,7 +340,8 @@ begin_close(struct sg_session *s, enum sg_close_reason r, const char *cond)
 		close_dir(s, SG_SERVER, HOW_NOTAG, NULL);
 		return;
 	}
-	close_dir(s, OTHER(first), HOW_TAG, first == SG_CLIENT ? cond : NULL);
+	/* During a stop, close_dir() puts <system-shutdown/> before C's tag. */
+	close_dir(s, OTHER(first), HOW_TAG, NULL);
 	/* Nobody to ask (no stream yet): end the other side as well. */
 	if (s->peer[first].notag)
 		close_dir(s, first, HOW_TAG, NULL);
@@ -403,9 +439,7 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	if (ev->kind == SG_STANZA_STREAM_ERROR) {
 		sg_session_copy_str(s->st.error_in[d->from],
 		    sizeof(s->st.error_in[0]), ev->condition);
-		if (d->from == SG_SERVER && s->p.rewrite_idle_errors &&
-		    ev->condition != NULL &&
-		    strcmp(ev->condition, "connection-timeout") == 0) {
+		if (rewritten(s, d->from, ev->condition)) {
 			sg_held_dispose(d, ev->end, 0);
 			s->st.rewritten++;
 			return;
@@ -427,12 +461,21 @@ static void
 on_close_tag(struct sg_dir *d, const struct sg_tracker_event *ev)
 {
 	struct sg_session *s = d->s;
+	const char *cond;
 
 	set_reason(s, d->from == SG_CLIENT ? SG_REASON_CLIENT :
 	    SG_REASON_SERVER);
 	if (d->closed) {
 		sg_held_dispose(d, ev->end, 0);
 	} else {
+		/* S answered a stop (server-first): C is told before its tag. */
+		if (d->from == SG_SERVER && (cond = shutdown_cond(s)) != NULL) {
+			sg_held_dispose(d, ev->start, 1);
+			if (write_end(s, SG_CLIENT, cond, 0) < 0) {
+				sg_session_fail_internal(s);
+				return;
+			}
+		}
 		sg_held_dispose(d, ev->end, 1);
 		close_dir(s, d->from, HOW_RELAYED, NULL);
 	}
@@ -671,7 +714,7 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 	}
 	if (!s->closing && now >= s->last_active + s->p.idle_timeout &&
 	    !s->dir[SG_CLIENT].partial && !s->dir[SG_SERVER].partial)
-		begin_close(s, SG_REASON_IDLE, NULL);
+		begin_close(s, SG_REASON_IDLE);
 	check_done(s);
 }
 
@@ -682,7 +725,7 @@ sg_session_on_shutdown(struct sg_session *s, uint64_t now)
 	s->now = now;
 	if (s->over)
 		return;
-	begin_close(s, SG_REASON_SHUTDOWN, "system-shutdown");
+	begin_close(s, SG_REASON_SHUTDOWN);
 	check_done(s);
 }
 

@@ -5,7 +5,7 @@ import threading
 
 from sgtest import (CLOSE, LOOPBACK, answer_shutdown, check, close_politely,
                     free_port, hostport, message, open_session, start_proxy,
-                    timeout)
+                    stream_error, timeout)
 
 
 @timeout(60)
@@ -31,6 +31,37 @@ def test_sigterm_clean_exit(ctx):
     check(st["closed_clean"] == "3" and st["forced"] == "0", "%r" % st)
     for e in d.find(event="session-end"):
         check(e["close"] == "shutdown", "close %r" % e)
+
+
+@timeout(60)
+def test_sigterm_server_first(ctx):
+    """SIGTERM with close-order=server-first: S gets the plain close tag
+    first; once S answers, C gets <system-shutdown/> then the close tag;
+    the session ends with close=shutdown and the exit status is 0."""
+    up = ctx.upstream()
+    d, port = start_proxy(ctx, up.addr, "--close-order=server-first",
+                          "--drain-timeout=10s", "--close-timeout=10s",
+                          "--stats-interval=0")
+    c, s = open_session(ctx, port, up)
+    d.signal(signal.SIGTERM)
+    got = s.recv_until(CLOSE)
+    check(got == CLOSE, "S got %r, want the close tag alone" % got)
+    m = message("s-last")
+    s.send(m)
+    check(c.recv_exact(len(m)) == m, "S's last stanza before its tag")
+    s.send(CLOSE)
+    got = c.recv_until(CLOSE)
+    want = stream_error("system-shutdown") + CLOSE
+    check(got == want, "C got %r, want %r" % (got, want))
+    c.send(CLOSE)
+    c.expect_eof()
+    s.expect_eof()
+    c.close()
+    s.close()
+    check(d.wait_exit(15) == 0, "exit status %s" % d.proc.returncode)
+    e = d.wait_for(event="session-end")
+    check(e["close"] == "shutdown" and e["c_closed"] == "yes" and
+          e["s_closed"] == "yes" and e.get("forced") != "yes", "%r" % e)
 
 
 @timeout(60)

@@ -27,6 +27,8 @@
 	"to='bob@example.com/x' id='s7' type='error'><error type='wait'>" \
 	"<recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>" \
 	"</error></message>"
+#define SYS_SHUTDOWN "<stream:error><system-shutdown xmlns='urn:ietf:" \
+	"params:xml:ns:xmpp-streams'/></stream:error>"
 #define OTHER_SIDE(side)	((enum sg_side)(1 - (side)))
 #define IDLE	300000
 #define CLOSE	5000
@@ -567,8 +569,7 @@ START_TEST(test_service_stop)
 
 	sg_session_on_shutdown(h->s, h->now);
 	run(h);
-	EXPECT_OUT(h, SG_CLIENT, "<stream:error><system-shutdown xmlns='urn:"
-	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>" TAG);
+	EXPECT_OUT(h, SG_CLIENT, SYS_SHUTDOWN TAG);
 	feed(h, SG_CLIENT, TAG);
 	EXPECT_OUT(h, SG_SERVER, TAG);
 	feed(h, SG_SERVER, TAG);
@@ -576,6 +577,158 @@ START_TEST(test_service_stop)
 	finish(h);
 	ck_assert_int_eq(stats(h)->reason, SG_REASON_SHUTDOWN);
 	ck_assert_int_eq(stats(h)->forced, 0);
+	h_free(h);
+}
+END_TEST
+
+static struct h *
+stopped_server_first(void)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.server_first = 1;
+	h = opened_with(p);
+	sg_session_on_shutdown(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	return (h);
+}
+
+/* server-first: S is never told <system-shutdown/>; C is, before S's tag. */
+START_TEST(test_service_stop_server_first)
+{
+	struct h *h = stopped_server_first();
+
+	feed(h, SG_SERVER, S_MSG);
+	EXPECT_OUT(h, SG_CLIENT, S_MSG);
+	feed(h, SG_SERVER, " " TAG);
+	EXPECT_OUT(h, SG_CLIENT, " " SYS_SHUTDOWN TAG);
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	EXPECT_TRACE(h, "SsSc");
+	finish(h);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SHUTDOWN);
+	ck_assert_int_eq(stats(h)->answer[SG_SERVER], SG_ANSWER_TAG);
+	h_free(h);
+}
+END_TEST
+
+/* S's tag split over reads: the error still goes right before it. */
+START_TEST(test_service_stop_server_first_split_tag)
+{
+	struct h *h = stopped_server_first();
+
+	feed(h, SG_SERVER, "</stream:");
+	EXPECT_OUT(h, SG_CLIENT, "");
+	feed(h, SG_SERVER, "stream>");
+	EXPECT_OUT(h, SG_CLIENT, SYS_SHUTDOWN TAG);
+	h_free(h);
+}
+END_TEST
+
+/* S answers our tag by closing TCP: C's tag is ours, after the error. */
+START_TEST(test_service_stop_server_first_server_eof)
+{
+	struct h *h = stopped_server_first();
+
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, SYS_SHUTDOWN TAG);
+	ck_assert_int_eq(stats(h)->answer[SG_SERVER], SG_ANSWER_EOF);
+	h_free(h);
+}
+END_TEST
+
+/* S cannot be written to any more: C still learns the service stops. */
+START_TEST(test_service_stop_server_first_write_error)
+{
+	struct h *h = stopped_server_first();
+
+	sg_session_on_write_error(h->s, SG_SERVER, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, SYS_SHUTDOWN TAG);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SHUTDOWN);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_service_stop_server_first_close_timeout)
+{
+	struct h *h = stopped_server_first();
+
+	advance(h, CLOSE - 1);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	advance(h, 1);
+	EXPECT_OUT(h, SG_CLIENT, SYS_SHUTDOWN TAG);
+	ck_assert_int_eq(stats(h)->answer[SG_SERVER], SG_ANSWER_TIMEOUT);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_force_close_server_first)
+{
+	struct h *h = stopped_server_first();
+
+	sg_session_on_force_close(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, SYS_SHUTDOWN TAG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_int_eq(stats(h)->forced, 1);
+	ck_assert_int_eq(stats(h)->answer[SG_SERVER], SG_ANSWER_TIMEOUT);
+	h_free(h);
+}
+END_TEST
+
+/* A stream has one error: S's own, relayed, is not followed by ours. */
+START_TEST(test_service_stop_server_first_server_error)
+{
+	struct h *h = stopped_server_first();
+	const char *err = "<stream:error><conflict xmlns='urn:ietf:params:"
+	    "xml:ns:xmpp-streams'/></stream:error>";
+	char want[256];
+
+	feed(h, SG_SERVER, err);
+	eof(h, SG_SERVER);
+	snprintf(want, sizeof(want), "%s%s", err, TAG);
+	EXPECT_OUT(h, SG_CLIENT, want);
+	h_free(h);
+}
+END_TEST
+
+/* S's <connection-timeout/> dropped by rewrite-idle-errors: C is told. */
+START_TEST(test_service_stop_server_first_rewritten_error)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.server_first = 1;
+	p.rewrite_idle_errors = 1;
+	h = opened_with(p);
+	sg_session_on_shutdown(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	feed(h, SG_SERVER, "<stream:error><connection-timeout xmlns='urn:"
+	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, SYS_SHUTDOWN TAG);
+	ck_assert_uint_eq(stats(h)->rewritten, 1);
+	h_free(h);
+}
+END_TEST
+
+/* An idle close is no service stop: no <system-shutdown/> either order. */
+START_TEST(test_idle_server_first_server_eof)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.server_first = 1;
+	h = opened_with(p);
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
 	h_free(h);
 }
 END_TEST
@@ -602,8 +755,7 @@ START_TEST(test_force_close)
 
 	sg_session_on_shutdown(h->s, h->now);
 	run(h);
-	EXPECT_OUT(h, SG_CLIENT, "<stream:error><system-shutdown xmlns='urn:"
-	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>" TAG);
+	EXPECT_OUT(h, SG_CLIENT, SYS_SHUTDOWN TAG);
 	sg_session_on_force_close(h->s, h->now);
 	run(h);
 	/* S is still told, as when C's close-timeout passes. */
@@ -1232,6 +1384,15 @@ sg_suite_session(void)
 	tcase_add_test(close, test_service_stop);
 	tcase_add_test(close, test_stop_with_partial_stanza_from_server);
 	tcase_add_test(close, test_force_close);
+	tcase_add_test(close, test_service_stop_server_first);
+	tcase_add_test(close, test_service_stop_server_first_split_tag);
+	tcase_add_test(close, test_service_stop_server_first_server_eof);
+	tcase_add_test(close, test_service_stop_server_first_write_error);
+	tcase_add_test(close, test_service_stop_server_first_close_timeout);
+	tcase_add_test(close, test_force_close_server_first);
+	tcase_add_test(close, test_service_stop_server_first_server_error);
+	tcase_add_test(close, test_service_stop_server_first_rewritten_error);
+	tcase_add_test(close, test_idle_server_first_server_eof);
 	tcase_add_test(close, test_custom_prefix_close_tag);
 	tcase_add_test(close, test_s2s_idle_close_bounces);
 	tcase_add_test(fault, test_server_vanishes_after_error);
