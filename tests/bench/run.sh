@@ -411,8 +411,18 @@ idle() {
 
 # storm REP N: N idle sessions, SIGTERM to stanzaguard, time to all EOF.
 storm() {
-	local rep=$1 n=$2 line
-	setup stanzaguard
+	local rep=$1 n=$2 line k
+	if [ "$n" -le "$CAP" ]; then
+		setup stanzaguard
+	else
+		# As in idle: more sessions than one process's descriptors.
+		k=$(( (n * 10 + CAP * 8 - 1) / (CAP * 8) ))
+		next_ports 1
+		local lb=$BASE
+		next_ports 1
+		start_echo "$BASE" 1
+		start_proxy stanzaguard-idle "$lb" "$BASE" 1 "$k"
+	fi
 	log_cmd "$LOADGEN -m storm -c $n -p $TARGET -t 60 -k $PROXY_PID"
 	local out st=""
 	if ! out=$(timeout -k 5 120 "$LOADGEN" -m storm -c "$n" -p "$TARGET" \
@@ -437,7 +447,8 @@ busy_pct() {
 # over several processes (see idle).  HOLD sessions are held once, by
 # stanzaguard alone, in the first repetition.
 IDLE_SIZES=$IDLE_WANT
-STORM_N=$(( STORM_WANT < CAP ? STORM_WANT : CAP ))
+# One loadgen process times the storm: one descriptor per session.
+STORM_N=$(( STORM_WANT < HARD - 100 ? STORM_WANT : HARD - 100 ))
 
 BG_BEFORE=$(busy_pct)
 echo "bench: $REPS repetitions, ${SECS}s measured after ${WARM}s warm-up;" \
