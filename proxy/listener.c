@@ -114,10 +114,11 @@ result_of(enum sg_addr_result r)
 
 /*
  * The route's TLS contexts, the files read now (so a reload re-reads
- * them).  A file that cannot be used is a configuration error.
+ * them).  A file that cannot be used is a configuration error.  Also
+ * what --check-config runs (sg_listener_check), so that both say the same.
  */
 static int
-route_tls(struct sg_daemon *d, struct sg_route *r,
+route_tls(struct sg_log *log, struct sg_route *r,
     const struct sg_listener_config *lc, char *err, size_t errlen)
 {
 	char e[512], host[256];
@@ -125,7 +126,7 @@ route_tls(struct sg_daemon *d, struct sg_route *r,
 
 	r->tls = lc->opt.tls;
 	if (r->tls != SG_TLS_NONE && (r->tls_server = sg_tls_server_new(
-	    lc->name, lc->certificate, lc->key, d->log, e, sizeof(e))) ==
+	    lc->name, lc->certificate, lc->key, log, e, sizeof(e))) ==
 	    NULL) {
 		snprintf(err, errlen, "listener %s: %s", lc->name, e);
 		return (-1);
@@ -179,7 +180,7 @@ route_new(struct sg_daemon *d, const struct sg_listener_config *lc,
 		sg_route_unref(r);
 		return (NULL);
 	}
-	if (route_tls(d, r, lc, err, errlen) == -1) {
+	if (route_tls(d->log, r, lc, err, errlen) == -1) {
 		*res = SG_LISTENER_BAD_CONFIG;
 		sg_route_unref(r);
 		return (NULL);
@@ -557,6 +558,25 @@ fail:
 	free(nr);
 	free(claimed);
 	return (res);
+}
+
+int
+sg_listener_check(const struct sg_config *cfg, struct sg_log *log,
+    char *err, size_t errlen)
+{
+	struct sg_route r;
+	size_t i;
+	int res;
+
+	for (i = 0; i < cfg->nlisteners; i++) {
+		memset(&r, 0, sizeof(r));
+		res = route_tls(log, &r, &cfg->listeners[i], err, errlen);
+		sg_tls_server_free(r.tls_server);
+		sg_tls_client_free(r.tls_client);
+		if (res == -1)
+			return (-1);
+	}
+	return (0);
 }
 
 void

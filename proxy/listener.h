@@ -18,6 +18,7 @@
 struct sg_addrmatch;
 struct sg_daemon;
 struct sg_listener;
+struct sg_log;
 struct sg_tls_client;
 struct sg_tls_server;
 
@@ -63,6 +64,18 @@ enum sg_listener_result {
  */
 enum sg_listener_result sg_listener_reconcile(struct sg_daemon *d,
     const struct sg_config *cfg, char *err, size_t errlen);
+
+/*
+ * sg_listener_check(cfg, log, err, errlen):
+ * For --check-config: load and free the TLS files of every listener of
+ * cfg (certificates, keys, upstream-tls-ca), as sg_listener_reconcile
+ * would, binding and resolving nothing.  A warning a start would log (a
+ * certificate expired or not yet valid) goes to log.  Returns 0, or -1
+ * with err holding the message a start would fail with (a start exits 2
+ * on it: a configuration error).
+ */
+int sg_listener_check(const struct sg_config *cfg, struct sg_log *log,
+    char *err, size_t errlen);
 
 /*
  * sg_listener_stop_all(d):

@@ -338,6 +338,32 @@ finish(struct sg_daemon *d)
 	sg_config_free(d->cfg);
 }
 
+/*
+ * --check-config: the file was read and checked; now every listener's TLS
+ * files, loaded and freed as a start loads them (the same message, exit
+ * 2), binding and resolving nothing, so that it can run beside the
+ * daemon before a reload.  An expired certificate is the same warning.
+ */
+static int
+check_config(struct sg_config *cfg)
+{
+	struct sg_log *log;
+	char err[1024];
+	int status = EXIT_SUCCESS;
+
+	if ((log = sg_log_new(cfg->log_format, cfg->log_level)) == NULL) {
+		fprintf(stderr, "stanzaguard: out of memory\n");
+		status = EXIT_RUNTIME;
+	} else if (sg_listener_check(cfg, log, err, sizeof(err)) == -1) {
+		fprintf(stderr, "stanzaguard: %s\n", err);
+		status = SG_CONFIG_EXIT_USAGE;
+	} else
+		printf("configuration OK\n");
+	sg_log_free(log);
+	sg_config_free(cfg);
+	return (status);
+}
+
 /* The daemon: the whole of it with workers = 1, or one worker process. */
 static int
 run(struct sg_config *cfg, struct sg_worker *w)
@@ -388,9 +414,9 @@ main(int argc, char **argv)
 		sg_config_free(cfg);
 		return (EXIT_SUCCESS);
 	case SG_ACTION_CHECK:
-		printf("configuration OK\n");
-		sg_config_free(cfg);
-		return (EXIT_SUCCESS);
+		if (cfg != NULL)
+			return (check_config(cfg));
+		break;
 	default:
 		break;
 	}

@@ -58,7 +58,9 @@ struct sg_master {
 	int ready;
 	int reloading;
 	int stopping;
-	int status;
+	int status;			/* exit status; set by a start failure */
+	unsigned failed;		/* workers that died during the stop */
+	int stop_status;		/* the first one's, or 0 */
 	ev_signal sigterm, sigint, sighup, sigchld;
 	ev_timer stats_timer, watchdog;
 };

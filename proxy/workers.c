@@ -24,8 +24,13 @@
  *
  * Signals.  SIGTERM and SIGINT are forwarded to every worker (each closes
  * its sessions by the handshake, as today; a second signal forces them),
- * restarts stop, and the master exits 0 once every worker has exited,
- * with the sum of their event=stopped counts.  SIGHUP: the master reads
+ * restarts stop, and the master exits once every worker has exited, with
+ * the sum of their event=stopped counts: 0 if each exited 0.  A worker
+ * that died during the stop (a signal, or a status other than 0: a crash
+ * while draining, or valgrind's status for a leak) fails the stop as it
+ * would fail a single process's: event=stopped says workers_failed= and
+ * the master exits with the first such status (1 for a signal), so that
+ * systemd records the stop as failed and a test under valgrind fails.  SIGHUP: the master reads
  * and validates the file first; a bad file is logged and nothing else
  * happens.  A good one is kept for workers started later, and SIGHUP goes
  * to every worker, which reloads the file itself (listeners, upstreams,
@@ -133,6 +138,14 @@ retire(struct sg_master_slot *s)
 	s->reload_due = 0;
 }
 
+/* Exit status 0: a clean stop, or (never listened) a clean refusal. */
+static int
+exited_ok(int wstatus)
+{
+
+	return (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+}
+
 static void
 log_exit(struct sg_master_slot *s, pid_t pid, int wstatus, int expected)
 {
@@ -172,6 +185,22 @@ schedule_restart(struct sg_master_slot *s)
 	ev_timer_start(m->loop, &s->restart);
 }
 
+/*
+ * A worker that died during the stop, by a signal or with a status other
+ * than 0 (a crash while draining; under valgrind, 99 for a leak): the
+ * stop has failed, as it would have with workers = 1, so the master
+ * exits with that status (1 for a signal) once the others are done.
+ */
+static void
+stop_failed(struct sg_master *m, int wstatus)
+{
+
+	m->failed++;
+	if (m->stop_status == 0)
+		m->stop_status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
+		    EXIT_RUNTIME;
+}
+
 /* A worker that never listened at start: the daemon cannot start. */
 static void
 start_failed(struct sg_master *m, int wstatus)
@@ -193,11 +222,17 @@ finish_stop(struct sg_master *m)
 
 	if (m->status == 0) {
 		sg_master_log_totals(m);
-		sg_log_begin(&r, m->log, LOG_NOTICE, "stopped");
+		sg_log_begin(&r, m->log, m->failed > 0 ? LOG_ERR : LOG_NOTICE,
+		    "stopped");
 		sg_log_u64(&r, "closed_clean", m->stopped - m->forced);
 		sg_log_u64(&r, "forced", m->forced);
 		sg_log_u64(&r, "workers", m->n);
+		if (m->failed > 0) {
+			sg_log_u64(&r, "workers_failed", m->failed);
+			sg_log_u64(&r, "status", (uint64_t)m->stop_status);
+		}
 		sg_log_end(&r);
+		m->status = m->stop_status;
 	}
 	ev_break(m->loop, EVBREAK_ALL);
 }
@@ -220,12 +255,15 @@ slot_exited(struct sg_master_slot *s, pid_t pid, int wstatus)
 		close(s->fd);
 	s->fd = -1;
 	s->pid = 0;
-	log_exit(s, pid, wstatus, m->stopping);
+	log_exit(s, pid, wstatus, m->stopping && exited_ok(wstatus));
 	was_due = s->report_due;
 	retire(s);
-	if (!m->ready && never_listened)
+	if (m->stopping) {
+		if (!exited_ok(wstatus))
+			stop_failed(m, wstatus);
+	} else if (!m->ready && never_listened)
 		start_failed(m, wstatus);
-	else if (!m->stopping) {
+	else {
 		schedule_restart(s);
 		sg_master_reload_done_if_all(m);
 		if (was_due && !sg_master_reports_due(m))

@@ -32,8 +32,10 @@ unsigned sg_workers_count(const struct sg_config *cfg);
  * sg_workers_master(cfg, run):
  * Be the master of sg_workers_count(cfg) workers, each calling run in a
  * child process, until they have all stopped.  Takes cfg over.  Returns
- * the exit status: 0 after a clean stop, or the status of a worker that
- * could not start (1: a port in use, 2: a bad configuration).
+ * the exit status: 0 after a clean stop, the status of a worker that
+ * could not start (1: a port in use, 2: a bad configuration), or that of
+ * the first worker that died during the stop (its exit status other than
+ * 0, or 1 if a signal killed it).
  */
 int sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run);
 

@@ -314,9 +314,12 @@ class Daemon:
 
 
 def run_binary(ctx, args, timeout=DEFAULT_TIMEOUT):
-    """Run stanzaguard to completion: (status, stdout, stderr)."""
-    p = subprocess.run([ctx.binary] + args, stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=timeout)
+    """Run stanzaguard to completion: (status, stdout, stderr).  Under
+    SG_WRAP too, so that a leak on these paths (--check-config, a failed
+    start) fails the test as well."""
+    p = subprocess.run(wrapper() + [ctx.binary] + args,
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout * slow())
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"))
 

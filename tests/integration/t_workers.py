@@ -158,6 +158,43 @@ def test_sigterm_closes_every_session_master_exits_0(ctx):
         check(not _alive(pid), "worker %d still there" % pid)
 
 
+@timeout(60)
+def test_worker_killed_during_stop_fails_the_stop(ctx):
+    """A worker that dies while the stop drains its sessions (here
+    SIGKILL; under valgrind a leak, status 99) fails the stop: the master
+    still waits for the other worker's clean closes, logs the exit as a
+    warning and event=stopped workers_failed=1, and exits 1, not 0."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0", "--drain-timeout=60s")
+    pairs = _spread(ctx, d, port, up)
+    victim = _pids(d)["1"]
+    d.expect_clean_exit = False
+    d.signal(signal.SIGTERM)
+    # Worker 1's sessions go unanswered: it drains until it is killed.
+    d.wait_for(event="stopping", worker="1")
+    os.kill(victim, signal.SIGKILL)
+    e = d.wait_for(event="worker-exited", worker="1")
+    check(e["pid"] == str(victim) and e["signal"] == "Killed" and
+          e["level"] == "warning", "%r" % e)
+    errors = []
+    ts = [threading.Thread(target=answer_shutdown, args=(c, s, errors))
+          for c, s, w in pairs if w == "2"]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    if errors:
+        raise errors[0]
+    rc = d.wait_exit(15)
+    check(rc == 1, "exit status %s, not 1" % rc)
+    st = d.wait_for(event="stopped", process="master")
+    check(st["level"] == "error" and st.get("workers_failed") == "1" and
+          st.get("status") == "1" and st["closed_clean"] == str(len(ts)),
+          "%r" % st)
+    check(d.find(event="worker-exited", worker="2")[0]["status"] == "0",
+          "worker 2: %r" % d.find(event="worker-exited", worker="2"))
+
+
 def _write_conf(path, port, upstream, idle):
     with open(path, "w") as f:
         f.write("[global]\nworkers = 2\nstats-interval = 0\n"
