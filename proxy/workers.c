@@ -30,9 +30,9 @@
  * while draining, or valgrind's status for a leak) fails the stop as it
  * would fail a single process's: event=stopped says workers_failed= and
  * the master exits with the first such status (1 for a signal), so that
- * systemd records the stop as failed and a test under valgrind fails.  SIGHUP: the master reads
- * and validates the file first; a bad file is logged and nothing else
- * happens.  A good one is kept for workers started later, and SIGHUP goes
+ * systemd records the stop as failed and a test under valgrind fails.
+ * SIGHUP: the master reads and validates the file first; a bad file is
+ * logged and nothing else happens.  A good one is kept for workers started later, and SIGHUP goes
  * to every worker, which reloads the file itself (listeners, upstreams,
  * session options); READY=1 follows once every worker has answered.
  * workers itself is read at start only.
