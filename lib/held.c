@@ -61,12 +61,24 @@ sg_held_forward(struct sg_dir *d, const struct sg_tracker_event *ev)
 	sg_held_dispose(d, ev->end, 1);
 }
 
+/*
+ * The one place `truncated` is counted.  The rule: a stanza begun and not
+ * complete when its direction stops being parsed is never forwarded, and
+ * counts once as truncated in its direction, whatever ended it (EOF,
+ * stanza-timeout, close-timeout, a forced close, or a refusal: too large,
+ * too deep, too many attributes, a name or value too long, bad XML inside
+ * it) and however it was chunked: its bytes may be held from earlier reads
+ * or all in the read being parsed, so the tracker says, not the held
+ * queue.  A partial stream header, a partial close tag, and text, a
+ * comment or a PI between stanzas are no stanza and are not counted.  At
+ * most once per direction: d is dead afterwards.
+ */
 void
 sg_held_drop_partial(struct sg_dir *d)
 {
 	struct sg_session *s = d->s;
 
-	if (sg_bq_len(d->held) > 0 && !d->dead)
+	if (!d->dead && sg_tracker_in_stanza(d->trk))
 		s->st.truncated[d->from]++;
 	d->done += sg_bq_len(d->held);
 	sg_bq_clear(d->held);

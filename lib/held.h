@@ -32,8 +32,9 @@ void sg_held_forward(struct sg_dir *d, const struct sg_tracker_event *ev);
 
 /*
  * sg_held_drop_partial(d):
- * Drop what d holds (a partial stanza is counted as truncated, unless d
- * was already dead) and stop parsing d's bytes.
+ * Drop what d holds and stop parsing d's bytes.  A stanza begun and not
+ * complete (held or in the chunk being fed; see held.c for the rule) is
+ * counted as truncated, unless d was already dead.
  */
 void sg_held_drop_partial(struct sg_dir *d);
 

@@ -101,9 +101,20 @@ const struct sg_proxyproto_result *sg_proxyproto_result(
 /*
  * sg_proxyproto_error(pp):
  * Why the header was refused ("not a PROXY header", "v1 line too long",
- * "bad address"...), a short fixed English string for the log; NULL
- * unless sg_proxyproto_feed() returned ERROR.
+ * "bad address", "v2 CRC32c mismatch"...), a short fixed English string
+ * for the log; NULL unless sg_proxyproto_feed() returned ERROR.  A v2
+ * header with the PROXY command and a CRC32c TLV (PP2_TYPE_CRC32C) is
+ * refused unless its value is 4 bytes ("bad v2 CRC32c TLV length"), the
+ * only one ("v2 CRC32c TLV repeated") and the header's CRC32c computed
+ * with it zero ("v2 CRC32c mismatch").
  */
 const char *sg_proxyproto_error(const struct sg_proxyproto *pp);
+
+/*
+ * sg_proxyproto_crc32c(buf, len):
+ * The CRC32c (Castagnoli, polynomial 0x1EDC6F41) of len bytes of buf, as
+ * a v2 header's CRC32c TLV carries it: "123456789" gives 0xE3069283.
+ */
+uint32_t sg_proxyproto_crc32c(const void *buf, size_t len);
 
 #endif /* !SG_PROXYPROTO_H */

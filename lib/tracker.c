@@ -59,6 +59,9 @@ struct sg_tracker {
 	uint64_t ws_done;	/* whitespace reported up to here, early */
 	uint64_t st_start;	/* the current stanza */
 	uint64_t st_tag_end;
+	uint64_t lead_at;	/* lead holds the first bytes from here */
+	unsigned char lead[2];
+	unsigned char nlead;
 	uint64_t cut_start;	/* a <starttls/> in <stream:features> */
 	uint64_t cut_tag_end;
 	unsigned char in_cut;
@@ -515,6 +518,26 @@ parser_start(struct sg_tracker *t)
 	return (0);
 }
 
+/*
+ * Keep the first two bytes after the last event, buf holding the bytes
+ * [at, at + n): what they begin (a stanza or not) is known from them.
+ */
+static void
+note_lead(struct sg_tracker *t, const char *buf, uint64_t at, size_t n)
+{
+
+	if (t->lead_at != t->mark) {
+		t->lead_at = t->mark;
+		t->nlead = 0;
+	}
+	while (t->nlead < sizeof(t->lead) && t->lead_at + t->nlead >= at &&
+	    t->lead_at + t->nlead < at + n) {
+		t->lead[t->nlead] = (unsigned char)buf[t->lead_at + t->nlead -
+		    at];
+		t->nlead++;
+	}
+}
+
 /* The most given to expat at once. */
 #define FEED_SLICE	(8 * 1024)
 
@@ -550,6 +573,7 @@ feed_xml(struct sg_tracker *t, const char *buf, size_t len)
 		take_turn(t, t->turn);
 		return (n);
 	}
+	note_lead(t, buf, t->fed, n);
 	t->fed += n;
 	if (t->err != SG_TRACK_OK)
 		return (n);
@@ -690,6 +714,26 @@ sg_tracker_offset(const struct sg_tracker *t)
 {
 
 	return (t->fed);
+}
+
+/*
+ * The bytes after the last event are a stanza begun when the stream's
+ * header was reported (mark is past doc_start) and they open an element:
+ * "<" then a name, or a lone "<" so far.  Not "</" (the close tag), "<!"
+ * (comment, CDATA, DOCTYPE), "<?" (PI), nor text.  Whitespace between
+ * stanzas is always reported, so it is never what follows mark.
+ */
+int
+sg_tracker_in_stanza(const struct sg_tracker *t)
+{
+
+	if (t->mode != M_XML || t->need_doc || t->mark == t->doc_start ||
+	    t->lead_at != t->mark || t->nlead == 0 || t->fed == t->mark)
+		return (0);
+	if (t->lead[0] != '<')
+		return (0);
+	return (t->nlead == 1 || (t->lead[1] != '/' && t->lead[1] != '!' &&
+	    t->lead[1] != '?'));
 }
 
 int

@@ -226,6 +226,17 @@ int sg_tracker_is_opaque(const struct sg_tracker *t);
 uint64_t sg_tracker_offset(const struct sg_tracker *t);
 
 /*
+ * sg_tracker_in_stanza(t):
+ * Non-zero if bytes fed since the last event begin a stanza (a child of
+ * the stream element) that is not complete yet: its start tag is begun,
+ * whole or not.  After an error, whether the error fell inside a stanza
+ * (a limit or bad XML within it, or the stanza over max_stanza); 0 for an
+ * error in the stream header, in text or a comment between stanzas, or
+ * after the close tag.  Does not depend on how the bytes were chunked.
+ */
+int sg_tracker_in_stanza(const struct sg_tracker *t);
+
+/*
  * sg_tracker_release_idle(t):
  * If t is between stanzas with no partial bytes pending, give back the
  * parser's memory; the parser is rebuilt from the stream's namespace

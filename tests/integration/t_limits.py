@@ -1,11 +1,13 @@
-"""max-connections, and running out of file descriptors."""
+"""max-connections, running out of file descriptors, and how a stanza
+over max-stanza-size is counted."""
 
+import socket
 import threading
 import time
 
 from sgtest import (CLOSE, answer_close, check, client_header,
-                    close_politely, open_session, server_header,
-                    start_proxy, timeout, wrapper)
+                    close_politely, message, open_session, server_header,
+                    start_proxy, stream_error, timeout, wrapper)
 
 
 @timeout(60)
@@ -104,3 +106,45 @@ def test_out_of_descriptors_pauses_accept(ctx):
     if errors:
         raise errors[0]
     close_politely(*open_session(ctx, port, up))
+
+
+def _send_in_bytes(c, data):
+    """data one byte per send(), with Nagle off, so that the daemon reads
+    it in many pieces (a pause now and then lets it catch up)."""
+    c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(len(data)):
+        c.send(data[i:i + 1])
+        if i % 512 == 511:
+            time.sleep(0.01)
+
+
+@timeout(60)
+def test_too_large_stanza_truncated_once_however_sent(ctx):
+    """--max-stanza-size=4k: a stanza over it, sent in one write (after a
+    small stanza, in the same write) or a byte per write, is refused with
+    <policy-violation/>, never reaches S, and logs truncated=1 both
+    times."""
+    up = ctx.upstream()
+    d, port = start_proxy(ctx, up.addr, "--max-stanza-size=4k",
+                          "--stats-interval=0")
+    small = message("small")
+    big = message("big", body="x" * 8192)
+    for n, how in enumerate(("one write", "byte-chunked"), 1):
+        c, s = open_session(ctx, port, up)
+        if how == "one write":
+            c.send(small + big)
+        else:
+            c.send(small)
+            _send_in_bytes(c, big)
+        got = c.recv_until(stream_error("policy-violation") + CLOSE)
+        check(got == stream_error("policy-violation") + CLOSE,
+              "%s: C got %r" % (how, got[:200]))
+        got = answer_close(s)
+        check(got == small + CLOSE, "%s: S got %r" % (how, got[:200]))
+        c.send(CLOSE)
+        c.expect_eof()
+        c.close()
+        rec = d.wait_for(count=n, event="session-end")[n - 1]
+        check(rec.get("close") == "limit" and rec.get("truncated") == "1",
+              "%s: close=%s truncated=%s, want limit and 1: %r"
+              % (how, rec.get("close"), rec.get("truncated"), rec))

@@ -50,7 +50,29 @@ def v2_header(src, dst):
         addrs
 
 
-HEADERS = {"v1": v1_header, "v2": v2_header}
+def _crc32c(data):
+    """CRC32c (Castagnoli, reflected 0x82F63B78), bit by bit."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def v2_header_crc32c(src, dst, flip=0):
+    """v2_header() with a CRC32c TLV after the addresses: the header's
+    CRC32c computed with the value zero (proxy-protocol.txt 2.2.5), XOR
+    flip."""
+    check(_crc32c(b"123456789") == 0xE3069283, "CRC32c check value")
+    addrs = (socket.inet_aton(src[0]) + socket.inet_aton(dst[0]) +
+             struct.pack("!HH", src[1], dst[1]))
+    body = addrs + b"\x03\x00\x04" + b"\x00" * 4
+    hdr = V2_SIG + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
+    return hdr[:-4] + struct.pack("!I", _crc32c(hdr) ^ flip)
+
+
+HEADERS = {"v1": v1_header, "v2": v2_header, "v2-crc32c": v2_header_crc32c}
 
 
 def _send_proxy(ctx, version):
@@ -166,6 +188,31 @@ def _refused(ctx, d, up, c, src):
           % d.find(event="session-start"))
     up.no_connection(0.3)
     return why[0]
+
+
+@timeout(30)
+def test_accept_proxy_v2_crc32c(ctx):
+    """accept-proxy: a trusted v2 header with a matching CRC32c TLV names
+    the session's client."""
+    _accepted(ctx, "v2-crc32c")
+
+
+@timeout(30)
+def test_accept_proxy_v2_crc32c_mismatch(ctx):
+    """accept-proxy: a trusted v2 header whose CRC32c TLV does not match
+    is refused, closed and logged event=proxy-refused reason="v2 CRC32c
+    mismatch"."""
+    if not _has_option(ctx, "accept-proxy"):
+        return
+    up, d, port = _accept_proxy(ctx)
+    c = _connect_from(ctx, LOOPBACK, port, src=LOOPBACK)
+    c.send(v2_header_crc32c(BALANCED, BALANCER_DST, flip=1) +
+           client_header())
+    r = _refused(ctx, d, up, c, LOOPBACK)
+    check(r.get("event") == "proxy-refused" and
+          r.get("reason") == "v2 CRC32c mismatch",
+          "refused with %r, want event=proxy-refused reason=\"v2 CRC32c "
+          "mismatch\"" % r)
 
 
 @timeout(30)

@@ -219,36 +219,47 @@ static const struct {
 };
 #define N_VALID (sizeof(valid) / sizeof(valid[0]))
 
+/* A valid header hdr, AFTER behind it: it parses to v, src and dst. */
 static void
-check_valid(size_t i, size_t cut, size_t step)
+check_valid_bytes(const char *hdr, size_t len, enum sg_proxyproto_version v,
+    const char *src, const char *dst, size_t cut, size_t step)
 {
 	const struct sg_proxyproto_result *r;
 	struct sg_proxyproto *pp = sg_proxyproto_new();
 	char in[512], got[128];
-	size_t len = valid[i].in.len, taken, used;
+	size_t taken, used;
 
 	ck_assert_ptr_nonnull(pp);
-	memcpy(in, valid[i].in.b, len);
+	ck_assert_uint_le(len + strlen(AFTER), sizeof(in));
+	memcpy(in, hdr, len);
 	memcpy(in + len, AFTER, strlen(AFTER));
 	ck_assert_int_eq(feed(pp, in, len + strlen(AFTER), cut, step, &taken),
 	    SG_PROXYPROTO_DONE);
 	ck_assert_uint_eq(taken, len);
 	ck_assert_ptr_null(sg_proxyproto_error(pp));
 	r = sg_proxyproto_result(pp);
-	ck_assert_int_eq(r->version, valid[i].v);
+	ck_assert_int_eq(r->version, v);
 	ck_assert_uint_eq(r->len, len);
-	ck_assert_int_eq(r->local, valid[i].src == NULL);
-	if (valid[i].src != NULL) {
+	ck_assert_int_eq(r->local, src == NULL);
+	if (src != NULL) {
 		show(&r->src, got, sizeof(got));
-		ck_assert_str_eq(got, valid[i].src);
+		ck_assert_str_eq(got, src);
 		show(&r->dst, got, sizeof(got));
-		ck_assert_str_eq(got, valid[i].dst);
+		ck_assert_str_eq(got, dst);
 	}
 	/* Done is done: nothing more is taken. */
 	ck_assert_int_eq(sg_proxyproto_feed(pp, AFTER, 3, &used),
 	    SG_PROXYPROTO_DONE);
 	ck_assert_uint_eq(used, 0);
 	sg_proxyproto_free(pp);
+}
+
+static void
+check_valid(size_t i, size_t cut, size_t step)
+{
+
+	check_valid_bytes(valid[i].in.b, valid[i].in.len, valid[i].v,
+	    valid[i].src, valid[i].dst, cut, step);
 }
 
 START_TEST(test_parse_split_everywhere)
@@ -321,6 +332,132 @@ START_TEST(test_parse_refused)
 		ck_assert_int_eq(sg_proxyproto_feed(pp, "x", 1, &used),
 		    SG_PROXYPROTO_ERROR);
 		ck_assert_uint_eq(used, 0);
+		sg_proxyproto_free(pp);
+	}
+}
+END_TEST
+
+/*
+ * CRC32c, written apart from the library's, table-driven and built here:
+ * the headers below are checked against an independent computation.
+ */
+static uint32_t
+test_crc32c(const unsigned char *p, size_t len)
+{
+	static uint32_t table[256];
+	uint32_t c;
+	size_t i;
+	int k;
+
+	if (table[1] == 0)
+		for (i = 0; i < 256; i++) {
+			for (c = (uint32_t)i, k = 0; k < 8; k++)
+				c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
+			table[i] = c;
+		}
+	for (c = 0xffffffff, i = 0; i < len; i++)
+		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+	return (c ^ 0xffffffff);
+}
+
+/* The standard check value, and iSCSI's (RFC 3720, B.4) 32-byte vectors. */
+START_TEST(test_crc32c_vectors)
+{
+	unsigned char b[32];
+
+	ck_assert_uint_eq(test_crc32c((const unsigned char *)"123456789", 9),
+	    0xe3069283);
+	ck_assert_uint_eq(sg_proxyproto_crc32c("123456789", 9), 0xe3069283);
+	ck_assert_uint_eq(sg_proxyproto_crc32c("", 0), 0);
+	memset(b, 0, sizeof(b));
+	ck_assert_uint_eq(sg_proxyproto_crc32c(b, sizeof(b)), 0x8a9136aa);
+	memset(b, 0xff, sizeof(b));
+	ck_assert_uint_eq(sg_proxyproto_crc32c(b, sizeof(b)), 0x62a8ab43);
+	ck_assert_uint_eq(test_crc32c(b, sizeof(b)), 0x62a8ab43);
+}
+END_TEST
+
+/* A TCP4 header's fixed part and addresses (192.0.2.1:56324 to
+ * 198.51.100.7:5222), its length field still to be set. */
+#define V2_TCP4_ADDRS	SIG "\x21\x11\x00\x00" "\xc0\x00\x02\x01" \
+	"\xc6\x33\x64\x07" "\xdc\x04" "\x14\x66"
+
+/*
+ * v2 headers with a CRC32c TLV: tlvs after the addresses, where the
+ * CRC32c value is "CCCC", filled in by crc_header(); the CRC32c value
+ * given is the right one XOR flip.
+ */
+static const struct {
+	struct bytes tlvs;
+	uint32_t flip;
+	const char *why;	/* NULL: valid */
+} crc_cases[] = {
+	{ B("\x03\x00\x04" "CCCC"), 0, NULL },
+	/* Anywhere among the others. */
+	{ B("\x04\x00\x03xyz" "\x03\x00\x04" "CCCC" "\x02\x00\x0b"
+	    "example.com"), 0, NULL },
+	{ B("\x03\x00\x04" "CCCC"), 1, "v2 CRC32c mismatch" },
+	{ B("\x03\x00\x04" "CCCC"), 0x80000000, "v2 CRC32c mismatch" },
+	{ B("\x04\x00\x03xyz" "\x03\x00\x04" "CCCC"), 0xffffffff,
+	  "v2 CRC32c mismatch" },
+	{ B("\x03\x00\x03" "CCC"), 0, "bad v2 CRC32c TLV length" },
+	{ B("\x03\x00\x05" "CCCCx"), 0, "bad v2 CRC32c TLV length" },
+	{ B("\x03\x00\x00"), 0, "bad v2 CRC32c TLV length" },
+	{ B("\x03\x00\x04" "CCCC" "\x03\x00\x04" "CCCC"), 0,
+	  "v2 CRC32c TLV repeated" },
+};
+#define N_CRC_CASES (sizeof(crc_cases) / sizeof(crc_cases[0]))
+
+/* Case i's header into buf; returns its length. */
+static size_t
+crc_header(size_t i, char *buf, size_t size)
+{
+	static const char addrs[] = V2_TCP4_ADDRS;
+	size_t alen = sizeof(addrs) - 1, len = alen + crc_cases[i].tlvs.len;
+	unsigned char *b = (unsigned char *)buf;
+	uint32_t crc;
+	char *c = NULL;
+	size_t k;
+
+	ck_assert_uint_le(len, size);
+	memcpy(buf, addrs, alen);
+	memcpy(buf + alen, crc_cases[i].tlvs.b, crc_cases[i].tlvs.len);
+	b[14] = (unsigned char)((len - 16) >> 8);
+	b[15] = (unsigned char)((len - 16) & 0xff);
+	/* The value is computed with itself zero (2.2.5), then put in. */
+	for (k = alen; c == NULL && k + 4 <= len; k++)
+		if (memcmp(buf + k, "CCCC", 4) == 0)
+			c = buf + k;
+	if (c == NULL)
+		return (len);
+	memset(c, 0, 4);
+	crc = test_crc32c(b, len) ^ crc_cases[i].flip;
+	c[0] = (char)(crc >> 24);
+	c[1] = (char)(crc >> 16);
+	c[2] = (char)(crc >> 8);
+	c[3] = (char)crc;
+	return (len);
+}
+
+START_TEST(test_parse_crc32c_split_everywhere)
+{
+	char hdr[256];
+	size_t len = crc_header((size_t)_i, hdr, sizeof(hdr)), cut, taken;
+
+	for (cut = 0; cut <= len; cut++) {
+		struct sg_proxyproto *pp;
+
+		if (crc_cases[_i].why == NULL) {
+			check_valid_bytes(hdr, len, SG_PROXYPROTO_V2,
+			    "192.0.2.1 56324", "198.51.100.7 5222", cut, 4096);
+			check_valid_bytes(hdr, len, SG_PROXYPROTO_V2,
+			    "192.0.2.1 56324", "198.51.100.7 5222", cut, 1);
+			continue;
+		}
+		pp = sg_proxyproto_new();
+		ck_assert_int_eq(feed(pp, hdr, len, cut, cut % 3 + 1, &taken),
+		    SG_PROXYPROTO_ERROR);
+		ck_assert_str_eq(sg_proxyproto_error(pp), crc_cases[_i].why);
 		sg_proxyproto_free(pp);
 	}
 }
@@ -417,6 +554,9 @@ sg_suite_proxyproto(void)
 	tcase_add_loop_test(parse, test_parse_split_everywhere, 0, N_VALID);
 	tcase_add_loop_test(parse, test_parse_refused, 0, N_INVALID);
 	tcase_add_test(parse, test_refused_at_first_wrong_byte);
+	tcase_add_test(parse, test_crc32c_vectors);
+	tcase_add_loop_test(parse, test_parse_crc32c_split_everywhere, 0,
+	    N_CRC_CASES);
 	tcase_add_test(parse, test_round_trip);
 	tcase_add_test(parse, test_round_trip_unknown);
 	suite_add_tcase(s, compose);

@@ -836,6 +836,197 @@ START_TEST(test_stanza_too_large)
 }
 END_TEST
 
+/*
+ * A refused partial stanza counts once as truncated, whatever the chunks:
+ * in one read, over many, the limit crossed at the first byte past it.
+ * Bytes that are not a stanza (junk or a comment between stanzas) are no
+ * partial stanza.  Each case: C_MSG, then the refused bytes; S gets only
+ * C_MSG and our tag.
+ */
+#define BIG_BODY "<message id='big'><body>" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"</body></message>"
+
+enum limit_kind { L_NONE, L_SIZE, L_DEPTH, L_ATTRS, L_NAME, L_VALUE };
+
+static const struct {
+	const char *bad;
+	enum limit_kind limit;
+	enum sg_close_reason reason;
+	uint64_t truncated;
+	const char *fwd;	/* forwarded after C_MSG, before our tag */
+} refusals[] = {
+	{ BIG_BODY, L_SIZE, SG_REASON_LIMIT, 1, NULL },
+	/* An open tag alone over the limit: still a stanza begun. */
+	{ "<message id='"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	  L_SIZE, SG_REASON_LIMIT, 1, NULL },
+	{ "<message><a><b><c>x</c></b></a></message>", L_DEPTH,
+	  SG_REASON_LIMIT, 1, NULL },
+	{ "<message a='1' b='2' c='3' d='4' e='5' f='6'/>", L_ATTRS,
+	  SG_REASON_LIMIT, 1, NULL },
+	{ "<message><a-very-very-long-name/></message>", L_NAME,
+	  SG_REASON_LIMIT, 1, NULL },
+	{ "<message id='0123456789012345678901234567890123456789x'/>", L_VALUE,
+	  SG_REASON_LIMIT, 1, NULL },
+	{ "<message><body>x</iq>", L_NONE, SG_REASON_BAD_XML, 1, NULL },
+	{ "<message><!-- no --></message>", L_NONE, SG_REASON_BAD_XML, 1, NULL },
+	{ "<message id='a' id='b'/>", L_NONE, SG_REASON_BAD_XML, 1, NULL },
+	{ "<message><body>\xff</body></message>", L_NONE, SG_REASON_BAD_XML,
+	  1, NULL },
+	/* Not inside a stanza: nothing partial to count. */
+	{ " junk", L_NONE, SG_REASON_BAD_XML, 0, " " },
+	{ "<!-- a comment -->", L_NONE, SG_REASON_BAD_XML, 0, NULL },
+	{ "<?pi x?>", L_NONE, SG_REASON_BAD_XML, 0, NULL },
+};
+#define N_REFUSALS (sizeof(refusals) / sizeof(refusals[0]))
+
+/* 0: all of it in one read. */
+static const size_t chunk_sizes[] = { 0, 1, 2, 3, 7, 16, 64, 100, 199, 200,
+    201 };
+#define N_CHUNK_SIZES (sizeof(chunk_sizes) / sizeof(chunk_sizes[0]))
+
+static void
+feed_chunked(struct h *h, enum sg_side side, const char *in, size_t len,
+    size_t step)
+{
+	size_t off, n;
+
+	if (step == 0)
+		step = len;
+	for (off = 0; off < len; off += n) {
+		n = len - off < step ? len - off : step;
+		sg_session_on_bytes(h->s, side, in + off, n, h->now);
+		run(h);
+	}
+}
+
+static struct sg_session_params
+refusal_params(enum limit_kind limit)
+{
+	struct sg_session_params p = params();
+
+	switch (limit) {
+	case L_SIZE:
+		p.limits.max_stanza = 200;
+		break;
+	case L_DEPTH:
+		p.limits.max_depth = 4;
+		break;
+	/* Limits that the stream headers and C_MSG still pass. */
+	case L_ATTRS:
+		p.limits.max_attrs = 5;
+		break;
+	case L_NAME:
+		p.limits.max_name = 16;
+		break;
+	case L_VALUE:
+		p.limits.max_value = 40;
+		break;
+	case L_NONE:
+		break;
+	}
+	return (p);
+}
+
+START_TEST(test_refused_partial_counted_once)
+{
+	size_t c = (size_t)_i / N_CHUNK_SIZES;
+	size_t step = chunk_sizes[(size_t)_i % N_CHUNK_SIZES];
+	struct h *h = opened_with(refusal_params(refusals[c].limit));
+	char in[1024], want[256];
+	int n;
+
+	n = snprintf(in, sizeof(in), "%s%s", C_MSG, refusals[c].bad);
+	ck_assert_int_lt(n, (int)sizeof(in));
+	feed_chunked(h, SG_CLIENT, in, (size_t)n, step);
+	/* More bytes after the refusal are dropped, never counted again. */
+	feed(h, SG_CLIENT, "<message><body>more");
+	snprintf(want, sizeof(want), "%s%s%s", C_MSG,
+	    refusals[c].fwd != NULL ? refusals[c].fwd : "", TAG);
+	EXPECT_OUT(h, SG_SERVER, want);
+	ck_assert_int_eq(stats(h)->reason, refusals[c].reason);
+	ck_assert_msg(stats(h)->truncated[SG_CLIENT] == refusals[c].truncated,
+	    "case %zu (%s), chunks of %zu: truncated=%llu", c,
+	    refusals[c].bad, step,
+	    (unsigned long long)stats(h)->truncated[SG_CLIENT]);
+	ck_assert_uint_eq(stats(h)->truncated[SG_SERVER], 0);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * max-stanza = 200: 200 bytes pass; the limit crossed by the 201st byte,
+ * alone in its read or not, or a stanza that starts in the read that
+ * crosses it: truncated=1 each time.
+ */
+START_TEST(test_too_large_at_first_byte_past_limit)
+{
+	static const size_t firsts[] = { 200, 199, 1, 0 };
+	struct sg_session_params p = params();
+	char big[202];
+	size_t first = firsts[_i];
+	struct h *h;
+
+	p.limits.max_stanza = 200;
+	h = opened_with(p);
+	memcpy(big, "<message><body>", 15);
+	memset(big + 15, 'a', sizeof(big) - 16);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_uint_eq(strlen(big), 201);
+	feed(h, SG_CLIENT, C_MSG);
+	if (first > 0)
+		feed_chunked(h, SG_CLIENT, big, first, first);
+	EXPECT_OUT(h, SG_SERVER, C_MSG);
+	EXPECT_TRACE(h, "");
+	feed(h, SG_CLIENT, big + first);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_LIMIT);
+	ck_assert_uint_eq(stats(h)->truncated[SG_CLIENT], 1);
+	h_free(h);
+}
+END_TEST
+
+/* The same from S: the rule is written once for both directions. */
+START_TEST(test_refused_partial_from_server)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.limits.max_stanza = 200;
+	h = opened_with(p);
+	feed(h, SG_SERVER, S_MSG BIG_BODY);
+	EXPECT_OUT(h, SG_CLIENT, S_MSG TAG);
+	ck_assert_uint_eq(stats(h)->truncated[SG_SERVER], 1);
+	ck_assert_uint_eq(stats(h)->truncated[SG_CLIENT], 0);
+	h_free(h);
+}
+END_TEST
+
+/* A partial close tag or stream header is no stanza: not truncated. */
+START_TEST(test_vanish_mid_close_tag_not_truncated)
+{
+	struct h *h = opened();
+	struct h *h2 = h_new_with(params());
+
+	feed(h, SG_CLIENT, C_MSG "</stream:str");
+	eof(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_SERVER, C_MSG TAG);
+	ck_assert_uint_eq(stats(h)->truncated[SG_CLIENT], 0);
+	h_free(h);
+	feed(h2, SG_CLIENT, "<?xml version='1.0'?><stream:stream xmlns='ja");
+	eof(h2, SG_CLIENT);
+	ck_assert_uint_eq(stats(h2)->truncated[SG_CLIENT], 0);
+	h_free(h2);
+}
+END_TEST
+
 START_TEST(test_upstream_unreachable_after_header)
 {
 	struct h *h = h_new_with(params());
@@ -1405,6 +1596,12 @@ sg_suite_session(void)
 	tcase_add_test(fault, test_bad_xml_before_header);
 	tcase_add_test(fault, test_nested_stream_header_refused);
 	tcase_add_test(fault, test_stanza_too_large);
+	tcase_add_loop_test(fault, test_refused_partial_counted_once, 0,
+	    N_REFUSALS * N_CHUNK_SIZES);
+	tcase_add_loop_test(fault, test_too_large_at_first_byte_past_limit, 0,
+	    4);
+	tcase_add_test(fault, test_refused_partial_from_server);
+	tcase_add_test(fault, test_vanish_mid_close_tag_not_truncated);
 	tcase_add_test(fault, test_upstream_unreachable_after_header);
 	tcase_add_test(fault, test_upstream_unreachable_long_to);
 	tcase_add_test(fault, test_upstream_unreachable_before_header);

@@ -36,6 +36,7 @@ struct log {
 	struct rec *r;
 	size_t n;
 	size_t cap;
+	int in_stanza;		/* sg_tracker_in_stanza() at the end */
 };
 
 static void
@@ -161,6 +162,7 @@ run(const struct sg_corpus_sample *s, size_t step, size_t cut, int release,
 	}
 	if (r == SG_TRACK_OK)
 		ck_assert_uint_eq(sg_tracker_offset(t), s->len);
+	log->in_stanza = sg_tracker_in_stanza(t);
 	sg_tracker_free(t);
 	return (r);
 }
@@ -180,6 +182,8 @@ assert_same(const struct sg_corpus_sample *s, const struct log *a,
 		    (unsigned long long)b->r[i].end);
 	ck_assert_msg(a->n == b->n, "%s, %s %zu: %zu events, not %zu",
 	    s->name, how, arg, b->n, a->n);
+	ck_assert_msg(a->in_stanza == b->in_stanza, "%s, %s %zu: in_stanza "
+	    "%d, not %d", s->name, how, arg, b->in_stanza, a->in_stanza);
 }
 
 static void
@@ -569,6 +573,7 @@ tracker(void)
 #define FEED(t, lit)	sg_tracker_feed(t, lit, sizeof(lit) - 1)
 #define HDR	"<stream:stream xmlns:stream='http://etherx.jabber.org/" \
 		"streams' xmlns='jabber:client'>"
+#define X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 /* A 10 MB attribute fails once max_stanza bytes are pending. */
 START_TEST(test_huge_value_fails_early)
@@ -732,6 +737,74 @@ START_TEST(test_turn_from_other_callback)
 }
 END_TEST
 
+/*
+ * Whether the bytes after the last event begin a stanza: split at every
+ * offset, fed whole or with an error in them.
+ */
+#define T_HDR "<stream:stream xmlns:stream='http://etherx.jabber.org/" \
+	"streams' xmlns='jabber:client'>"
+
+static const struct {
+	const char *in;
+	size_t max_stanza;	/* 0: the default */
+	int in_stanza;
+	enum sg_tracker_result result;
+} in_stanza_cases[] = {
+	{ T_HDR "<message><body>hi", 0, 1, SG_TRACK_OK },
+	{ T_HDR "<", 0, 1, SG_TRACK_OK },
+	{ T_HDR "<a/> <iq", 0, 1, SG_TRACK_OK },
+	{ T_HDR "<a/>", 0, 0, SG_TRACK_OK },
+	{ T_HDR "<a/> \r", 0, 0, SG_TRACK_OK },
+	{ T_HDR "</stream:str", 0, 0, SG_TRACK_OK },
+	{ "<stream:stream xmlns='jabber:cl", 0, 0, SG_TRACK_OK },
+	{ T_HDR "<message><!-- no -->", 0, 1, SG_TRACK_RESTRICTED_XML },
+	{ T_HDR "<a/><message><body>x</iq>", 0, 1, SG_TRACK_NOT_WELL_FORMED },
+	{ T_HDR "<a/> junk", 0, 0, SG_TRACK_NOT_WELL_FORMED },
+	{ T_HDR "<!-- no -->", 0, 0, SG_TRACK_RESTRICTED_XML },
+	{ T_HDR "<a/></stream:stream><b/>", 0, 0, SG_TRACK_AFTER_CLOSE },
+	/* T_HDR is 85 bytes: under 100, the stanzas over it. */
+	{ T_HDR "<a/><message><body>" X50 X50, 100, 1,
+	  SG_TRACK_STANZA_TOO_LARGE },
+	{ T_HDR "<message id='" X50 X50, 100, 1, SG_TRACK_STANZA_TOO_LARGE },
+	{ T_HDR "<!-- " X50 X50, 100, 0, SG_TRACK_STANZA_TOO_LARGE },
+};
+
+START_TEST(test_in_stanza_split_anywhere)
+{
+	const char *in = in_stanza_cases[_i].in;
+	size_t len = strlen(in), cut, step;
+	struct sg_tracker_limits lim;
+	struct log log;
+
+	sg_tracker_limits_default(&lim);
+	if (in_stanza_cases[_i].max_stanza > 0)
+		lim.max_stanza = in_stanza_cases[_i].max_stanza;
+	for (step = 1; step <= 2; step++)
+		for (cut = 0; cut <= len; cut++) {
+			struct sg_tracker *t;
+			enum sg_tracker_result r = SG_TRACK_OK;
+			size_t at = 0, n;
+
+			memset(&log, 0, sizeof(log));
+			t = sg_tracker_new(&lim, record, &log);
+			ck_assert_ptr_nonnull(t);
+			while (at < len) {
+				n = at < cut ? cut - at : (step == 1 ?
+				    len - at : 1);
+				r = sg_tracker_feed(t, in + at, n);
+				at += n;
+			}
+			ck_assert_int_eq(r, in_stanza_cases[_i].result);
+			ck_assert_msg(sg_tracker_in_stanza(t) ==
+			    in_stanza_cases[_i].in_stanza,
+			    "case %d cut %zu step %zu: in_stanza %d", _i, cut,
+			    step, sg_tracker_in_stanza(t));
+			sg_tracker_free(t);
+			free(log.r);
+		}
+}
+END_TEST
+
 START_TEST(test_result_tables)
 {
 	int r;
@@ -805,6 +878,8 @@ sg_suite_tracker(void)
 	tcase_add_test(tc, test_release_keeps_namespaces);
 	tcase_add_test(tc, test_turn_from_other_callback);
 	tcase_add_test(tc, test_result_tables);
+	tcase_add_loop_test(tc, test_in_stanza_split_anywhere, 0,
+	    (int)(sizeof(in_stanza_cases) / sizeof(in_stanza_cases[0])));
 	suite_add_tcase(s, tc);
 	return (s);
 }
