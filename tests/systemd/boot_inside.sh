@@ -330,9 +330,9 @@ t_reload()
 	sed 's/^\[global\]$/&\nstats-interval = 1h/' "$CONF" >"$TMP/new.conf" &&
 	    cat "$TMP/new.conf" >"$CONF"
 	if timeout 20 systemctl reload "$SVC" >"$TMP/reload.log" 2>&1 &&
-	    wait_for 10 journal_has "$c" 'reloaded' &&
+	    wait_for 10 journal_has "$c" 'event=reloaded' &&
 	    wait_for 10 is_running; then
-		pass "systemctl reload: the daemon logged 'reloaded'"
+		pass "systemctl reload: the daemon logged event=reloaded"
 	else
 		unit_log_since "$c" >"$TMP/reload-journal.log"
 		fail "systemctl reload"
