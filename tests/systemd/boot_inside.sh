@@ -413,6 +413,30 @@ t_restart()
 	MAIN=$new
 }
 
+# A crash (SIGKILL): Restart=on-failure starts a new daemon after
+# RestartSec=1s on the socket that systemd kept, and it relays.
+t_crash()
+{
+	upstream crash 1
+	kill -KILL "$MAIN"
+	if wait_for 15 is_prop "$SVC" NRestarts 1 && wait_for 10 is_running &&
+	    [ "$(prop MainPID)" != "$MAIN" ]; then
+		pass "crash: restarted by Restart=on-failure" \
+		    "(MainPID $MAIN -> $(prop MainPID))"
+	else
+		fail "crash: state $(prop ActiveState)/$(prop SubState)," \
+		    "NRestarts $(prop NRestarts), MainPID $(prop MainPID)"
+	fi
+	MAIN=$(prop MainPID)
+	if $PEER --timeout 30 client --port 5222 \
+	    >"$TMP/crash-client.log" 2>&1 && wait_pid 10 "$UP_PID"; then
+		pass "crash: a client is relayed by the new daemon"
+	else
+		fail "crash: relay after the restart"
+		show "$TMP/crash-client.log" "$TMP/crash-upstream.log"
+	fi
+}
+
 # systemctl stop with a session open: <system-shutdown/> and the close
 # tag to the client, STOPPING=1 to systemd, exit 0; the socket stays.
 t_stop()
@@ -469,13 +493,13 @@ t_journal()
 	journalctl --no-pager -o cat -u "$SVC" >"$TMP/unit.log" 2>&1
 	starts=$(grep -c 'session-start' "$TMP/unit.log")
 	ends=$(grep -c 'session-end' "$TMP/unit.log")
-	# activation 1, reload 1, restart 2, stop 1
-	if [ "$starts" -ge 5 ] && [ "$ends" -ge 5 ]; then
+	# activation 1, reload 1, restart 2, crash 1, stop 1
+	if [ "$starts" -ge 6 ] && [ "$ends" -ge 6 ]; then
 		pass "journalctl -u stanzaguard: $starts session-start," \
 		    "$ends session-end lines"
 	else
 		fail "journalctl -u stanzaguard: $starts session-start," \
-		    "$ends session-end lines (want 5 each)"
+		    "$ends session-end lines (want 6 each)"
 		show "$TMP/unit.log"
 	fi
 	if grep 'session-end' "$TMP/unit.log" | grep -q 'shutdown'; then
@@ -503,6 +527,7 @@ main()
 	t_watchdog
 	t_reload
 	t_restart
+	t_crash
 	t_stop
 	t_journal
 	journalctl --no-pager -b >"$OUT/journal.log" 2>&1
