@@ -7,8 +7,8 @@
 # network namespace (loopback only, so 5222/5269 of the example config
 # clash with nothing on this machine), and `make install PREFIX=/usr/local`
 # bound in.  A oneshot unit inside runs tests/systemd/boot_inside.sh
-# (enable, socket activation, sandbox, watchdog, reload, restart, stop,
-# journal), writes its lines to a bound folder and powers the container
+# (enable, socket activation, sandbox, watchdog, reload, restart, crash,
+# stop, journal), writes its lines to a bound folder and powers the container
 # off.  Every wait is bounded; the container is gone when this ends.
 #
 # The mirror for debootstrap is the one apt uses here (read from
@@ -29,7 +29,7 @@ PKGS=systemd,systemd-sysv,dbus
 PKGS=$PKGS,libev4,libexpat1,libinih1,libsystemd0,libssl3,python3
 ROOTFS=${SG_BOOTROOT:-$ROOT/build/bootroot}
 STAMP=$ROOTFS/.sg-bootroot
-# The container's test takes about 30 s (15 of them waiting for a
+# The container's run takes about 18 s (up to 15 of them waiting for a
 # watchdog ping); these are only the bounds.
 INSIDE_TIMEOUT=180
 BOOT_TIMEOUT=240
