@@ -1,14 +1,20 @@
 #!/usr/bin/python3
 """A minimal XMPP peer on loopback, to see bytes relayed both ways.
 
-  xmpp_peer.py upstream --port-file F [--sessions N]
-      Listen on 127.0.0.1 (a free port, written to F once listening), and
+  xmpp_peer.py upstream --port-file F [--port P] [--sessions N]
+      Listen on 127.0.0.1 (port P, else a free port; written to F once
+      listening), and
       for each of N sessions: answer the stream header with a header and
       <stream:features/>, wait for the client's <message id='c1'>, answer
       with <message id='s1'>, answer the close tag with a close tag, read to
       EOF.
-  xmpp_peer.py client --port P
-      Connect to 127.0.0.1:P and play the other half.
+  xmpp_peer.py client --port P [--connected-file F] [--relayed-file F]
+                      [--shutdown [--answer-after F]]
+      Connect to 127.0.0.1:P and play the other half.  --connected-file and
+      --relayed-file are written once connected, and once s1 has come.
+      With --shutdown the client does not close: it waits for the proxy's
+      <stream:error><system-shutdown/> and close tag (a stop), then for the
+      file of --answer-after if given, then answers with its close tag.
 
 Exit 0 when every step was seen, 1 (with the step on stderr) otherwise.
 Every wait is bounded by --timeout seconds.  Standard library only.
@@ -32,6 +38,7 @@ FEATURES = b"<stream:features/>"
 C_MSG = b"<message to='up@localhost' id='c1'><body>ping</body></message>"
 S_MSG = b"<message from='up@localhost' id='s1'><body>pong</body></message>"
 CLOSE = b"</stream:stream>"
+SHUTDOWN = b"<stream:error><system-shutdown"
 
 
 class Failed(Exception):
@@ -80,7 +87,7 @@ class Peer:
 
 
 def upstream(args):
-    srv = socket.create_server(("127.0.0.1", 0))
+    srv = socket.create_server(("127.0.0.1", args.port))
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(f"{srv.getsockname()[1]}\n")
@@ -105,6 +112,19 @@ def upstream(args):
         sock.close()
 
 
+def touch(path):
+    if path:
+        with open(path, "w"):
+            pass
+
+
+def wait_file(path, deadline):
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise Failed(f"timed out waiting for {path}")
+        time.sleep(0.05)
+
+
 def client(args):
     deadline = time.monotonic() + args.timeout
     try:
@@ -112,14 +132,22 @@ def client(args):
                                         timeout=args.timeout)
     except OSError as e:
         raise Failed(f"connect to 127.0.0.1:{args.port}: {e}")
+    touch(args.connected_file)
     p = Peer(sock, deadline)
     p.send(CLIENT_HEADER)
     p.expect(b"id='sg-systemd-upstream'", "the upstream's stream header")
     p.expect(FEATURES, "the upstream's features")
     p.send(C_MSG)
     p.expect(S_MSG, "the upstream's message s1")
+    touch(args.relayed_file)
+    if args.shutdown:
+        p.expect(SHUTDOWN, "<stream:error><system-shutdown")
+        p.expect(CLOSE, "the close tag after <system-shutdown/>")
+        if args.answer_after:
+            wait_file(args.answer_after, deadline)
     p.send(CLOSE)
-    p.expect(CLOSE, "the upstream's close tag")
+    if not args.shutdown:
+        p.expect(CLOSE, "the upstream's close tag")
     p.expect_eof("EOF after the close handshake")
     sock.close()
 
@@ -130,9 +158,14 @@ def main():
     sub = ap.add_subparsers(dest="role", required=True)
     up = sub.add_parser("upstream")
     up.add_argument("--port-file", required=True)
+    up.add_argument("--port", type=int, default=0)
     up.add_argument("--sessions", type=int, default=1)
     cl = sub.add_parser("client")
     cl.add_argument("--port", type=int, required=True)
+    cl.add_argument("--connected-file")
+    cl.add_argument("--relayed-file")
+    cl.add_argument("--shutdown", action="store_true")
+    cl.add_argument("--answer-after")
     args = ap.parse_args()
     try:
         (upstream if args.role == "upstream" else client)(args)
