@@ -29,24 +29,19 @@ struct sg_ledger {
 	size_t cap;		/* a power of two */
 	size_t head;		/* the oldest record */
 	size_t n;
-	struct sg_bq *strs;	/* present fields, each with its NUL */
+	/*
+	 * Present fields, each with its NUL; NULL like the ring until the
+	 * first push, and given back with it when empty: an idle session's
+	 * ledgers keep nothing but themselves.
+	 */
+	struct sg_bq *strs;
 };
 
 struct sg_ledger *
 sg_ledger_new(void)
 {
-	struct sg_ledger *l;
 
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		goto err0;
-	if ((l->strs = sg_bq_new()) == NULL)
-		goto err1;
-	return (l);
-
-err1:
-	free(l);
-err0:
-	return (NULL);
+	return (calloc(1, sizeof(struct sg_ledger)));
 }
 
 void
@@ -149,6 +144,8 @@ sg_ledger_push(struct sg_ledger *l, uint64_t end,
 	struct iovec iov[2 * NFIELDS];
 	int k;
 
+	if (l->strs == NULL && (l->strs = sg_bq_new()) == NULL)
+		return (-1);
 	if (ring_room(l) != 0)
 		return (-1);
 	if (st->packed != NULL && st->packed_len <= SG_LEDGER_MAX_VALUE + 1)
@@ -174,7 +171,8 @@ sg_ledger_written(struct sg_ledger *l, uint64_t written)
 		l->head = (l->head + 1) & (l->cap - 1);
 		l->n--;
 	}
-	sg_bq_consume(l->strs, drop);
+	if (drop > 0)
+		sg_bq_consume(l->strs, drop);
 }
 
 int
@@ -213,9 +211,13 @@ void
 sg_ledger_trim(struct sg_ledger *l)
 {
 
-	sg_bq_trim(l->strs);
-	if (l->n > 0)
+	if (l->n > 0) {
+		sg_bq_trim(l->strs);
 		return;
+	}
+	/* No record: no string either. */
+	sg_bq_free(l->strs);
+	l->strs = NULL;
 	free(l->ring);
 	l->ring = NULL;
 	l->cap = l->head = 0;

@@ -162,7 +162,7 @@ ensure_header(struct sg_session *s, enum sg_side to, const char *cond,
 {
 	struct sg_peer *pe = &s->peer[to];
 	const struct sg_dir *cd = &s->dir[SG_CLIENT];
-	const char *ns = cd->have_header ? cd->ns : "jabber:client";
+	const char *ns = cd->have_header ? s->c_ns : "jabber:client";
 
 	if (pe->header_out)
 		return (1);
@@ -381,9 +381,10 @@ on_header(struct sg_dir *d, const struct sg_tracker_event *ev)
 	struct sg_peer *pe = &s->peer[OTHER(d->from)];
 
 	d->have_header = 1;
-	sg_session_copy_str(d->ns, sizeof(d->ns), ev->default_ns);
-	if (d->from == SG_CLIENT)
+	if (d->from == SG_CLIENT) {
+		sg_session_copy_str(s->c_ns, sizeof(s->c_ns), ev->default_ns);
 		set_c_to(s, ev->to);
+	}
 	if (d->closed || pe->header_out) {
 		sg_held_dispose(d, ev->end, 0);
 	} else {
@@ -764,7 +765,7 @@ sg_session_take_actions(struct sg_session *s, struct sg_action *out,
 		out[i] = (struct sg_action){ (enum sg_action_type)s->act[i].type,
 		    (enum sg_side)s->act[i].side };
 	memmove(s->act, s->act + n, (s->nact - n) * sizeof(s->act[0]));
-	s->nact -= n;
+	s->nact = (unsigned char)(s->nact - n);
 	return (n);
 }
 

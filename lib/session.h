@@ -69,10 +69,10 @@ struct sg_session_params {
 	int server_first;		/* close-order = server-first */
 	enum sg_undeliverable_policy policy;
 	int rewrite_idle_errors;
-	size_t high_water;		/* stop reading the other side above */
-	size_t low_water;		/* read it again below */
 	int hide_starttls;		/* we terminate C's TLS: cut <starttls/>
 					   out of S's <stream:features> */
+	size_t high_water;		/* stop reading the other side above */
+	size_t low_water;		/* read it again below */
 };
 
 enum sg_action_type {

@@ -10,6 +10,7 @@
  * nothing else may include this header; everyone else sees session.h.
  */
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -20,22 +21,26 @@
 #define MAX_ACTIONS	32
 #define SMALL		64
 
-/* What one side sends: parsed, held until a stanza is whole. */
+/*
+ * What one side sends: parsed, held until a stanza is whole.  Every
+ * session keeps two of these and two sg_peer for its whole life, idle or
+ * not: flags are bits, and the 64-bit fields come first, so neither has
+ * padding.
+ */
 struct sg_dir {
 	struct sg_session *s;
-	enum sg_side from;
 	struct sg_tracker *trk;
 	struct sg_bq *held;	/* bytes from done on, from earlier reads */
 	uint64_t done;		/* bytes before this are forwarded or gone */
 	const char *cur;	/* the chunk being fed, starting at cur_base */
 	uint64_t cur_base;
 	size_t cur_len;
-	int partial;		/* held has bytes: a stanza is under way */
-	uint64_t partial_since;	/* when it started */
-	int closed;		/* nothing more goes to the other side */
-	int dead;		/* its bytes are no longer parsed */
-	int have_header;
-	char ns[SMALL];		/* of the header it sent */
+	uint64_t partial_since;	/* when held's stanza started */
+	enum sg_side from;
+	unsigned partial:1;	/* held has bytes: a stanza is under way */
+	unsigned closed:1;	/* nothing more goes to the other side */
+	unsigned dead:1;	/* its bytes are no longer parsed */
+	unsigned have_header:1;
 };
 
 /* What goes to one side, and how its end of the stream stands. */
@@ -44,17 +49,17 @@ struct sg_peer {
 	struct sg_ledger *ledger;
 	uint64_t appended;	/* bytes ever queued */
 	uint64_t written;	/* bytes ever written */
-	int header_out;		/* it has been sent a stream header */
-	char out_prefix[SMALL];	/* of that header */
-	char out_ns[SMALL];
-	int tag_sent;		/* a close tag went (or goes) to it */
 	uint64_t tag_at;
-	int notag;		/* shut down without a tag (gone, opaque) */
-	int eof;
-	int shut;
 	uint64_t shut_at;
-	int finished;		/* EOF, or we stopped waiting for it */
-	int paused;
+	char out_prefix[SMALL];	/* of the stream header it was sent */
+	char out_ns[SMALL];
+	unsigned header_out:1;	/* it has been sent a stream header */
+	unsigned tag_sent:1;	/* a close tag went (or goes) to it */
+	unsigned notag:1;	/* shut down without a tag (gone, opaque) */
+	unsigned eof:1;
+	unsigned shut:1;
+	unsigned finished:1;	/* EOF, or we stopped waiting for it */
+	unsigned paused:1;
 };
 
 struct sg_session {
@@ -63,9 +68,6 @@ struct sg_session {
 	struct sg_peer peer[2];
 	uint64_t now;
 	uint64_t last_active;
-	int closing;
-	int over;
-	int upstream_failed;
 	uint64_t failed_at;
 	/*
 	 * The domain the client asked for, or NULL: in c_to_room if it fits,
@@ -73,16 +75,23 @@ struct sg_session {
 	 * parser's (it would keep their pages once they are given back).
 	 */
 	char *c_to;
-	char c_to_room[SMALL];
-	struct sg_session_stats st;
 	struct sg_undelivered *undel;	/* named, not yet taken */
-	size_t nundel, undel_cap;
+	unsigned nundel, undel_cap;	/* 2^32 of them would not fit anyway */
+	struct sg_session_stats st;
+	char c_to_room[SMALL];
+	/* The default namespace of the client's header (only its is read). */
+	char c_ns[SMALL];
 	/* Pending actions as bytes: an idle session keeps it small. */
 	struct {
 		unsigned char type, side;
 	} act[MAX_ACTIONS];
-	size_t nact;
+	unsigned char nact;
+	unsigned closing:1;
+	unsigned over:1;
+	unsigned upstream_failed:1;
 };
+
+_Static_assert(MAX_ACTIONS <= UCHAR_MAX, "nact is a byte");
 
 /* Copy src (NULL is "") into dst, cut to fit. */
 static inline void

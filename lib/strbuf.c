@@ -47,13 +47,6 @@ sg_strbuf_put(struct sg_strbuf *sb, const char *s, size_t len, size_t *off)
 	return (0);
 }
 
-int
-sg_strbuf_reserve(struct sg_strbuf *sb, size_t len)
-{
-
-	return (room(sb, len));
-}
-
 void
 sg_strbuf_free(struct sg_strbuf *sb)
 {

@@ -40,13 +40,6 @@ int sg_strbuf_put(struct sg_strbuf *sb, const char *s, size_t len,
     size_t *off);
 
 /*
- * sg_strbuf_reserve(sb, len):
- * Make room for len more bytes now, so that appends up to that size
- * allocate nothing later.  Returns 0, or -1 on allocation failure.
- */
-int sg_strbuf_reserve(struct sg_strbuf *sb, size_t len);
-
-/*
  * sg_strbuf_free(sb):
  * Give back sb's memory; sb is empty afterwards and may be used again.
  */

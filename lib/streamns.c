@@ -1,6 +1,7 @@
 /*
  * One buffer holds "prefix NUL uri NUL" for each declaration, up to
- * decl_end, and after them the element's prefix.
+ * decl_end, and after them the element's prefix.  The buffer is the
+ * struct's own room until it outgrows it, then a heap copy that grows.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,19 +11,49 @@
 
 #define NONE	SIZE_MAX
 /*
- * Room taken with the struct, enough for a usual stream header's
- * declarations: a buffer first allocated while the header is parsed would
- * sit among the parser's blocks and keep their pages from going back to
- * the system when an idle session gives its parser back.
+ * Room in the struct, enough for a usual stream header's declarations: a
+ * buffer first allocated while the header is parsed would sit among the
+ * parser's blocks and keep their pages from going back to the system when
+ * an idle session gives its parser back.  In the struct rather than a
+ * block of its own, it costs no malloc header.
  */
 #define ROOM	128
 
 struct sg_streamns {
-	struct sg_strbuf sb;
+	struct sg_strbuf sb;	/* sb.b is room, or on the heap */
 	size_t decl_end;
 	size_t prefix_off;	/* or NONE */
 	size_t dns_off;		/* the default namespace, or NONE */
+	char room[ROOM];
 };
+
+/*
+ * Before a put of len bytes: if they do not fit in the room, move to the
+ * heap, where sg_strbuf grows the buffer as it does any other.
+ */
+static int
+outgrow(struct sg_streamns *ns, size_t len)
+{
+	char *b;
+
+	if (ns->sb.b != ns->room || ns->sb.cap - ns->sb.len >= len)
+		return (0);
+	if ((b = malloc(ns->sb.cap)) == NULL)
+		return (-1);
+	memcpy(b, ns->room, ns->sb.len);
+	ns->sb.b = b;
+	return (0);
+}
+
+static int
+put(struct sg_streamns *ns, const char *s, size_t *off)
+{
+	size_t len = strlen(s);
+
+	if (outgrow(ns, len + 1) != 0)
+		return (-1);
+	return (sg_strbuf_put(&ns->sb, s, len, off));
+}
 
 struct sg_streamns *
 sg_streamns_new(void)
@@ -31,10 +62,8 @@ sg_streamns_new(void)
 
 	if ((ns = calloc(1, sizeof(*ns))) == NULL)
 		return (NULL);
-	if (sg_strbuf_reserve(&ns->sb, ROOM) != 0) {
-		free(ns);
-		return (NULL);
-	}
+	ns->sb.b = ns->room;
+	ns->sb.cap = ROOM;
 	ns->prefix_off = ns->dns_off = NONE;
 	return (ns);
 }
@@ -45,7 +74,8 @@ sg_streamns_free(struct sg_streamns *ns)
 
 	if (ns == NULL)
 		return;
-	sg_strbuf_free(&ns->sb);
+	if (ns->sb.b != ns->room)
+		sg_strbuf_free(&ns->sb);
 	free(ns);
 }
 
@@ -65,8 +95,7 @@ sg_streamns_declare(struct sg_streamns *ns, const char *prefix,
 {
 	size_t len = ns->sb.len, poff, uoff;
 
-	if (sg_strbuf_put(&ns->sb, prefix, strlen(prefix), &poff) != 0 ||
-	    sg_strbuf_put(&ns->sb, uri, strlen(uri), &uoff) != 0) {
+	if (put(ns, prefix, &poff) != 0 || put(ns, uri, &uoff) != 0) {
 		ns->sb.len = len;
 		return (-1);
 	}
@@ -80,8 +109,7 @@ int
 sg_streamns_set_prefix(struct sg_streamns *ns, const char *prefix)
 {
 
-	return (sg_strbuf_put(&ns->sb, prefix, strlen(prefix),
-	    &ns->prefix_off));
+	return (put(ns, prefix, &ns->prefix_off));
 }
 
 const char *

@@ -64,9 +64,10 @@ struct sg_tracker {
 	unsigned char nlead;
 	uint64_t cut_start;	/* a <starttls/> in <stream:features> */
 	uint64_t cut_tag_end;
-	unsigned char in_cut;
 	unsigned depth;		/* the stream element is 1 */
 	unsigned nsdecls;	/* declared on the element being started */
+	/* The bytes together: an idle session keeps two trackers. */
+	unsigned char in_cut;
 	unsigned char need_doc;	/* a new document starts at fed */
 	unsigned char halt;	/* handlers ignore all: error or turn */
 	unsigned char in_parse;

@@ -4,6 +4,7 @@
  * with it; the stanzas still queued for a side come from its ledger.
  */
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,11 +52,12 @@ name_undelivered(struct sg_session *s, enum sg_side sender,
 	if (s->st.named != NULL && s->st.nnamed < SG_UNDELIVERABLE_NAMED)
 		fill_undelivered(&s->st.named[s->st.nnamed++], sender, info);
 	if (s->nundel == s->undel_cap) {
-		size_t cap = s->undel_cap ? s->undel_cap * 2 : 8;
+		unsigned cap = s->undel_cap ? s->undel_cap * 2 : 8;
 		struct sg_undelivered *n;
 
 		/* The count above still holds if this fails. */
-		if ((n = realloc(s->undel, cap * sizeof(*n))) == NULL)
+		if (s->undel_cap > UINT_MAX / 2 ||
+		    (n = realloc(s->undel, cap * sizeof(*n))) == NULL)
 			return;
 		s->undel = n;
 		s->undel_cap = cap;
@@ -126,7 +128,7 @@ sg_undeliv_take(struct sg_session *s, struct sg_undelivered *out,
 		return (0);
 	memcpy(out, s->undel, n * sizeof(*out));
 	memmove(s->undel, s->undel + n, (s->nundel - n) * sizeof(*out));
-	s->nundel -= n;
+	s->nundel -= (unsigned)n;
 	if (s->nundel == 0) {
 		free(s->undel);
 		s->undel = NULL;

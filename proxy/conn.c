@@ -71,7 +71,6 @@ struct sg_conn {
 	struct side side[2];		/* indexed by enum sg_side */
 	ev_timer timer;
 	uint64_t armed;			/* deadline the timer is set for */
-	uint64_t connect_by;		/* while upc connects */
 	struct sg_upconn *upc;		/* the upstream, until it is up */
 	uint64_t start;
 	uint64_t last_read;
@@ -124,6 +123,14 @@ conn_release(struct sg_conn *c)
 
 	if (--c->refs == 0 && c->closed)
 		conn_free(c);
+}
+
+/* While upc connects: its time is up then.  Not kept, to keep c small. */
+static uint64_t
+connect_by(const struct sg_conn *c)
+{
+
+	return (c->start + c->route->connect_timeout_ms);
 }
 
 static enum sg_side
@@ -287,8 +294,8 @@ conn_arm(struct sg_conn *c, uint64_t now)
 	uint64_t dl;
 
 	dl = sg_session_deadline(c->s);
-	if (c->upc != NULL && c->connect_by < dl)
-		dl = c->connect_by;
+	if (c->upc != NULL && connect_by(c) < dl)
+		dl = connect_by(c);
 	if (dl == SG_NO_DEADLINE || dl >= c->armed)
 		return;
 	ev_timer_stop(c->d->loop, &c->timer);
@@ -462,8 +469,8 @@ static void
 upstream_start(struct sg_conn *c, uint64_t now)
 {
 
-	c->upc = sg_upconn_start(c->d->loop, c->d->log, c->route, &c->addrs,
-	    c->id, &upstream_cb, c, &c->addri);
+	c->upc = sg_upconn_start(&c->d->upconns, c->d->loop, c->d->log,
+	    c->route, &c->addrs, c->id, &upstream_cb, c, &c->addri);
 	if (c->upc == NULL) {
 		c->side[SG_SERVER].err = errno;
 		sg_session_on_upstream_failed(c->s, now);
@@ -489,7 +496,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		c->armed = SG_NO_DEADLINE;
 	}
 	conn_hold(c);
-	if (c->upc != NULL && now >= c->connect_by) {
+	if (c->upc != NULL && now >= connect_by(c)) {
 		sg_upconn_cancel(c->upc);
 		c->upc = NULL;
 		c->side[SG_SERVER].err = ETIMEDOUT;
@@ -697,7 +704,6 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	c->id = ++d->next_id;
 	c->start = c->last_read = now;
 	c->armed = SG_NO_DEADLINE;
-	c->connect_by = now + route->connect_timeout_ms;
 	c->addrs = *addrs;
 	side_watch(c, SG_CLIENT, &cl->rw, EV_READ, read_cb);
 	side_watch(c, SG_CLIENT, &cl->ww, EV_WRITE, write_cb);
@@ -800,8 +806,10 @@ sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms)
 	/*
 	 * glibc keeps freed parser memory for reuse; without a trim an idle
 	 * daemon's RSS stays at its busiest (the bench measured 24 KB per
-	 * idle session before, 12 KB after).
+	 * idle session before, 12 KB after).  The kept upstream connections
+	 * go every time: what a burst of sessions took, it has given back.
 	 */
+	sg_upconn_pool_drain(&d->upconns);
 	if (n >= TRIM_AFTER)
 		malloc_trim(0);
 }

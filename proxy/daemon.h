@@ -13,6 +13,7 @@
 #include <ev.h>
 
 #include "config.h"
+#include "upconn.h"
 
 /* Opaque types. */
 struct sg_conn;
@@ -41,6 +42,7 @@ struct sg_daemon {
 	struct sg_prelude *preludes;	/* TLS, before their session */
 	size_t nconns;			/* sessions and preludes */
 	uint64_t next_id;		/* session ids */
+	struct sg_upconn_pool upconns;	/* kept for the next connects */
 
 	int stopping;			/* SIGTERM seen: draining */
 	size_t stop_sessions;		/* sessions open when it came */

@@ -332,6 +332,7 @@ finish(struct sg_daemon *d)
 	if (d->conns != NULL)
 		(void)sg_conn_force_close_all(d);
 	sg_listener_free_all(d);
+	sg_upconn_pool_drain(&d->upconns);
 	sg_notify_free(d->notify);
 	sg_stats_free(d->stats);
 	sg_log_free(d->log);

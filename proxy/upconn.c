@@ -25,6 +25,8 @@
 #include "upconn.h"
 
 struct sg_upconn {
+	struct sg_upconn_pool *pool;	/* where it goes back */
+	struct sg_upconn *next_spare;	/* in pool, once back */
 	struct ev_loop *loop;
 	struct sg_log *log;
 	const struct sg_route *route;
@@ -92,7 +94,34 @@ try_from(struct sg_upconn *u)
 	return (-1);
 }
 
-/* Report once and free u: the callback may do anything, even free arg. */
+/* A kept one, as calloc would give it, or a new one. */
+static struct sg_upconn *
+take(struct sg_upconn_pool *pool)
+{
+	struct sg_upconn *u;
+
+	if ((u = pool->spare) == NULL) {
+		if ((u = calloc(1, sizeof(*u))) == NULL)
+			return (NULL);
+	} else {
+		pool->spare = u->next_spare;
+		memset(u, 0, sizeof(*u));
+	}
+	u->pool = pool;
+	return (u);
+}
+
+/* Done with u: keep it for the next connection. */
+static void
+give_back(struct sg_upconn *u)
+{
+	struct sg_upconn_pool *pool = u->pool;
+
+	u->next_spare = pool->spare;
+	pool->spare = u;
+}
+
+/* Report once and give u back: the callback may do anything. */
 static void
 report(struct sg_upconn *u, struct sg_transport *t)
 {
@@ -101,7 +130,7 @@ report(struct sg_upconn *u, struct sg_transport *t)
 	unsigned addri = u->addri;
 	int err = u->err;
 
-	free(u);
+	give_back(u);
 	if (t != NULL)
 		cb.ready(arg, t, addri);
 	else
@@ -254,14 +283,15 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 struct sg_upconn *
-sg_upconn_start(struct ev_loop *loop, struct sg_log *log,
-    const struct sg_route *route, const struct sg_conn_addrs *addrs,
-    uint64_t id, const struct sg_upconn_cb *cb, void *arg, unsigned *addri)
+sg_upconn_start(struct sg_upconn_pool *pool, struct ev_loop *loop,
+    struct sg_log *log, const struct sg_route *route,
+    const struct sg_conn_addrs *addrs, uint64_t id,
+    const struct sg_upconn_cb *cb, void *arg, unsigned *addri)
 {
 	struct sg_upconn *u;
 
 	*addri = 0;
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((u = take(pool)) == NULL)
 		return (NULL);
 	u->loop = loop;
 	u->log = log;
@@ -273,7 +303,7 @@ sg_upconn_start(struct ev_loop *loop, struct sg_log *log,
 	if (try_from(u) == -1) {
 		*addri = u->addri;
 		errno = u->err;
-		free(u);
+		give_back(u);
 		return (NULL);
 	}
 	return (u);
@@ -287,7 +317,7 @@ sg_upconn_cancel(struct sg_upconn *u)
 		return;
 	if (u->t != NULL)
 		abandon(u, 0);
-	free(u);
+	give_back(u);
 }
 
 unsigned
@@ -295,4 +325,15 @@ sg_upconn_addri(const struct sg_upconn *u)
 {
 
 	return (u->addri);
+}
+
+void
+sg_upconn_pool_drain(struct sg_upconn_pool *pool)
+{
+	struct sg_upconn *u;
+
+	while ((u = pool->spare) != NULL) {
+		pool->spare = u->next_spare;
+		free(u);
+	}
 }

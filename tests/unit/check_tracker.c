@@ -702,6 +702,37 @@ START_TEST(test_release_keeps_namespaces)
 }
 END_TEST
 
+/* Declarations past the stream context's own room survive a release. */
+START_TEST(test_release_keeps_long_namespaces)
+{
+	struct log log;
+	struct sg_tracker_limits lim;
+	struct sg_tracker *t;
+
+	memset(&log, 0, sizeof(log));
+	sg_tracker_limits_default(&lim);
+	t = sg_tracker_new(&lim, record, &log);
+	/* About 170 bytes of declarations: more than the 128 it starts with. */
+	ck_assert_int_eq(FEED(t, "<s:stream xmlns:s='http://etherx.jabber.org"
+	    "/streams' xmlns='urn:example:default-namespace-a' xmlns:db='"
+	    "jabber:server:dialback' xmlns:x='urn:example:second-declaration-x'"
+	    " xmlns:y='urn:example:third-declaration-y'>"), SG_TRACK_OK);
+	ck_assert_int_eq(sg_tracker_release_idle(t), 1);
+	ck_assert_int_eq(FEED(t, "<x:a/><y:b/>"), SG_TRACK_OK);
+	ck_assert_int_eq(sg_tracker_release_idle(t), 1);
+	ck_assert_int_eq(FEED(t, "<db:result/><z/></s:stream>"), SG_TRACK_OK);
+	ck_assert_uint_eq(log.n, 6);
+	ck_assert_str_eq(log.r[1].ns, "urn:example:second-declaration-x");
+	ck_assert_str_eq(log.r[2].ns, "urn:example:third-declaration-y");
+	ck_assert_str_eq(log.r[3].ns, "jabber:server:dialback");
+	ck_assert_str_eq(log.r[4].ns, "urn:example:default-namespace-a");
+	ck_assert_str_eq(log.r[4].dns, "urn:example:default-namespace-a");
+	ck_assert_uint_eq(log.r[5].type, SG_EV_CLOSE);
+	sg_tracker_free(t);
+	free(log.r);
+}
+END_TEST
+
 static int restarted;
 
 static void
@@ -876,6 +907,7 @@ sg_suite_tracker(void)
 	tcase_add_test(tc, test_trailing_cr_reported);
 	tcase_add_test(tc, test_release_idle_only_between_stanzas);
 	tcase_add_test(tc, test_release_keeps_namespaces);
+	tcase_add_test(tc, test_release_keeps_long_namespaces);
 	tcase_add_test(tc, test_turn_from_other_callback);
 	tcase_add_test(tc, test_result_tables);
 	tcase_add_loop_test(tc, test_in_stanza_split_anywhere, 0,
