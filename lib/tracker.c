@@ -59,21 +59,26 @@ struct sg_tracker {
 	uint64_t ws_done;	/* whitespace reported up to here, early */
 	uint64_t st_start;	/* the current stanza */
 	uint64_t st_tag_end;
-	uint64_t lead_at;	/* lead holds the first bytes from here */
-	unsigned char lead[2];
-	unsigned char nlead;
 	uint64_t cut_start;	/* a <starttls/> in <stream:features> */
 	uint64_t cut_tag_end;
 	unsigned depth;		/* the stream element is 1 */
 	unsigned nsdecls;	/* declared on the element being started */
-	/* The bytes together: an idle session keeps two trackers. */
-	unsigned char in_cut;
-	unsigned char need_doc;	/* a new document starts at fed */
-	unsigned char halt;	/* handlers ignore all: error or turn */
-	unsigned char in_parse;
-	unsigned char in_cb;
-	unsigned char replay;	/* feeding a synthesized header */
+	/*
+	 * The bytes together, the flags as bits: an idle session keeps two
+	 * trackers, and 200 bytes are a 208-byte malloc chunk.
+	 */
+	unsigned char lead[2];	/* the first nlead bytes after mark */
+	unsigned nlead : 2;
+	unsigned in_cut : 1;
+	unsigned need_doc : 1;	/* a new document starts at fed */
+	unsigned halt : 1;	/* handlers ignore all: error or turn */
+	unsigned in_parse : 1;
+	unsigned in_cb : 1;
+	unsigned replay : 1;	/* feeding a synthesized header */
 };
+
+_Static_assert(sizeof(struct sg_tracker) <= 200,
+    "an idle session keeps two trackers: mind the malloc chunk");
 
 static int
 is_ws(char c)
@@ -90,6 +95,16 @@ pos(const struct sg_tracker *t)
 	return ((uint64_t)XML_GetCurrentByteIndex(t->p) + t->delta);
 }
 
+/* What follows the mark is new: its lead bytes are to be noted again. */
+static void
+set_mark(struct sg_tracker *t, uint64_t at)
+{
+
+	if (at != t->mark)
+		t->nlead = 0;
+	t->mark = at;
+}
+
 static void
 emit(struct sg_tracker *t, const struct sg_tracker_event *ev)
 {
@@ -97,7 +112,7 @@ emit(struct sg_tracker *t, const struct sg_tracker_event *ev)
 	t->in_cb = 1;
 	t->cb(t->ctx, ev);
 	t->in_cb = 0;
-	t->mark = ev->end;
+	set_mark(t, ev->end);
 }
 
 static void
@@ -124,7 +139,8 @@ keepalive(struct sg_tracker *t, uint64_t start, uint64_t end)
 		flush_keepalive(t);
 	if (t->ka_start == t->ka_end)
 		t->ka_start = start;
-	t->ka_end = t->mark = end;
+	t->ka_end = end;
+	set_mark(t, end);
 }
 
 static void
@@ -181,7 +197,8 @@ take_turn(struct sg_tracker *t, enum turn turn)
 		t->mode = M_XML;
 		t->need_doc = 1;
 		t->depth = 0;
-		t->doc_start = t->mark = t->fed;
+		set_mark(t, t->fed);
+		t->doc_start = t->fed;
 		sg_streamns_clear(t->ns);
 		break;
 	case T_CLOSED:
@@ -527,14 +544,9 @@ static void
 note_lead(struct sg_tracker *t, const char *buf, uint64_t at, size_t n)
 {
 
-	if (t->lead_at != t->mark) {
-		t->lead_at = t->mark;
-		t->nlead = 0;
-	}
-	while (t->nlead < sizeof(t->lead) && t->lead_at + t->nlead >= at &&
-	    t->lead_at + t->nlead < at + n) {
-		t->lead[t->nlead] = (unsigned char)buf[t->lead_at + t->nlead -
-		    at];
+	while (t->nlead < sizeof(t->lead) && t->mark + t->nlead >= at &&
+	    t->mark + t->nlead < at + n) {
+		t->lead[t->nlead] = (unsigned char)buf[t->mark + t->nlead - at];
 		t->nlead++;
 	}
 }
@@ -729,7 +741,7 @@ sg_tracker_in_stanza(const struct sg_tracker *t)
 {
 
 	if (t->mode != M_XML || t->need_doc || t->mark == t->doc_start ||
-	    t->lead_at != t->mark || t->nlead == 0 || t->fed == t->mark)
+	    t->nlead == 0 || t->fed == t->mark)
 		return (0);
 	if (t->lead[0] != '<')
 		return (0);
