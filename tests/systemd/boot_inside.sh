@@ -181,6 +181,11 @@ journal_has()
 	unit_log_since "$1" | grep -q -- "$2"
 }
 
+journal_lacks()
+{
+	! journal_has "$@"
+}
+
 # pid1_said CURSOR PATTERN: systemd itself logged PATTERN after CURSOR.
 pid1_said()
 {
@@ -350,6 +355,37 @@ t_reload()
 	fi
 }
 
+# systemctl reload with a broken file: ExecReload's --check-config fails
+# the reload, the daemon is not signalled (no event=reload-failed, same
+# MainPID) and still relays; the file is put back afterwards.
+t_reload_bad()
+{
+	c=$(cursor)
+	cp "$CONF" "$TMP/good.conf"
+	printf '[global]\nidle-timeout = banana\n' >>"$CONF"
+	if timeout 20 systemctl reload "$SVC" >"$TMP/reload-bad.log" 2>&1; then
+		fail "systemctl reload of a broken file succeeded"
+	else
+		pass "systemctl reload of a broken file fails"
+	fi
+	check "broken reload: the check's message is in the journal" \
+	    wait_for 10 journal_has "$c" 'idle-timeout'
+	# systemctl returned after the last ExecReload= ran, or did not.
+	check "broken reload: the daemon was not signalled" \
+	    journal_lacks "$c" 'event=reload'
+	check "broken reload: still running, MainPID $MAIN" \
+	    [ "$(prop MainPID)" = "$MAIN" ]
+	cat "$TMP/good.conf" >"$CONF"
+	upstream reloadbad 1
+	if $PEER --timeout 30 client --port 5222 \
+	    >"$TMP/reloadbad-client.log" 2>&1 && wait_pid 10 "$UP_PID"; then
+		pass "broken reload: a client is relayed after it"
+	else
+		fail "relay after a broken reload"
+		show "$TMP/reloadbad-client.log" "$TMP/reloadbad-upstream.log"
+	fi
+}
+
 # systemctl restart with a session open: the old daemon drains it (the
 # held client answers the close handshake only when told), a client
 # connects meanwhile to the socket that systemd still holds, and the new
@@ -493,13 +529,13 @@ t_journal()
 	journalctl --no-pager -o cat -u "$SVC" >"$TMP/unit.log" 2>&1
 	starts=$(grep -c 'session-start' "$TMP/unit.log")
 	ends=$(grep -c 'session-end' "$TMP/unit.log")
-	# activation 1, reload 1, restart 2, crash 1, stop 1
-	if [ "$starts" -ge 6 ] && [ "$ends" -ge 6 ]; then
+	# activation 1, reload 1, broken reload 1, restart 2, crash 1, stop 1
+	if [ "$starts" -ge 7 ] && [ "$ends" -ge 7 ]; then
 		pass "journalctl -u stanzaguard: $starts session-start," \
 		    "$ends session-end lines"
 	else
 		fail "journalctl -u stanzaguard: $starts session-start," \
-		    "$ends session-end lines (want 6 each)"
+		    "$ends session-end lines (want 7 each)"
 		show "$TMP/unit.log"
 	fi
 	if grep 'session-end' "$TMP/unit.log" | grep -q 'shutdown'; then
@@ -526,6 +562,7 @@ main()
 	t_sandbox
 	t_watchdog
 	t_reload
+	t_reload_bad
 	t_restart
 	t_crash
 	t_stop
