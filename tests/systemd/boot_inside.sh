@@ -362,7 +362,7 @@ t_reload_bad()
 {
 	c=$(cursor)
 	cp "$CONF" "$TMP/good.conf"
-	printf '[global]\nidle-timeout = banana\n' >>"$CONF"
+	sed 's/^\[global\]$/&\nidle-timeout = banana/' "$TMP/good.conf" >"$CONF"
 	if timeout 20 systemctl reload "$SVC" >"$TMP/reload-bad.log" 2>&1; then
 		fail "systemctl reload of a broken file succeeded"
 	else
