@@ -1,7 +1,10 @@
 /*
  * How fast the tracker follows a stream, next to bare expat (namespaces,
  * empty handlers) on the same bytes and chunks, and how much memory an
- * idle tracker holds with and without sg_tracker_release_idle().
+ * idle tracker holds with and without sg_tracker_release_idle().  Last,
+ * expat's floor: its cheapest set-up (no namespaces, no handlers) on
+ * loadgen's 200-byte stanzas, in microseconds per stanza, the least any
+ * proxy that parses with expat pays per stanza and direction.
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@
 #define CHUNK		(16 * 1024)
 #define ROUNDS		5
 #define IDLE_TRACKERS	1000
+#define FLOOR_STANZAS	500000
 
 #define HEADER	"<?xml version='1.0'?><stream:stream from='example.com' " \
 	"id='c2FtcGxl' xmlns='jabber:client' " \
@@ -257,6 +261,95 @@ idle_memory(void)
 	free(t);
 }
 
+/* The figure that loadgen's 16 KiB throughput runs compare with. */
+static double
+big_only_mbytes_s(void)
+{
+	struct buf b;
+	double best = 1e9, d;
+	int i;
+
+	b.cap = BIG_SHARE + 64 * 1024;
+	if ((b.b = malloc(b.cap)) == NULL) {
+		perror("malloc");
+		exit(1);
+	}
+	b.len = 0;
+	put(&b, HEADER, sizeof(HEADER) - 1);
+	big_stanzas(&b, BIG_SHARE);
+	for (i = 0; i < ROUNDS; i++)
+		if ((d = run_expat(&b)) < best)
+			best = d;
+	free(b.b);
+	return (b.len / 1e6 / best);
+}
+
+/* loadgen's stanza (tests/bench/loadgen.c), exactly 200 bytes. */
+static void
+loadgen_stanzas(struct buf *b, size_t n)
+{
+	static const char head[] = "<message to='echo@bench.example' "
+	    "type='chat' id='0000000001'><body>12345678901234567890 ";
+	static const char tail[] = "</body></message>";
+	size_t i, fill = 200 - (sizeof(head) - 1) - (sizeof(tail) - 1);
+
+	b->cap = sizeof(HEADER) + n * 200;
+	if ((b->b = malloc(b->cap)) == NULL) {
+		perror("malloc");
+		exit(1);
+	}
+	b->len = 0;
+	put(b, HEADER, sizeof(HEADER) - 1);
+	for (i = 0; i < n; i++) {
+		put(b, head, sizeof(head) - 1);
+		memset(b->b + b->len, 'x', fill);
+		b->len += fill;
+		put(b, tail, sizeof(tail) - 1);
+	}
+}
+
+static double
+run_floor(const struct buf *b)
+{
+	XML_Parser p;
+	size_t at, n;
+	double t0;
+
+	if ((p = XML_ParserCreate("UTF-8")) == NULL)
+		exit(1);
+	t0 = now();
+	for (at = 0; at < b->len; at += n) {
+		n = b->len - at < CHUNK ? b->len - at : CHUNK;
+		if (XML_Parse(p, b->b + at, (int)n, XML_FALSE) !=
+		    XML_STATUS_OK) {
+			fprintf(stderr, "expat: %s\n",
+			    XML_ErrorString(XML_GetErrorCode(p)));
+			exit(1);
+		}
+	}
+	t0 = now() - t0;
+	XML_ParserFree(p);
+	return (t0);
+}
+
+static void
+expat_floor(void)
+{
+	struct buf b;
+	double best = 1e9, d;
+	int i;
+
+	loadgen_stanzas(&b, FLOOR_STANZAS);
+	for (i = 0; i < ROUNDS; i++)
+		if ((d = run_floor(&b)) < best)
+			best = d;
+	printf("expat floor: %.3f us per 200-byte stanza (no namespaces, "
+	    "no handlers; %.0f MB/s), %.3f us per echoed stanza (parsed "
+	    "both ways)\n", best * 1e6 / FLOOR_STANZAS, b.len / 1e6 / best,
+	    2 * best * 1e6 / FLOOR_STANZAS);
+	free(b.b);
+}
+
 int
 main(void)
 {
@@ -275,9 +368,12 @@ main(void)
 	printf("stream: %.1f MB, %llu events, %d KiB chunks, best of %d\n",
 	    b.len / 1e6, (unsigned long long)events, CHUNK / 1024, ROUNDS);
 	printf("bare expat: %.0f MB/s\n", b.len / 1e6 / bare);
+	printf("bare expat, 16 KiB stanzas alone: %.0f MB/s\n",
+	    big_only_mbytes_s());
 	printf("tracker:    %.0f MB/s (%.2fx the time of bare expat)\n",
 	    b.len / 1e6 / trk, trk / bare);
 	idle_memory();
 	free(b.b);
+	expat_floor();
 	return (0);
 }
