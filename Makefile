@@ -179,7 +179,7 @@ fuzz: $(FUZZ_TARGETS)
 	done
 
 # Benchmarks: the tracker against bare expat, then the daemon against HAProxy
-# and no proxy on loopback (tests/bench/run.sh, about 6 minutes), then both
+# and no proxy on loopback (tests/bench/run.sh, about 7 minutes), then both
 # terminating TLS (tests/bench/tls.sh, about 90 s).
 bench: deps-bench stanzaguard
 	$(MAKE) -C tests/bench

@@ -345,13 +345,19 @@ t_reload()
 	fi
 	check "systemctl reload: MainPID $MAIN unchanged" \
 	    [ "$(prop MainPID)" = "$MAIN" ]
-	upstream reload 1
+	relayed_after reload "systemctl reload"
+}
+
+# relayed_after NAME WHAT: a new client is relayed to a new upstream.
+relayed_after()
+{
+	upstream "$1" 1
 	if $PEER --timeout 30 client --port 5222 \
-	    >"$TMP/reload-client.log" 2>&1 && wait_pid 10 "$UP_PID"; then
-		pass "systemctl reload: a client is relayed after it"
+	    >"$TMP/$1-client.log" 2>&1 && wait_pid 10 "$UP_PID"; then
+		pass "$2: a client is relayed after it"
 	else
-		fail "relay after reload"
-		show "$TMP/reload-client.log" "$TMP/reload-upstream.log"
+		fail "$2: no relay after it"
+		show "$TMP/$1-client.log" "$TMP/$1-upstream.log"
 	fi
 }
 
@@ -376,14 +382,7 @@ t_reload_bad()
 	check "broken reload: still running, MainPID $MAIN" \
 	    [ "$(prop MainPID)" = "$MAIN" ]
 	cat "$TMP/good.conf" >"$CONF"
-	upstream reloadbad 1
-	if $PEER --timeout 30 client --port 5222 \
-	    >"$TMP/reloadbad-client.log" 2>&1 && wait_pid 10 "$UP_PID"; then
-		pass "broken reload: a client is relayed after it"
-	else
-		fail "relay after a broken reload"
-		show "$TMP/reloadbad-client.log" "$TMP/reloadbad-upstream.log"
-	fi
+	relayed_after reloadbad "broken reload"
 }
 
 # systemctl restart with a session open: the old daemon drains it (the
@@ -453,7 +452,6 @@ t_restart()
 # RestartSec=1s on the socket that systemd kept, and it relays.
 t_crash()
 {
-	upstream crash 1
 	kill -KILL "$MAIN"
 	if wait_for 15 is_prop "$SVC" NRestarts 1 && wait_for 10 is_running &&
 	    [ "$(prop MainPID)" != "$MAIN" ]; then
@@ -464,13 +462,7 @@ t_crash()
 		    "NRestarts $(prop NRestarts), MainPID $(prop MainPID)"
 	fi
 	MAIN=$(prop MainPID)
-	if $PEER --timeout 30 client --port 5222 \
-	    >"$TMP/crash-client.log" 2>&1 && wait_pid 10 "$UP_PID"; then
-		pass "crash: a client is relayed by the new daemon"
-	else
-		fail "crash: relay after the restart"
-		show "$TMP/crash-client.log" "$TMP/crash-upstream.log"
-	fi
+	relayed_after crash "crash and restart"
 }
 
 # systemctl stop with a session open: <system-shutdown/> and the close
