@@ -340,6 +340,9 @@ check_notify()
 	log=$TMP/notify.log
 	sock=$TMP/notify.sock
 	: >"$log"
+	# A socket left by the previous run would pass the wait below before
+	# this listener has bound its own, and READY=1 would go to the old one.
+	rm -f "$sock"
 	"$PY" "$HERE/notify_listen.py" listen --socket "$sock" --out "$log" \
 	    --timeout 60 >"$TMP/notify_listen.log" 2>&1 &
 	N_PID=$!
@@ -372,6 +375,7 @@ check_notify()
 	    step="exit status 0 after SIGTERM" && [ "$EXIT_STATUS" = 0 ] &&
 	    step=""
 	kill "$N_PID" 2>/dev/null
+	wait_exit 5 "$N_PID"
 	if [ -n "$step" ]; then
 		fail "notify$label: $step" "$log" "$TMP/daemon.log"
 	elif "$PY" "$HERE/notify_listen.py" check "$log" \
