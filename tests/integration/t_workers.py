@@ -3,6 +3,7 @@
 import os
 import signal
 import threading
+import time
 
 
 from sgtest import (CLOSE, LOOPBACK, TestFailure, answer_shutdown, check,
@@ -367,3 +368,119 @@ def test_worker_killed_before_master_read_listening_is_restarted(ctx):
     d.wait_for(count=2, event="worker-started", worker="1")
     d.wait_for(count=2, event="listening", worker="1")
     check(d.proc.poll() is None, "master exited %s" % d.proc.returncode)
+
+
+# proxy/workers.c: BACKOFF_FIRST, doubled per death within BACKOFF_RESET
+# of the worker's start.
+BACKOFF_FIRST = 0.5
+BACKOFF_RESET = 60.0
+
+
+def _ts(rec):
+    """A record's ts= (UTC, ms) as seconds since the epoch."""
+    import calendar
+    day, _, frac = rec["ts"].rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(day, "%Y-%m-%dT%H:%M:%S")) + \
+        int(frac) / 1000.
+
+
+def _session_on(ctx, d, port, up, worker):
+    """A session on worker (by the kernel's hash: try a few, close the
+    others); returns (c, s)."""
+    for _ in range(SESSIONS):
+        c, s = open_session(ctx, port, up)
+        if _worker_of(d, c) == worker:
+            return c, s
+        close_politely(c, s)
+    raise TestFailure("no session on worker %s in %d" % (worker, SESSIONS))
+
+
+def _kill_young(d, k, pids_seen):
+    """SIGKILL worker 1's current process, its k-th (from 0), once the
+    master logged its start and it listens; check the exit is logged and
+    return the event=worker-restarting record of that death."""
+    rec = d.wait_for(count=k + 1, event="worker-started", worker="1")[k]
+    pid = int(rec["pid"])
+    check(pid not in pids_seen, "pid %d of worker 1 seen before" % pid)
+    check(_alive(pid) and _ppid(pid) == d.pid,
+          "worker 1 pid %d not a live child of the master" % pid)
+    pids_seen.add(pid)
+    d.wait_for(count=k + 1, event="listening", worker="1")
+    os.kill(pid, signal.SIGKILL)
+    e = d.wait_for(count=k + 1, event="worker-exited", worker="1")[k]
+    check(e["pid"] == str(pid) and e["signal"] == "Killed" and
+          e["level"] == "warning", "%r" % e)
+    return d.wait_for(count=k + 1, event="worker-restarting", worker="1")[k]
+
+
+def _restarted_after(d, k, restarting, delay):
+    """Worker 1's (k+1)-th start follows restarting, not before delay
+    (by the log's ms timestamps; libev counts the delay from its loop
+    time, a little before the line's, hence the slack)."""
+    st = d.wait_for(count=k + 2, event="worker-started", worker="1",
+                    timeout=delay + 10)[k + 1]
+    gap = _ts(st) - _ts(restarting)
+    check(gap >= delay - 0.05, "restarted %.3fs after the %.3fs back-off "
+          "was announced" % (gap, delay))
+    d.wait_for(count=k + 2, event="listening", worker="1")
+    return st
+
+
+@timeout(60)
+def test_restart_backoff_doubles_while_worker_dies_young(ctx):
+    """Worker 1 killed again as soon as each restart listens: the master
+    announces back-offs of 0.5, 1, 2, 4 s (event=worker-restarting
+    delay=), restarts the slot with a new process after each, and worker
+    2, the same process throughout, serves its session meanwhile."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0")
+    other = _pids(d)["2"]
+    c, s = _session_on(ctx, d, port, up, "2")
+    seen = set()
+    for k in range(4):
+        delay = BACKOFF_FIRST * 2 ** k
+        r = _kill_young(d, k, seen)
+        check(r["delay"] == "%.3f" % delay,
+              "death %d: delay=%s, not %.3f" % (k + 1, r["delay"], delay))
+        _exchange(c, s, "b%d" % k)
+        _restarted_after(d, k, r, delay)
+        check(_pids(d)["2"] == other and _alive(other),
+              "worker 2 was restarted too: %r" % _pids(d))
+    new = _pids(d)["1"]
+    check(new not in (seen | {other}) and _alive(new) and
+          _ppid(new) == d.pid, "no new live worker 1: %d" % new)
+    check(len(d.find(event="worker-exited")) == 4,
+          "exits %r" % d.find(event="worker-exited"))
+    _exchange(c, s, "end")
+    close_politely(c, s)
+    # The last worker 1 serves too.
+    _session_on(ctx, d, port, up, "1")
+
+
+@timeout(150)
+def test_restart_backoff_resets_after_a_minute_of_life(ctx):
+    """A worker that lived BACKOFF_RESET (60 s, workers.c) before dying
+    is restarted after 0.5 s again, however young its predecessors died.
+    Slow by nature: it must outlive the reset."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0")
+    seen = set()
+    delays = []
+    for k in range(2):
+        r = _kill_young(d, k, seen)
+        delays.append(r["delay"])
+        _restarted_after(d, k, r, float(r["delay"]))
+    check(delays == ["0.500", "1.000"], "young deaths: delays %r" % delays)
+    # The master stamps the start before it logs it, and we read the
+    # line later still: BACKOFF_RESET from here is at least as long for
+    # the master.  One second more against its clock's granularity.
+    time.sleep(BACKOFF_RESET + 1)
+    c, s = _session_on(ctx, d, port, up, "1")
+    r = _kill_young(d, 2, seen)
+    check(r["delay"] == "0.500", "after %.0fs of life: delay=%s"
+          % (BACKOFF_RESET, r["delay"]))
+    c.expect_eof()
+    s.expect_eof()
+    _restarted_after(d, 2, r, BACKOFF_FIRST)
+    _session_on(ctx, d, port, up, "1")
+
