@@ -3,6 +3,7 @@
 import os
 import signal
 import threading
+import time
 
 
 from sgtest import (CLOSE, LOOPBACK, TestFailure, answer_shutdown, check,
@@ -13,10 +14,10 @@ from sgtest import (CLOSE, LOOPBACK, TestFailure, answer_shutdown, check,
 SESSIONS = 16      # all on one worker by chance: 2 ** -15
 
 
-def _start(ctx, up, *opts):
+def _start(ctx, up, *opts, **kw):
     """stanzaguard --workers=2; returns (daemon, port) once both listen
-    and the master has logged both pids."""
-    d, port = start_proxy(ctx, up.addr, "--workers=2", *opts)
+    and the master has logged both pids.  kw as for start_proxy."""
+    d, port = start_proxy(ctx, up.addr, "--workers=2", *opts, **kw)
     d.wait_for(count=2, event="listening")
     # Lines of different processes come in no set order: a worker can say
     # it listens before the master, back from fork(), logs its pid.
@@ -367,3 +368,233 @@ def test_worker_killed_before_master_read_listening_is_restarted(ctx):
     d.wait_for(count=2, event="worker-started", worker="1")
     d.wait_for(count=2, event="listening", worker="1")
     check(d.proc.poll() is None, "master exited %s" % d.proc.returncode)
+
+
+# proxy/workers.c: BACKOFF_FIRST, doubled per death within BACKOFF_RESET
+# of the worker's start.
+BACKOFF_FIRST = 0.5
+BACKOFF_RESET = 60.0
+
+
+def _ts(rec):
+    """A record's ts= (UTC, ms) as seconds since the epoch."""
+    import calendar
+    day, _, frac = rec["ts"].rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(day, "%Y-%m-%dT%H:%M:%S")) + \
+        int(frac) / 1000.
+
+
+def _session_on(ctx, d, port, up, worker):
+    """A session on worker (by the kernel's hash: try a few, close the
+    others); returns (c, s)."""
+    for _ in range(SESSIONS):
+        c, s = open_session(ctx, port, up)
+        if _worker_of(d, c) == worker:
+            return c, s
+        close_politely(c, s)
+    raise TestFailure("no session on worker %s in %d" % (worker, SESSIONS))
+
+
+def _kill_young(d, k, pids_seen):
+    """SIGKILL worker 1's current process, its k-th (from 0), once the
+    master logged its start and it listens; check the exit is logged and
+    return the event=worker-restarting record of that death."""
+    rec = d.wait_for(count=k + 1, event="worker-started", worker="1")[k]
+    pid = int(rec["pid"])
+    check(pid not in pids_seen, "pid %d of worker 1 seen before" % pid)
+    check(_alive(pid) and _ppid(pid) == d.pid,
+          "worker 1 pid %d not a live child of the master" % pid)
+    pids_seen.add(pid)
+    d.wait_for(count=k + 1, event="listening", worker="1")
+    os.kill(pid, signal.SIGKILL)
+    e = d.wait_for(count=k + 1, event="worker-exited", worker="1")[k]
+    check(e["pid"] == str(pid) and e["signal"] == "Killed" and
+          e["level"] == "warning", "%r" % e)
+    return d.wait_for(count=k + 1, event="worker-restarting", worker="1")[k]
+
+
+def _restarted_after(d, k, restarting, delay):
+    """Worker 1's (k+1)-th start follows restarting, not before delay
+    (by the log's ms timestamps; libev counts the delay from its loop
+    time, a little before the line's, hence the slack)."""
+    st = d.wait_for(count=k + 2, event="worker-started", worker="1",
+                    timeout=delay + 10)[k + 1]
+    gap = _ts(st) - _ts(restarting)
+    check(gap >= delay - 0.05, "restarted %.3fs after the %.3fs back-off "
+          "was announced" % (gap, delay))
+    d.wait_for(count=k + 2, event="listening", worker="1")
+    return st
+
+
+@timeout(60)
+def test_restart_backoff_doubles_while_worker_dies_young(ctx):
+    """Worker 1 killed again as soon as each restart listens: the master
+    announces back-offs of 0.5, 1, 2, 4 s (event=worker-restarting
+    delay=), restarts the slot with a new process after each, and worker
+    2, the same process throughout, serves its session meanwhile."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0")
+    other = _pids(d)["2"]
+    c, s = _session_on(ctx, d, port, up, "2")
+    seen = set()
+    for k in range(4):
+        delay = BACKOFF_FIRST * 2 ** k
+        r = _kill_young(d, k, seen)
+        check(r["delay"] == "%.3f" % delay,
+              "death %d: delay=%s, not %.3f" % (k + 1, r["delay"], delay))
+        _exchange(c, s, "b%d" % k)
+        _restarted_after(d, k, r, delay)
+        check(_pids(d)["2"] == other and _alive(other),
+              "worker 2 was restarted too: %r" % _pids(d))
+    new = _pids(d)["1"]
+    check(new not in (seen | {other}) and _alive(new) and
+          _ppid(new) == d.pid, "no new live worker 1: %d" % new)
+    check(len(d.find(event="worker-exited")) == 4,
+          "exits %r" % d.find(event="worker-exited"))
+    _exchange(c, s, "end")
+    close_politely(c, s)
+    # The last worker 1 serves too.
+    _session_on(ctx, d, port, up, "1")
+
+
+@timeout(150)
+def test_restart_backoff_resets_after_a_minute_of_life(ctx):
+    """A worker that lived BACKOFF_RESET (60 s, workers.c) before dying
+    is restarted after 0.5 s again, however young its predecessors died.
+    Slow by nature: it must outlive the reset."""
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0")
+    seen = set()
+    delays = []
+    for k in range(2):
+        r = _kill_young(d, k, seen)
+        delays.append(r["delay"])
+        _restarted_after(d, k, r, float(r["delay"]))
+    check(delays == ["0.500", "1.000"], "young deaths: delays %r" % delays)
+    # The master stamps the start before it logs it, and we read the
+    # line later still: BACKOFF_RESET from here is at least as long for
+    # the master.  One second more against its clock's granularity.
+    time.sleep(BACKOFF_RESET + 1)
+    c, s = _session_on(ctx, d, port, up, "1")
+    r = _kill_young(d, 2, seen)
+    check(r["delay"] == "0.500", "after %.0fs of life: delay=%s"
+          % (BACKOFF_RESET, r["delay"]))
+    c.expect_eof()
+    s.expect_eof()
+    _restarted_after(d, 2, r, BACKOFF_FIRST)
+    _session_on(ctx, d, port, up, "1")
+
+
+class _Notify:
+    """systemd's NOTIFY_SOCKET stood in for: a datagram socket of the
+    test's own, read by a thread; every datagram kept with its arrival
+    time (time.monotonic())."""
+
+    def __init__(self, ctx):
+        import socket
+        self.path = ctx.path("notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.1)
+        self.msgs = []            # [(arrival, {key: value})]
+        self._cv = threading.Condition()
+        self._done = False
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+        ctx.on_cleanup(self.close)
+
+    def _read(self):
+        import socket
+        while not self._done:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            kv = dict(f.partition("=")[::2] for f in
+                      data.decode("utf-8", "replace").split("\n") if f)
+            with self._cv:
+                self.msgs.append((time.monotonic(), kv))
+                self._cv.notify_all()
+
+    def watchdogs(self):
+        """Arrival times of every WATCHDOG=1 so far."""
+        with self._cv:
+            return [t for t, kv in self.msgs if kv.get("WATCHDOG") == "1"]
+
+    def wait_watchdogs(self, n, since, timeout, what):
+        """n WATCHDOG=1 arrived after since; fails after timeout."""
+        return wait_until(lambda: len([t for t in self.watchdogs()
+                                       if t > since]) >= n,
+                          timeout, "%d WATCHDOG=1 %s" % (n, what))
+
+    def close(self):
+        self._done = True
+        self._t.join(5)
+        self.sock.close()
+
+
+def _state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rpartition(")")[2].split()[0]
+
+
+# WATCHDOG_USEC as systemd sets it; the daemon pings at half (notify.c),
+# and the master's watchdog round is that interval too: each tick sends
+# WATCHDOG=1 only if every worker answered the previous tick's ping
+# (master.c), so a worker's answer is due within one interval.
+WATCHDOG_USEC = 200000
+WATCHDOG_IV = WATCHDOG_USEC / 2e6
+# WATCHDOG=1 "stopped" is the absence of an event, seen over a window:
+# ten intervals without one, where a master pinging normally sends ten.
+# A slow machine can only lengthen gaps and so never fails this check;
+# what it could hide (a late WATCHDOG=1) is bounded by the count below.
+QUIET = 10 * WATCHDOG_IV
+
+
+@timeout(60)
+def test_watchdog_withheld_while_a_worker_is_stopped(ctx):
+    """With WATCHDOG_USEC set, the master sends WATCHDOG=1 regularly;
+    while worker 1 is stopped (SIGSTOP: it runs but cannot answer) none
+    comes, and once it continues WATCHDOG=1 comes again and both
+    workers serve."""
+    # sd_watchdog_enabled(): a WATCHDOG_PID not the daemon's turns it off.
+    os.environ.pop("WATCHDOG_PID", None)
+    n = _Notify(ctx)
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0",
+                     env={"NOTIFY_SOCKET": n.path,
+                          "WATCHDOG_USEC": str(WATCHDOG_USEC)})
+    pids = _pids(d)
+    wait_until(lambda: any(kv.get("READY") == "1" for _, kv in n.msgs),
+               10, "READY=1")
+    n.wait_watchdogs(5, 0, 10, "with both workers up")
+
+    victim = pids["1"]
+    os.kill(victim, signal.SIGSTOP)
+    ctx.on_cleanup(lambda: _alive(victim) and
+                   os.kill(victim, signal.SIGCONT))
+    wait_until(lambda: _state(victim) == "T", 10, "worker 1 stopped")
+    stopped = time.monotonic()
+    # Still allowed after this: a WATCHDOG=1 the master was sending as
+    # the worker stopped, and the one of the next tick if the worker
+    # answered its last ping before it stopped.  None after those.
+    wait_until(lambda: time.monotonic() - max(
+        [stopped] + n.watchdogs()) >= QUIET, 10,
+        "%.1fs without WATCHDOG=1 (worker 1 stopped)" % QUIET)
+    late = [t for t in n.watchdogs() if t > stopped]
+
+    check(len(late) <= 2, "%d WATCHDOG=1 while worker 1 is stopped"
+          % len(late))
+    check(d.proc.poll() is None and _alive(pids["2"]) and
+          _state(victim) == "T", "master or worker 2 gone, or worker 1 "
+          "running: %s" % d.log_text())
+
+    resumed = time.monotonic()
+    os.kill(victim, signal.SIGCONT)
+    n.wait_watchdogs(3, resumed, 10, "after worker 1 continued")
+    check(_pids(d) == pids, "workers restarted: %r, were %r"
+          % (_pids(d), pids))
+    for c, s, _ in _spread(ctx, d, port, up):
+        close_politely(c, s)
