@@ -265,7 +265,13 @@ stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		sg_master_log_totals(m);
 }
 
-/* WATCHDOG=1 only while every worker runs and answers. */
+/*
+ * WATCHDOG=1 only while every running worker answers: a stuck one holds
+ * it back, and systemd restarts the service.  A worker waiting out its
+ * restart back-off does not: the master is dealing with it, and with the
+ * back-off at its 30 s the watchdog would kill every process, cutting the
+ * other workers' sessions without their close handshake.
+ */
 static void
 watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -276,7 +282,7 @@ watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	for (i = 0; i < m->n; i++)
-		if (m->slots[i].pid == 0 || !m->slots[i].ponged)
+		if (m->slots[i].pid != 0 && !m->slots[i].ponged)
 			ok = 0;
 	if (ok)
 		sg_notify_watchdog(m->notify);

@@ -598,3 +598,36 @@ def test_watchdog_withheld_while_a_worker_is_stopped(ctx):
           % (_pids(d), pids))
     for c, s, _ in _spread(ctx, d, port, up):
         close_politely(c, s)
+
+
+@timeout(60)
+def test_watchdog_kept_while_a_worker_waits_for_its_restart(ctx):
+    """A worker that died and waits out its restart back-off does not
+    hold WATCHDOG=1 back (only a running worker that does not answer
+    does): worker 1 killed young four times waits 4 s, and WATCHDOG=1
+    keeps coming meanwhile."""
+    os.environ.pop("WATCHDOG_PID", None)
+    n = _Notify(ctx)
+    up = ctx.upstream()
+    d, port = _start(ctx, up, "--stats-interval=0",
+                     env={"NOTIFY_SOCKET": n.path,
+                          "WATCHDOG_USEC": str(WATCHDOG_USEC)})
+    n.wait_watchdogs(5, 0, 10, "with both workers up")
+    seen = set()
+    for k in range(3):
+        r = _kill_young(d, k, seen)
+        _restarted_after(d, k, r, float(r["delay"]))
+    r = _kill_young(d, 3, seen)
+    check(r["delay"] == "4.000", "fourth death: delay=%s" % r["delay"])
+    died = time.monotonic()
+    _restarted_after(d, 3, r, 4.0)
+    back = time.monotonic()
+    # From the death to the restart seen: a master that withheld
+    # WATCHDOG=1 for the dead worker sends at most the one it was sending
+    # and one on a stale answer; one pinging normally about 40.
+    during = [t for t in n.watchdogs() if died < t < back]
+    check(len(during) >= 5, "%d WATCHDOG=1 in the %.1fs worker 1 waited "
+          "for its restart" % (len(during), back - died))
+    n.wait_watchdogs(3, back, 10, "after the restart")
+    for c, s, _ in _spread(ctx, d, port, up):
+        close_politely(c, s)
