@@ -40,13 +40,14 @@
 #define EMFILE_LOG_EVERY	60
 #define BACKLOG		511
 /*
- * Refusals over max-connections told the XMPP way at once (a prelude
- * each: a socket, a timer, a stream parser; not counted as sessions).
- * They happen when the daemon is at its limit, so they must stay cheap:
- * however many clients come past the limit, this many at most are in
- * progress (each for one round trip usually, connect-timeout plus
- * close-timeout at worst), and the rest get a plain FIN, as before.
- * Per process: with workers, each has its own.
+ * Refusals over max-connections told the XMPP way at once: a prelude
+ * each (a descriptor, a timer, one expat parser: some 12 kB while it
+ * parses), not counted as sessions.  They happen when the daemon is at
+ * its limit, so they must stay cheap: however many clients come past the
+ * limit, this many at most are in progress (under 1 MB and 64
+ * descriptors; each usually lasts one round trip, connect-timeout plus
+ * close-timeout at worst), and the rest get a plain FIN, as before.  Per
+ * process: with workers, each has its own.
  */
 #define REFUSALS_MAX	64
 
