@@ -18,6 +18,8 @@ struct sg_front {
 	uint64_t proceed_at;		/* end of <starttls/> */
 	size_t before_proceed;		/* the queue's length before it */
 	const char *why;
+	const char *header_cond;	/* refuse at the header with it */
+	const char *header_why;
 	char ns[64];			/* the client's default namespace */
 	char to[256];
 	char id[64];
@@ -78,6 +80,10 @@ on_header(struct sg_front *f, const struct sg_tracker_event *ev)
 
 	copy_str(f->ns, sizeof(f->ns), ev->default_ns);
 	copy_str(f->to, sizeof(f->to), ev->to);
+	if (f->header_cond != NULL) {
+		refuse(f, f->header_cond, NULL, f->header_why);
+		return;
+	}
 	if (put_header(f) == -1 ||
 	    sg_compose_starttls_features(f->out) == -1)
 		refuse(f, "internal-server-error", NULL, "out of memory");
@@ -189,13 +195,30 @@ sg_front_feed(struct sg_front *f, const char *buf, size_t len)
 	return (f->outcome);
 }
 
+void
+sg_front_refuse_at_header(struct sg_front *f, const char *cond,
+    const char *why)
+{
+
+	f->header_cond = cond;
+	f->header_why = why;
+}
+
+enum sg_front_outcome
+sg_front_refuse(struct sg_front *f, const char *cond, const char *why)
+{
+
+	if (f->outcome == SG_FRONT_NEED_MORE)
+		refuse(f, cond, NULL, why);
+	return (f->outcome);
+}
+
 enum sg_front_outcome
 sg_front_shutdown(struct sg_front *f)
 {
 
-	if (f->outcome == SG_FRONT_NEED_MORE)
-		refuse(f, "system-shutdown", NULL, "the service is stopping");
-	return (f->outcome);
+	return (sg_front_refuse(f, "system-shutdown",
+	    "the service is stopping"));
 }
 
 struct sg_bq *

@@ -18,6 +18,10 @@
  * the peer broke.  Bad XML is refused as the session refuses it
  * (<not-well-formed/>, <restricted-xml/>...).  A refusal is a stream error
  * and our close tag, preceded by our header if we had not sent it.
+ *
+ * The same dialogue, cut short, refuses a client before any session
+ * (sg_front_refuse_at_header: over max-connections, <resource-constraint/>
+ * in answer to its header), on any listener that speaks XML first.
  */
 
 #include <stddef.h>
@@ -62,12 +66,32 @@ enum sg_front_outcome sg_front_feed(struct sg_front *f, const char *buf,
     size_t len);
 
 /*
+ * sg_front_refuse_at_header(f, cond, why):
+ * Refuse the client as soon as its stream header is read: our header
+ * answers it (its namespace, from= its to), then <cond/> (an RFC 6120
+ * 4.9.3 condition) and our close tag, no features; sg_front_feed()
+ * returns SG_FRONT_REFUSE and sg_front_why() says why.  cond and why are
+ * not copied: string literals.  Call before the first sg_front_feed().
+ */
+void sg_front_refuse_at_header(struct sg_front *f, const char *cond,
+    const char *why);
+
+/*
+ * sg_front_refuse(f, cond, why):
+ * Refuse now: queue <cond/> and our close tag (after our header, in
+ * jabber:client, if we had not sent it: RFC 6120 4.9.1.2 lets ours come
+ * first).  cond and why are not copied.  Returns SG_FRONT_REFUSE, or, if
+ * the outcome was already decided, that outcome, queueing nothing.
+ */
+enum sg_front_outcome sg_front_refuse(struct sg_front *f, const char *cond,
+    const char *why);
+
+/*
  * sg_front_shutdown(f):
  * The service is stopping: queue <system-shutdown/> and our close tag
- * (after our header if we had not sent it), as sessions are told on stop.
- * Returns SG_FRONT_REFUSE (sg_front_why() says the service is stopping),
- * or, if the outcome was already decided, that outcome, queueing nothing:
- * after <proceed/> or a refusal nothing more can be said.
+ * (after our header if we had not sent it), as sessions are told on stop:
+ * sg_front_refuse(f, "system-shutdown", "the service is stopping").
+ * After <proceed/> or a refusal nothing more can be said.
  */
 enum sg_front_outcome sg_front_shutdown(struct sg_front *f);
 

@@ -626,7 +626,7 @@ conn_teardown(struct sg_conn *c)
 	log_end(c);
 	sg_stats_ended(d->stats, sg_session_stats(c->s));
 	conn_unlink(c);
-	if (d->stopping && d->nconns == 0)
+	if (d->stopping && sg_daemon_drained(d))
 		ev_break(d->loop, EVBREAK_ALL);
 	if (c->refs == 0)
 		conn_free(c);

@@ -41,6 +41,8 @@ struct sg_daemon {
 	struct sg_conn *conns;		/* every open session, newest first */
 	struct sg_prelude *preludes;	/* TLS, before their session */
 	size_t nconns;			/* sessions and preludes */
+	size_t nrefusing;		/* preludes refusing over
+					   max-connections: not in nconns */
 	uint64_t next_id;		/* session ids */
 	struct sg_upconn_pool upconns;	/* kept for the next connects */
 
@@ -57,5 +59,17 @@ struct sg_daemon {
 
 	char rbuf[SG_DAEMON_RBUF];
 };
+
+/*
+ * sg_daemon_drained(d):
+ * Nothing left open: no session, no prelude, no refusal.  A stopping
+ * daemon leaves its loop then.
+ */
+static inline int
+sg_daemon_drained(const struct sg_daemon *d)
+{
+
+	return (d->nconns == 0 && d->nrefusing == 0);
+}
 
 #endif /* !SG_DAEMON_H */

@@ -1,7 +1,8 @@
 /*
  * Listening sockets: bind or inherit, accept in bounded batches, pause on
- * descriptor exhaustion, refuse over max-connections, and reconcile the
- * set of listeners with a (re)loaded configuration.
+ * descriptor exhaustion, refuse over max-connections (with a stream error
+ * where it can be said), and reconcile the set of listeners with a
+ * (re)loaded configuration.
  */
 #define _GNU_SOURCE	/* accept4 */
 
@@ -38,6 +39,17 @@
 /* At most one warning about it per this many seconds. */
 #define EMFILE_LOG_EVERY	60
 #define BACKLOG		511
+/*
+ * Refusals over max-connections told the XMPP way at once: a prelude
+ * each (a descriptor, a timer, one expat parser: some 12 kB while it
+ * parses), not counted as sessions.  They happen when the daemon is at
+ * its limit, so they must stay cheap: however many clients come past the
+ * limit, this many at most are in progress (under 1 MB and 64
+ * descriptors; each usually lasts one round trip, connect-timeout plus
+ * close-timeout at worst), and the rest get a plain FIN, as before.  Per
+ * process: with workers, each has its own.
+ */
+#define REFUSALS_MAX	64
 
 struct sg_listener {
 	struct sg_daemon *d;
@@ -235,15 +247,23 @@ pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * Over max-connections: close at once.  Whatever the client already sent
- * is read first, so that close() sends a FIN and not a reset.
+ * Over max-connections.  The client is told so, the XMPP way, by a
+ * prelude that answers its stream header with <resource-constraint/>
+ * (answer=stream-error); where that cannot be (a tls = direct listener,
+ * whose client speaks TLS first, or REFUSALS_MAX already in progress) it
+ * is closed at once (answer=fin): whatever it already sent is read first,
+ * so that close() sends a FIN and not a reset.  Returns 0, or -1 when out
+ * of memory (fd closed).
  */
-static void
-refuse(struct sg_listener *l, int fd, const struct sockaddr *sa)
+static int
+refuse(struct sg_listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
 {
 	struct sg_daemon *d = l->d;
 	struct sg_log_rec r;
 	char a[SG_ADDR_STRLEN];
+	int direct = l->route->tls == SG_TLS_DIRECT;
+	int told = !direct && d->nrefusing < REFUSALS_MAX;
 	int i;
 
 	sg_stats_refused(d->stats);
@@ -252,12 +272,20 @@ refuse(struct sg_listener *l, int fd, const struct sockaddr *sa)
 		sg_log_str(&r, "reason", "max-connections");
 		sg_log_str(&r, "listener", l->route->name);
 		sg_log_str(&r, "client", sg_addr_format(sa, a, sizeof(a)));
+		sg_log_str(&r, "answer", told ? "stream-error" : "fin");
+		if (direct)
+			sg_log_str(&r, "tls", "direct");
+		else if (!told)
+			sg_log_u64(&r, "refusing", d->nrefusing);
 		sg_log_end(&r);
 	}
+	if (told)
+		return (sg_prelude_refuse(d, l->route, fd, sa, salen));
 	for (i = 0; i < 4 && read(fd, d->rbuf, sizeof(d->rbuf)) > 0; i++)
 		continue;
 	(void)shutdown(fd, SHUT_WR);
 	close(fd);
+	return (0);
 }
 
 /* Transient errors of one pending connection: skip it. */
@@ -294,9 +322,10 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			accept_pause(l, errno);
 			return;
 		}
-		if (d->nconns >= d->cfg->max_connections)
-			refuse(l, fd, (struct sockaddr *)&ss);
-		else if ((l->route->tls == SG_TLS_NONE &&
+		if (d->nconns >= d->cfg->max_connections) {
+			if (refuse(l, fd, (struct sockaddr *)&ss, len) == -1)
+				accept_pause(l, ENOMEM);
+		} else if ((l->route->tls == SG_TLS_NONE &&
 		    l->route->trusted == NULL ? sg_conn_new :
 		    sg_prelude_new)(d, l->route, fd, (struct sockaddr *)&ss,
 		    len) == -1)

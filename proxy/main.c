@@ -53,7 +53,7 @@ stop_begin(struct sg_daemon *d)
 	snprintf(status, sizeof(status), "stopping: %zu sessions closing",
 	    d->nconns);
 	sg_notify_stopping(d->notify, status);
-	if (d->nconns == 0) {
+	if (sg_daemon_drained(d)) {
 		ev_break(d->loop, EVBREAK_ALL);
 		return;
 	}

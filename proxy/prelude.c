@@ -1,6 +1,7 @@
 /*
  * The prelude of a connection: the balancer's PROXY header (accept-proxy),
- * starttls dialogue, TLS handshake, then the hand-over to conn.c.
+ * starttls dialogue, TLS handshake, then the hand-over to conn.c; or,
+ * over max-connections, the same dialogue cut short to a refusal.
  */
 #include <sys/types.h>
 #include <sys/random.h>
@@ -33,6 +34,10 @@
 /* Reads per callback, as in conn.c. */
 #define READS_PER_CB	4
 
+/* What a client over max-connections is told (RFC 6120 4.9.3.17). */
+#define BUSY_COND	"resource-constraint"
+#define BUSY_WHY	"over max-connections"
+
 enum phase {
 	PH_PROXY,	/* accept-proxy: reading the balancer's header */
 	PH_FRONT,	/* starttls: our stream dialogue before TLS */
@@ -57,6 +62,7 @@ struct sg_prelude {
 	unsigned refs;
 	unsigned closed:1;
 	unsigned stop_told:1;		/* sg_prelude_close_all() came */
+	unsigned refusing:1;		/* over max-connections: no session */
 };
 
 /* One line for a prelude that ends without a session. */
@@ -66,7 +72,11 @@ log_end(struct sg_prelude *p, int prio, const char *event, const char *why)
 	struct sg_log_rec r;
 	char a[SG_ADDR_STRLEN];
 
-	if (!sg_log_enabled(p->d->log, prio))
+	/*
+	 * A refusal's one line (event=refused) was written when it was
+	 * accepted: how the client takes it is the client's business.
+	 */
+	if (p->refusing || !sg_log_enabled(p->d->log, prio))
 		return;
 	sg_log_begin(&r, p->d->log, prio, event);
 	sg_log_str(&r, "listener", p->route->name);
@@ -92,7 +102,10 @@ unlink_prelude(struct sg_prelude *p)
 		d->preludes = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
-	d->nconns--;
+	if (p->refusing)
+		d->nrefusing--;
+	else
+		d->nconns--;
 }
 
 /* Stop, close, unlink; free unless a callback holds p. */
@@ -117,7 +130,7 @@ finish(struct sg_prelude *p)
 	sg_proxyin_free(p->pin);
 	p->pin = NULL;
 	unlink_prelude(p);
-	if (d->stopping && d->nconns == 0)
+	if (d->stopping && sg_daemon_drained(d))
 		ev_break(d->loop, EVBREAK_ALL);
 	if (p->refs == 0) {
 		sg_route_unref(p->route);
@@ -338,7 +351,7 @@ proxy_read(struct sg_prelude *p)
 		return;
 	}
 	p->fd = -1;
-	if (p->route->tls == SG_TLS_NONE)
+	if (p->route->tls == SG_TLS_NONE && !p->refusing)
 		hand_over(p);
 	else
 		step(p);
@@ -398,6 +411,22 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/*
+ * A refusal whose client said no whole header within connect-timeout: it
+ * is told all the same (our header first, RFC 6120 4.9.1.2), then has
+ * close-timeout to close, as any peer we sent our close tag.
+ */
+static void
+refuse_silent(struct sg_prelude *p)
+{
+
+	(void)sg_front_refuse(p->front, BUSY_COND, BUSY_WHY);
+	p->phase = PH_REFUSE;
+	ev_timer_set(&p->timer, p->route->params.close_timeout / 1000., 0.);
+	ev_timer_start(p->d->loop, &p->timer);
+	step(p);
+}
+
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -405,7 +434,11 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (p->phase == PH_DRAIN)
+	if (p->refusing && p->phase == PH_FRONT) {
+		refuse_silent(p);
+		return;
+	}
+	if (p->phase == PH_DRAIN || p->refusing)
 		finish(p);
 	else if (p->phase == PH_PROXY)
 		fail(p, "proxy-refused", "connect-timeout passed before the "
@@ -436,15 +469,18 @@ prelude_open(struct sg_prelude *p, int fd)
 	char id[24] = "";
 	SSL *ssl;
 
-	if (p->route->tls == SG_TLS_NONE)
+	if (p->route->tls == SG_TLS_NONE && !p->refusing)
 		return ((p->t = sg_transport_tcp_accepted(fd)) == NULL ? -1 :
 		    0);
-	if (p->route->tls == SG_TLS_STARTTLS) {
+	if (p->route->tls == SG_TLS_STARTTLS || p->refusing) {
 		stream_id(id, sizeof(id));
 		p->phase = PH_FRONT;
 		if ((p->front = sg_front_new(&p->route->params.limits,
 		    id)) == NULL)
 			return (-1);
+		if (p->refusing)
+			sg_front_refuse_at_header(p->front, BUSY_COND,
+			    BUSY_WHY);
 		return ((p->t = sg_transport_tcp_accepted(fd)) == NULL ? -1 :
 		    0);
 	}
@@ -458,15 +494,16 @@ prelude_open(struct sg_prelude *p, int fd)
 	return (0);
 }
 
-int
-sg_prelude_new(struct sg_daemon *d, struct sg_route *route, int fd,
-    const struct sockaddr *sa, socklen_t salen)
+static int
+prelude_start(struct sg_daemon *d, struct sg_route *route, int fd,
+    const struct sockaddr *sa, socklen_t salen, int refusing)
 {
 	struct sg_prelude *p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		goto fail;
 	p->d = d;
+	p->refusing = refusing != 0;
 	p->route = route;
 	p->fd = fd;
 	sg_conn_addrs_of(&p->addrs, fd, sa, salen);
@@ -492,7 +529,10 @@ sg_prelude_new(struct sg_daemon *d, struct sg_route *route, int fd,
 	if ((p->next = d->preludes) != NULL)
 		p->next->prev = p;
 	d->preludes = p;
-	d->nconns++;
+	if (p->refusing)
+		d->nrefusing++;
+	else
+		d->nconns++;
 	if (route->trusted != NULL && !sg_addrmatch_contains(route->trusted,
 	    sa)) {
 		fail(p, "proxy-refused", "not in trusted-proxies");
@@ -509,10 +549,28 @@ fail:
 	return (-1);
 }
 
+int
+sg_prelude_new(struct sg_daemon *d, struct sg_route *route, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+
+	return (prelude_start(d, route, fd, sa, salen, 0));
+}
+
+int
+sg_prelude_refuse(struct sg_daemon *d, struct sg_route *route, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+
+	return (prelude_start(d, route, fd, sa, salen, 1));
+}
+
 /*
  * The service stops.  A client in the starttls dialogue has our header (or
  * gets it now): it is told <system-shutdown/>, as sessions are, and then
- * drained like a refusal.  Before or after that dialogue nothing XML can
+ * drained like a refusal; so is a refusal over max-connections still
+ * waiting for the client's header (the client should come back later,
+ * which both conditions say).  Before or after that dialogue nothing XML can
  * be said: the connection is closed.  A prelude already refusing or
  * draining goes on doing so.
  */

@@ -1,35 +1,166 @@
 """max-connections, running out of file descriptors, and how a stanza
 over max-stanza-size is counted."""
 
+import signal
 import socket
 import threading
 import time
 
-from sgtest import (CLOSE, answer_close, check, client_header,
-                    close_politely, message, open_session, server_header,
-                    start_proxy, stream_error, timeout, wrapper)
+from sgtest import (CLOSE, TestFailure, answer_close, answer_shutdown,
+                    check, client_header, close_politely, message,
+                    open_session, server_header, start_proxy, stream_error,
+                    timeout, wait_until, wrapper)
+
+
+BUSY = stream_error("resource-constraint")
+# Our header, up to the id (random), as the front writes it.
+OUR_HDR = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+           b"xmlns:stream='http://etherx.jabber.org/streams' "
+           b"version='1.0' ")
+
+
+def _told_busy(c, frm=b"example.com"):
+    """c gets our stream header, <resource-constraint/> and the close tag,
+    nothing else, then EOF (our write side shut)."""
+    got = c.recv_until(BUSY + CLOSE)
+    check(got.startswith(OUR_HDR), "%s: header %r" % (c.who, got[:200]))
+    hdr = got[:len(got) - len(BUSY + CLOSE)]
+    check(hdr.endswith(b">") and b"<stream:features" not in hdr,
+          "%s: not just a header before the error: %r" % (c.who, got))
+    check((b"from='%s'" % frm in hdr) if frm else b"from=" not in hdr,
+          "%s: from in %r" % (c.who, hdr))
+    c.expect_eof()
+
+
+def _still_reading(c):
+    """After our EOF the daemon still reads c to its EOF: bytes sent now
+    bring no reset (a closed socket would answer them with one)."""
+    c.send(message("late") + CLOSE)
+    time.sleep(0.2)
+    c.sock.settimeout(5)
+    try:
+        extra = c.sock.recv(1)  # after EOF: EOF again, or ECONNRESET
+        c.shutdown_write()
+    except OSError as e:
+        raise TestFailure("%s: the daemon closed before our EOF: %s"
+                          % (c.who, e))
+    check(extra == b"", "%s: after EOF got %r" % (c.who, extra))
+    c.close()
 
 
 @timeout(60)
 def test_max_connections(ctx):
-    """With --max-connections=3 a 4th client gets EOF at once and
-    event=refused is logged; once one session ends, new ones are served."""
+    """With --max-connections=1 and one session open, a client that sends
+    its header is answered with ours, <resource-constraint/> and the close
+    tag, then EOF, no reset; event=refused is logged; once the session
+    ends, new ones are served."""
     up = ctx.upstream()
-    d, port = start_proxy(ctx, up.addr, "--max-connections=3",
+    d, port = start_proxy(ctx, up.addr, "--max-connections=1",
                           "--stats-interval=0")
-    pairs = [open_session(ctx, port, up) for _ in range(3)]
-    c4 = ctx.connect(port, who="client4")
-    c4.expect_eof(timeout=5)
-    c4.close()
+    pair = open_session(ctx, port, up)
+    c2 = ctx.connect(port, who="client2")
+    c2.send(client_header())
+    _told_busy(c2)
     e = d.wait_for(event="refused")
-    check(e.get("reason") == "max-connections", "refused %r" % e)
+    check(e.get("reason") == "max-connections" and
+          e.get("answer") == "stream-error" and e.get("listener") and
+          e.get("client", "").startswith("127.0.0.1:"), "refused %r" % e)
+    _still_reading(c2)
     up.no_connection(0.3)
-    close_politely(*pairs[0])
+    # The refusal was no session: the one session still counts alone.
+    close_politely(*pair)
     d.wait_for(event="session-end")
-    pairs.append(open_session(ctx, port, up))
-    for c, s in pairs[1:]:
-        close_politely(c, s)
-    d.wait_for(count=4, event="session-end")
+    close_politely(*open_session(ctx, port, up))
+    d.wait_for(count=2, event="session-end")
+
+
+@timeout(60)
+def test_max_connections_silent_client(ctx):
+    """Over max-connections, a client that sends nothing is told all the
+    same once connect-timeout has passed: our header (jabber:client, no
+    from), <resource-constraint/>, the close tag, then EOF."""
+    up = ctx.upstream()
+    d, port = start_proxy(ctx, up.addr, "--max-connections=1",
+                          "--connect-timeout=1s", "--stats-interval=0")
+    pair = open_session(ctx, port, up)
+    c2 = ctx.connect(port, who="client2")
+    d.wait_for(event="refused")
+    t0 = time.monotonic()
+    c2.sock.settimeout(10)
+    _told_busy(c2, frm=None)
+    check(time.monotonic() - t0 > 0.5, "told before connect-timeout")
+    _still_reading(c2)
+    close_politely(*pair)
+
+
+@timeout(90)
+def test_max_connections_refusals_capped(ctx):
+    """Past 64 refusals in progress, more clients over max-connections get
+    a plain FIN, logged as answer=fin; the 64 are still told, and the
+    daemon keeps no descriptor of any of them and serves on."""
+    up = ctx.upstream()
+    d, port = start_proxy(ctx, up.addr, "--max-connections=1",
+                          "--connect-timeout=30s", "--stats-interval=0")
+    pair = open_session(ctx, port, up)
+    base = d.nfds()
+    told = [ctx.connect(port, who="told%d" % i) for i in range(64)]
+    d.wait_for(count=64, event="refused")
+    fins = [ctx.connect(port, who="fin%d" % i) for i in range(3)]
+    for c in fins:
+        c.expect_eof()
+        c.close()
+    recs = d.wait_for(count=67, event="refused")
+    for e in recs[:64]:
+        check(e.get("answer") == "stream-error", "%r" % e)
+    for e in recs[64:]:
+        check(e.get("reason") == "max-connections" and
+              e.get("answer") == "fin" and e.get("refusing") == "64",
+              "%r" % e)
+    for c in told:
+        c.send(client_header())
+    for c in told:
+        _told_busy(c)
+        c.send(CLOSE)
+        c.close()
+    wait_until(lambda: d.nfds() <= base, 10,
+               "the refusals' descriptors closed (%d > %d)"
+               % (d.nfds(), base))
+    c = ctx.connect(port, who="after")
+    c.send(client_header())
+    _told_busy(c)
+    c.close()
+    close_politely(*pair)
+    d.wait_for(event="session-end")
+    close_politely(*open_session(ctx, port, up))
+
+
+@timeout(60)
+def test_max_connections_refusal_on_sigterm(ctx):
+    """SIGTERM while a refusal waits for the client's header: the client
+    is told <system-shutdown/>, the daemon waits for its EOF and exits 0,
+    and the refusal is not counted as a session."""
+    up = ctx.upstream()
+    d, port = start_proxy(ctx, up.addr, "--max-connections=1",
+                          "--drain-timeout=10s", "--stats-interval=0")
+    c, s = open_session(ctx, port, up)
+    c2 = ctx.connect(port, who="client2")
+    d.wait_for(event="refused")
+    d.signal(signal.SIGTERM)
+    errors = []
+    t = threading.Thread(target=answer_shutdown, args=(c, s, errors))
+    t.start()
+    t.join(30)
+    if errors:
+        raise errors[0]
+    got = c2.recv_until(stream_error("system-shutdown") + CLOSE)
+    check(got.startswith(OUR_HDR), "client2 got %r" % got)
+    c2.expect_eof()
+    time.sleep(0.2)
+    check(d.proc.poll() is None, "exited before the refused client's EOF")
+    c2.close()
+    check(d.wait_exit(15) == 0, "exit status %s" % d.proc.returncode)
+    st = d.wait_for(event="stopped")
+    check(st["closed_clean"] == "1" and st["forced"] == "0", "%r" % st)
 
 
 def _polite_client(c, errors):

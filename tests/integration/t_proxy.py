@@ -261,3 +261,34 @@ def test_accept_then_send_proxy(ctx):
     got = s.recv_exact(len(client_header()))
     check(got == client_header(), "then the client's stream header: %r"
           % got)
+
+
+@timeout(30)
+def test_accept_proxy_over_max_connections(ctx):
+    """accept-proxy over max-connections: after the balancer's header, the
+    client's stream header is answered with <resource-constraint/> and our
+    close tag, then EOF; the PROXY header is never taken for XML."""
+    if not _has_option(ctx, "accept-proxy"):
+        return
+    up, d, port = _accept_proxy(ctx, "--max-connections=1")
+    c = _connect_from(ctx, LOOPBACK, port, src=LOOPBACK)
+    c.send(v1_header(BALANCED, BALANCER_DST) + client_header())
+    s = up.accept()
+    s.recv_exact(len(client_header()))
+    c2 = _connect_from(ctx, LOOPBACK, port, src=LOOPBACK)
+    c2.who = "client2"
+    c2.send(v2_header(BALANCED, BALANCER_DST))
+    time.sleep(0.05)
+    c2.send(client_header())
+    err = (b"<stream:error><resource-constraint xmlns='urn:ietf:params:xml:"
+           b"ns:xmpp-streams'/></stream:error></stream:stream>")
+    got = c2.recv_until(err)
+    check(got.startswith(b"<?xml version='1.0'?><stream:stream "
+                         b"xmlns='jabber:client'") and
+          b"from='example.com'" in got, "refusal %r" % got)
+    c2.expect_eof()
+    c2.send(b"</stream:stream>")
+    c2.close()
+    r = d.wait_for(event="refused")
+    check(r.get("answer") == "stream-error", "log %r" % r)
+    up.no_connection(0.2)

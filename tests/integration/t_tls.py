@@ -551,3 +551,49 @@ def test_upstream_starttls_offer_hidden(ctx):
     ps.send(server_header() + feats)
     got = p.recv_exact(len(server_header() + feats))
     check(got == server_header() + feats, "plain listener changed %r" % got)
+
+
+@timeout(60)
+def test_starttls_over_max_connections(ctx):
+    """A starttls listener over max-connections (a client in the
+    dialogue counts): the next client's header is answered with ours,
+    <resource-constraint/> and our close tag, no features, then EOF;
+    logged as event=refused answer=stream-error."""
+    certs, up, d, port = _starttls(ctx, "--max-connections=1")
+    c = ctx.connect(port)
+    c.send(client_header())
+    c.recv_until(b"</stream:features>")
+    c2 = ctx.connect(port, who="client2")
+    c2.send(client_header(to="other.test"))
+    got = c2.recv_until(CLOSE)
+    check(got.startswith(b"<?xml version='1.0'?><stream:stream "
+                         b"xmlns='jabber:client' xmlns:stream="
+                         b"'http://etherx.jabber.org/streams' "
+                         b"version='1.0' from='other.test' id='") and
+          got.endswith(b"'>" + stream_error("resource-constraint") + CLOSE)
+          and b"features" not in got, "refusal %r" % got)
+    c2.expect_eof()
+    c2.send(CLOSE)
+    c2.close()
+    r = d.wait_for(event="refused")
+    check(r.get("reason") == "max-connections" and
+          r.get("answer") == "stream-error", "log %r" % r)
+    check(not d.find(event="starttls-refused"), "a second line")
+    up.no_connection(0.1)
+
+
+@timeout(60)
+def test_direct_over_max_connections(ctx):
+    """A tls=direct listener over max-connections: no XML can be said
+    before a TLS handshake, so the client gets a plain EOF, logged as
+    event=refused answer=fin tls=direct."""
+    certs, up, d, port = _direct(ctx, "--max-connections=1")
+    c = ctx.connect(port)       # in its handshake: counts
+    c2 = ctx.connect(port, who="client2")
+    c2.expect_eof()
+    c2.close()
+    r = d.wait_for(event="refused")
+    check(r.get("reason") == "max-connections" and
+          r.get("answer") == "fin" and r.get("tls") == "direct",
+          "log %r" % r)
+    c.close()

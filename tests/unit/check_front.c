@@ -253,6 +253,127 @@ START_TEST(test_shutdown_after_proceed_says_nothing)
 }
 END_TEST
 
+#define BUSY \
+	"<stream:error><resource-constraint " \
+	"xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>" \
+	"</stream:stream>"
+#define BUSY_WHY	"over max-connections"
+
+/* A front that refuses every client at its header, as over capacity. */
+static struct sg_front *
+busy_front(void)
+{
+	struct sg_front *f = front();
+
+	sg_front_refuse_at_header(f, "resource-constraint", BUSY_WHY);
+	return (f);
+}
+
+START_TEST(test_refuse_at_header_split_anywhere)
+{
+	struct sg_front *f = busy_front();
+	enum sg_front_outcome o;
+	size_t i = (size_t)_i;
+
+	o = sg_front_feed(f, HDR, i);
+	if (o == SG_FRONT_NEED_MORE) {
+		/* Nothing before the whole header: no features, ever. */
+		ck_assert_uint_eq(sg_bq_len(sg_front_outq(f)), 0);
+		o = sg_front_feed(f, HDR + i, strlen(HDR) - i);
+	}
+	ck_assert_int_eq(o, SG_FRONT_REFUSE);
+	expect(f, OUR_HDR BUSY);
+	ck_assert_str_eq(sg_front_why(f), BUSY_WHY);
+	ck_assert_str_eq(sg_front_to(f), "example.test");
+	sg_front_free(f);
+}
+END_TEST
+
+START_TEST(test_refuse_at_header_ignores_what_follows)
+{
+	static const char in[] = HDR "<starttls xmlns='" NS_TLS "'/>"
+	    "<message><body>x</body></message>";
+	struct sg_front *f = busy_front();
+
+	ck_assert_int_eq(sg_front_feed(f, in, strlen(in)), SG_FRONT_REFUSE);
+	expect(f, OUR_HDR BUSY);
+	ck_assert_int_eq(sg_front_feed(f, "</stream:stream>", 16),
+	    SG_FRONT_REFUSE);
+	ck_assert_uint_eq(sg_bq_len(sg_front_outq(f)), 0);
+	/* Decided: a stop now says nothing more. */
+	ck_assert_int_eq(sg_front_shutdown(f), SG_FRONT_REFUSE);
+	ck_assert_uint_eq(sg_bq_len(sg_front_outq(f)), 0);
+	ck_assert_str_eq(sg_front_why(f), BUSY_WHY);
+	sg_front_free(f);
+}
+END_TEST
+
+START_TEST(test_refuse_at_header_server_namespace)
+{
+	static const char h[] = "<stream:stream xmlns='jabber:server' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' "
+	    "to='b.example' version='1.0'>";
+	struct sg_front *f = busy_front();
+
+	ck_assert_int_eq(sg_front_feed(f, h, strlen(h)), SG_FRONT_REFUSE);
+	expect(f, "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
+	    "from='b.example' id='abc'>" BUSY);
+	sg_front_free(f);
+}
+END_TEST
+
+START_TEST(test_refuse_at_header_bad_xml)
+{
+	struct sg_front *f = busy_front();
+	char *got;
+
+	/* Not XML at all: said as such, our header first. */
+	ck_assert_int_eq(sg_front_feed(f, "\x16\x03\x01", 3),
+	    SG_FRONT_REFUSE);
+	got = take(f);
+	ck_assert_ptr_nonnull(strstr(got,
+	    "<stream:stream xmlns='jabber:client'"));
+	ck_assert_ptr_nonnull(strstr(got, "<not-well-formed"));
+	free(got);
+	sg_front_free(f);
+}
+END_TEST
+
+START_TEST(test_refuse_before_header)
+{
+	struct sg_front *f = busy_front();
+
+	/* Silent, or half a header, when the time is up: ours comes first. */
+	ck_assert_int_eq(sg_front_feed(f, HDR, 20), SG_FRONT_NEED_MORE);
+	ck_assert_int_eq(sg_front_refuse(f, "resource-constraint",
+	    "no header"), SG_FRONT_REFUSE);
+	expect(f, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
+	    "id='abc'>" BUSY);
+	ck_assert_str_eq(sg_front_why(f), "no header");
+	/* Final: the rest of the header changes nothing. */
+	ck_assert_int_eq(sg_front_feed(f, HDR + 20, strlen(HDR) - 20),
+	    SG_FRONT_REFUSE);
+	ck_assert_uint_eq(sg_bq_len(sg_front_outq(f)), 0);
+	sg_front_free(f);
+}
+END_TEST
+
+START_TEST(test_refuse_after_features)
+{
+	struct sg_front *f = front();
+
+	ck_assert_int_eq(sg_front_feed(f, HDR, strlen(HDR)),
+	    SG_FRONT_NEED_MORE);
+	expect(f, OUR_HDR FEATURES);
+	ck_assert_int_eq(sg_front_refuse(f, "resource-constraint", BUSY_WHY),
+	    SG_FRONT_REFUSE);
+	expect(f, BUSY);
+	sg_front_free(f);
+}
+END_TEST
+
 Suite *
 sg_suite_front(void)
 {
@@ -273,6 +394,13 @@ sg_suite_front(void)
 	tcase_add_test(tc, test_shutdown_after_features);
 	tcase_add_test(tc, test_shutdown_before_header);
 	tcase_add_test(tc, test_shutdown_after_proceed_says_nothing);
+	tcase_add_loop_test(tc, test_refuse_at_header_split_anywhere, 0,
+	    (int)strlen(HDR));
+	tcase_add_test(tc, test_refuse_at_header_ignores_what_follows);
+	tcase_add_test(tc, test_refuse_at_header_server_namespace);
+	tcase_add_test(tc, test_refuse_at_header_bad_xml);
+	tcase_add_test(tc, test_refuse_before_header);
+	tcase_add_test(tc, test_refuse_after_features);
 	suite_add_tcase(s, tc);
 	return (s);
 }
