@@ -553,12 +553,9 @@ WATCHDOG_IV = WATCHDOG_USEC / 2e6
 QUIET = 10 * WATCHDOG_IV
 
 
-@timeout(60)
-def test_watchdog_withheld_while_a_worker_is_stopped(ctx):
-    """With WATCHDOG_USEC set, the master sends WATCHDOG=1 regularly;
-    while worker 1 is stopped (SIGSTOP: it runs but cannot answer) none
-    comes, and once it continues WATCHDOG=1 comes again and both
-    workers serve."""
+def _start_watched(ctx):
+    """Two workers under a watchdog that NOTIFY_SOCKET's _Notify sees;
+    returns (notify, upstream, daemon, port)."""
     # sd_watchdog_enabled(): a WATCHDOG_PID not the daemon's turns it off.
     os.environ.pop("WATCHDOG_PID", None)
     n = _Notify(ctx)
@@ -566,6 +563,16 @@ def test_watchdog_withheld_while_a_worker_is_stopped(ctx):
     d, port = _start(ctx, up, "--stats-interval=0",
                      env={"NOTIFY_SOCKET": n.path,
                           "WATCHDOG_USEC": str(WATCHDOG_USEC)})
+    return n, up, d, port
+
+
+@timeout(60)
+def test_watchdog_withheld_while_a_worker_is_stopped(ctx):
+    """With WATCHDOG_USEC set, the master sends WATCHDOG=1 regularly;
+    while worker 1 is stopped (SIGSTOP: it runs but cannot answer) none
+    comes, and once it continues WATCHDOG=1 comes again and both
+    workers serve."""
+    n, up, d, port = _start_watched(ctx)
     pids = _pids(d)
     wait_until(lambda: any(kv.get("READY") == "1" for _, kv in n.msgs),
                10, "READY=1")
@@ -606,12 +613,7 @@ def test_watchdog_kept_while_a_worker_waits_for_its_restart(ctx):
     hold WATCHDOG=1 back (only a running worker that does not answer
     does): worker 1 killed young four times waits 4 s, and WATCHDOG=1
     keeps coming meanwhile."""
-    os.environ.pop("WATCHDOG_PID", None)
-    n = _Notify(ctx)
-    up = ctx.upstream()
-    d, port = _start(ctx, up, "--stats-interval=0",
-                     env={"NOTIFY_SOCKET": n.path,
-                          "WATCHDOG_USEC": str(WATCHDOG_USEC)})
+    n, up, d, port = _start_watched(ctx)
     n.wait_watchdogs(5, 0, 10, "with both workers up")
     seen = set()
     for k in range(3):
