@@ -781,3 +781,17 @@ def answer_shutdown(c, s, errors):
         s.close()
     except Exception as e:  # noqa: BLE001 - collected for the main thread
         errors.append(e)
+
+
+def answer_shutdown_all(pairs):
+    """answer_shutdown for every (client, server) pair at once, one thread
+    each; raises the first failure."""
+    errors = []
+    ts = [threading.Thread(target=answer_shutdown, args=(c, s, errors))
+          for c, s in pairs]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    if errors:
+        raise errors[0]

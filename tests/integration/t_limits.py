@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from sgtest import (CLOSE, TestFailure, answer_close, answer_shutdown,
+from sgtest import (CLOSE, TestFailure, answer_close, answer_shutdown_all,
                     check, client_header, close_politely, message,
                     open_session, server_header, start_proxy, stream_error,
                     timeout, wait_until, wrapper)
@@ -146,12 +146,7 @@ def test_max_connections_refusal_on_sigterm(ctx):
     c2 = ctx.connect(port, who="client2")
     d.wait_for(event="refused")
     d.signal(signal.SIGTERM)
-    errors = []
-    t = threading.Thread(target=answer_shutdown, args=(c, s, errors))
-    t.start()
-    t.join(30)
-    if errors:
-        raise errors[0]
+    answer_shutdown_all([(c, s)])
     got = c2.recv_until(stream_error("system-shutdown") + CLOSE)
     check(got.startswith(OUR_HDR), "client2 got %r" % got)
     c2.expect_eof()

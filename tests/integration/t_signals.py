@@ -1,11 +1,10 @@
 """Signals: SIGTERM drains and exits 0, SIGHUP reloads the config file."""
 
 import signal
-import threading
 
-from sgtest import (CLOSE, LOOPBACK, answer_shutdown, check, close_politely,
-                    free_port, hostport, message, open_session, start_proxy,
-                    stream_error, timeout)
+from sgtest import (CLOSE, LOOPBACK, answer_shutdown_all, check,
+                    close_politely, free_port, hostport, message,
+                    open_session, start_proxy, stream_error, timeout)
 
 
 @timeout(60)
@@ -17,15 +16,7 @@ def test_sigterm_clean_exit(ctx):
                           "--stats-interval=0")
     pairs = [open_session(ctx, port, up) for _ in range(3)]
     d.signal(signal.SIGTERM)
-    errors = []
-    ts = [threading.Thread(target=answer_shutdown, args=(c, s, errors))
-          for c, s in pairs]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(30)
-    if errors:
-        raise errors[0]
+    answer_shutdown_all(pairs)
     check(d.wait_exit(15) == 0, "exit status %s" % d.proc.returncode)
     st = d.wait_for(event="stopped")
     check(st["closed_clean"] == "3" and st["forced"] == "0", "%r" % st)

@@ -6,10 +6,9 @@ import threading
 import time
 
 
-from sgtest import (CLOSE, LOOPBACK, TestFailure, answer_shutdown, check,
-                    close_politely,
-                    free_port, hostport, message, open_session, start_proxy,
-                    timeout, wait_until)
+from sgtest import (CLOSE, LOOPBACK, TestFailure, answer_shutdown_all, check,
+                    close_politely, free_port, hostport, message,
+                    open_session, start_proxy, timeout, wait_until)
 
 SESSIONS = 16      # all on one worker by chance: 2 ** -15
 
@@ -139,15 +138,7 @@ def test_sigterm_closes_every_session_master_exits_0(ctx):
     pairs = _spread(ctx, d, port, up)
     pids = _pids(d)
     d.signal(signal.SIGTERM)
-    errors = []
-    ts = [threading.Thread(target=answer_shutdown, args=(c, s, errors))
-          for c, s, _ in pairs]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(30)
-    if errors:
-        raise errors[0]
+    answer_shutdown_all([(c, s) for c, s, _ in pairs])
     check(d.wait_exit(15) == 0, "exit status %s" % d.proc.returncode)
     st = d.wait_for(event="stopped", process="master")
     check(st["closed_clean"] == str(len(pairs)) and st["forced"] == "0",
@@ -177,20 +168,13 @@ def test_worker_killed_during_stop_fails_the_stop(ctx):
     e = d.wait_for(event="worker-exited", worker="1")
     check(e["pid"] == str(victim) and e["signal"] == "Killed" and
           e["level"] == "warning", "%r" % e)
-    errors = []
-    ts = [threading.Thread(target=answer_shutdown, args=(c, s, errors))
-          for c, s, w in pairs if w == "2"]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(30)
-    if errors:
-        raise errors[0]
+    on_2 = [(c, s) for c, s, w in pairs if w == "2"]
+    answer_shutdown_all(on_2)
     rc = d.wait_exit(15)
     check(rc == 1, "exit status %s, not 1" % rc)
     st = d.wait_for(event="stopped", process="master")
     check(st["level"] == "error" and st.get("workers_failed") == "1" and
-          st.get("status") == "1" and st["closed_clean"] == str(len(ts)),
+          st.get("status") == "1" and st["closed_clean"] == str(len(on_2)),
           "%r" % st)
     check(d.find(event="worker-exited", worker="2")[0]["status"] == "0",
           "worker 2: %r" % d.find(event="worker-exited", worker="2"))
