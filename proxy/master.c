@@ -133,6 +133,18 @@ sg_master_reload_done_if_all(struct sg_master *m)
 	sg_notify_ready(m->notify, "configuration reloaded");
 }
 
+/* A running worker missed its answer to a watchdog ping, or answers again. */
+static void
+log_unanswered(const struct sg_master_slot *s, int prio, const char *event)
+{
+	struct sg_log_rec r;
+
+	sg_log_begin(&r, s->m->log, prio, event);
+	sg_log_u64(&r, "worker", s->id);
+	sg_log_u64(&r, "pid", (uint64_t)s->pid);
+	sg_log_end(&r);
+}
+
 static void
 on_msg(struct sg_master_slot *s, const struct sg_workmsg *msg)
 {
@@ -162,6 +174,10 @@ on_msg(struct sg_master_slot *s, const struct sg_workmsg *msg)
 		break;
 	case SG_WORKMSG_PONG:
 		s->ponged = 1;
+		if (s->unanswered) {
+			s->unanswered = 0;
+			log_unanswered(s, LOG_NOTICE, "worker-answering");
+		}
 		break;
 	default:
 		break;
@@ -276,14 +292,26 @@ static void
 watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sg_master *m = w->data;
+	struct sg_master_slot *s;
 	size_t i;
 	int ok = 1;
 
 	(void)loop;
 	(void)revents;
-	for (i = 0; i < m->n; i++)
-		if (m->slots[i].pid != 0 && !m->slots[i].ponged)
-			ok = 0;
+	for (i = 0; i < m->n; i++) {
+		s = &m->slots[i];
+		if (s->pid == 0 || s->ponged)
+			continue;
+		ok = 0;
+		/*
+		 * Once per episode, so that a watchdog kill names the worker;
+		 * not for one still starting, which has not had a ping yet.
+		 */
+		if (s->listening && !s->unanswered) {
+			s->unanswered = 1;
+			log_unanswered(s, LOG_WARNING, "worker-not-answering");
+		}
+	}
 	if (ok)
 		sg_notify_watchdog(m->notify);
 	for (i = 0; i < m->n; i++)

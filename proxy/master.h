@@ -38,6 +38,7 @@ struct sg_master_slot {
 	int report_due;			/* asked for totals, no answer yet */
 	int reload_due;
 	int ponged;
+	int unanswered;			/* missed a watchdog round: logged */
 	int have;			/* last holds counters */
 	int final;			/* last is SG_WORKMSG_FINAL */
 	struct sg_workmsg last;

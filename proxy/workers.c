@@ -135,7 +135,7 @@ retire(struct sg_master_slot *s)
 		}
 	}
 	s->have = s->final = s->listening = s->report_due = 0;
-	s->reload_due = 0;
+	s->reload_due = s->unanswered = 0;
 }
 
 /* Exit status 0: a clean stop, or (never listened) a clean refusal. */

@@ -578,6 +578,11 @@ def test_watchdog_withheld_while_a_worker_is_stopped(ctx):
 
     check(len(late) <= 2, "%d WATCHDOG=1 while worker 1 is stopped"
           % len(late))
+    # The journal names the stuck worker, once, for a watchdog kill.
+    na = d.wait_for(event="worker-not-answering")
+    check(na["worker"] == "1" and na["pid"] == str(victim) and
+          na["level"] == "warning" and
+          len(d.find(event="worker-not-answering")) == 1, "%r" % na)
     check(d.proc.poll() is None and _alive(pids["2"]) and
           _state(victim) == "T", "master or worker 2 gone, or worker 1 "
           "running: %s" % d.log_text())
@@ -585,6 +590,7 @@ def test_watchdog_withheld_while_a_worker_is_stopped(ctx):
     resumed = time.monotonic()
     os.kill(victim, signal.SIGCONT)
     n.wait_watchdogs(3, resumed, 10, "after worker 1 continued")
+    d.wait_for(event="worker-answering", worker="1")
     check(_pids(d) == pids, "workers restarted: %r, were %r"
           % (_pids(d), pids))
     for c, s, _ in _spread(ctx, d, port, up):
