@@ -581,10 +581,10 @@ START_TEST(test_service_stop)
 }
 END_TEST
 
+/* A session opened with p, server first, stopped: S got our tag. */
 static struct h *
-stopped_server_first(void)
+stopped_server_first_with(struct sg_session_params p)
 {
-	struct sg_session_params p = params();
 	struct h *h;
 
 	p.server_first = 1;
@@ -594,6 +594,13 @@ stopped_server_first(void)
 	EXPECT_OUT(h, SG_SERVER, TAG);
 	EXPECT_OUT(h, SG_CLIENT, "");
 	return (h);
+}
+
+static struct h *
+stopped_server_first(void)
+{
+
+	return (stopped_server_first_with(params()));
 }
 
 /* server-first: S is never told <system-shutdown/>; C is, before S's tag. */
@@ -702,12 +709,8 @@ START_TEST(test_service_stop_server_first_rewritten_error)
 	struct sg_session_params p = params();
 	struct h *h;
 
-	p.server_first = 1;
 	p.rewrite_idle_errors = 1;
-	h = opened_with(p);
-	sg_session_on_shutdown(h->s, h->now);
-	run(h);
-	EXPECT_OUT(h, SG_SERVER, TAG);
+	h = stopped_server_first_with(p);
 	feed(h, SG_SERVER, "<stream:error><connection-timeout xmlns='urn:"
 	    "ietf:params:xml:ns:xmpp-streams'/></stream:error>");
 	eof(h, SG_SERVER);
