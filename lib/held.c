@@ -1,11 +1,11 @@
 /*
  * A direction's held bytes, a part of the close engine (see session.c),
- * over the state that sessionpriv.h shares with it.
+ * over the state that sessout.h shares with it.
  */
 
 #include "bq.h"
 #include "held.h"
-#include "sessionpriv.h"
+#include "sessout.h"
 
 /* Forward the first len held bytes, however many chunks they span. */
 static void
@@ -18,7 +18,7 @@ move_held(struct sg_dir *d, size_t len)
 		for (i = 0; i < cnt && len > 0; i++) {
 			size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
 
-			sg_session_out_append(d->s, OTHER(d->from),
+			sg_sessout_append(d->s, OTHER(d->from),
 			    iov[i].iov_base, k);
 			/* Frees only chunks before iov[i + 1]. */
 			sg_bq_consume(d->held, k);
@@ -42,7 +42,7 @@ sg_held_dispose(struct sg_dir *d, uint64_t end, int keep)
 	else
 		sg_bq_consume(d->held, from_held);
 	if (keep && n > from_held)
-		sg_session_out_append(s, OTHER(d->from),
+		sg_sessout_append(s, OTHER(d->from),
 		    d->cur + (d->done + from_held - d->cur_base),
 		    n - from_held);
 	d->done = end;
@@ -103,7 +103,7 @@ sg_held_stash_rest(struct sg_dir *d)
 	}
 	if (end > from && sg_bq_append(d->held, d->cur + (from - d->cur_base),
 	    (size_t)(end - from))) {
-		sg_session_fail_internal(d->s);
+		sg_sessout_fail_internal(d->s);
 		return;
 	}
 	if (sg_bq_len(d->held) == 0)

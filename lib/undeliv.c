@@ -1,6 +1,6 @@
 /*
  * Rule 5: what cannot be delivered is bounced or named.  A part of the
- * close engine (see session.c), over the state that sessionpriv.h shares
+ * close engine (see session.c), over the state that sessout.h shares
  * with it; the stanzas still queued for a side come from its ledger.
  */
 
@@ -10,7 +10,7 @@
 
 #include "compose.h"
 #include "ledger.h"
-#include "sessionpriv.h"
+#include "sessout.h"
 #include "undeliv.h"
 
 static int
@@ -33,9 +33,9 @@ fill_undelivered(struct sg_undelivered *u, enum sg_side sender,
 {
 
 	u->from = sender;
-	sg_session_copy_str(u->name, sizeof(u->name), info->name);
-	sg_session_copy_str(u->type, sizeof(u->type), info->type);
-	sg_session_copy_str(u->id, sizeof(u->id), info->id);
+	sg_sessout_copy_str(u->name, sizeof(u->name), info->name);
+	sg_sessout_copy_str(u->type, sizeof(u->type), info->type);
+	sg_sessout_copy_str(u->id, sizeof(u->id), info->id);
 }
 
 /* Counted, kept for the last line if there is room, and handed out. */
@@ -63,7 +63,7 @@ name_undelivered(struct sg_session *s, enum sg_side sender,
 		s->undel_cap = cap;
 	}
 	fill_undelivered(&s->undel[s->nundel++], sender, info);
-	sg_session_push_action(s, SG_ACT_UNDELIVERED, sender);
+	sg_sessout_push_action(s, SG_ACT_UNDELIVERED, sender);
 }
 
 void
@@ -82,13 +82,13 @@ sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 		name_undelivered(s, sender, info);
 		return;
 	}
-	sg_session_out_take(s, sender, scratch);
+	sg_sessout_take(s, sender, scratch);
 	sg_bq_free(scratch);
 	s->st.bounced[sender]++;
 	/* If the sender goes before the bounce reaches it, it is named. */
 	if (sg_ledger_push(s->peer[sender].ledger, s->peer[sender].appended,
 	    info, 1))
-		sg_session_fail_internal(s);
+		sg_sessout_fail_internal(s);
 }
 
 void
@@ -98,7 +98,7 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 	struct sg_ledger_entry *e;
 
 	if ((e = malloc(sizeof(*e))) == NULL) {
-		sg_session_fail_internal(s);
+		sg_sessout_fail_internal(s);
 		return;
 	}
 	sg_ledger_written(pe->ledger, pe->written);
@@ -115,7 +115,7 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 	free(e);
 	pe->written += sg_bq_len(pe->out);
 	sg_bq_clear(pe->out);
-	sg_session_update_backpressure(s, to);
+	sg_sessout_backpressure(s, to);
 }
 
 size_t

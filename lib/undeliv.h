@@ -6,13 +6,13 @@
  * complete stanza that cannot be delivered is bounced to its sender or
  * named (counted, kept for the session line, and handed out through
  * sg_session_take_undelivered).  Called by session.c only; it works on
- * the session's state (sessionpriv.h).
+ * the session's state (sessout.h).
  */
 
 #include <stddef.h>
 
 #include "compose.h"
-#include "session.h"
+#include "sessiondefs.h"
 
 /*
  * sg_undeliv_stanza(s, sender, info, cut):
