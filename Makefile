@@ -116,6 +116,7 @@ check-valgrind: stanzaguard
 
 check-interop: stanzaguard
 	tests/interop/run.sh ./stanzaguard
+	tests/interop/handback.sh ./stanzaguard
 
 # make install and uninstall into a scratch DESTDIR: every file in place,
 # the unit pointing at the installed binary, everything but the config gone.

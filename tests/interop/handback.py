@@ -1,0 +1,1019 @@
+#!/usr/bin/python3
+"""Issue 13's interop scenarios: stanzaguard hands undelivered stanzas back
+through Prosody's stream management (spec: "Handing undelivered stanzas
+back"), so that nothing is bounced and nothing lost.  Called by
+tests/interop/handback.sh, which starts a throwaway Prosody (Debian's
+default modules: mod_smacks, mod_offline among them) and stanzaguard in
+front of it for each scenario.
+
+    handback.py SCENARIO --port P --upstream-port Q --sg-log FILE
+        --prosody-log FILE [options]
+
+SCENARIO is one of
+  read-close  bob, without SM, reads k of N messages from alice and then
+              closes his stream while she keeps sending (jittered gaps);
+              what he did not get comes from offline storage at his next
+              login
+  idle        alice (straight to Prosody) sends bursts across
+              stanzaguard's idle close of bob's session, many rounds,
+              jittered; bob answers the close tag after a random delay
+  vanish      bob resets his connection (SO_LINGER 0, close) in the middle
+              of alice's burst
+  server-cut  Prosody with mod_legacy_idle_cut cuts alice's session before
+              stanzaguard's idle timer while she sends a burst to bob
+              (offline); each message must have reached Prosody, been
+              bounced to alice, or be named in stanzaguard's log
+  client-sm   clients that do XEP-0198 themselves (slixmpp's xep_0198)
+              pass through untouched: sm=client
+
+Every message is counted as one of: delivered live, delivered from offline
+storage (a <delay/> on it), bounced to its sender, named undeliverable in
+stanzaguard's log, or lost; duplicates are counted apart.  A line
+"handback: SCENARIO counts ..." gives them.  The checks that fail are
+printed as "FAIL: ..."; exit status 1 if any did.
+
+The clients are slixmpp's ClientXMPP without the xep_0198 plugin (checked:
+slixmpp does not load it unless asked), with the fix of clients.py: on the
+peer's </stream:stream> they answer with theirs (after finishing a burst)
+instead of dropping the connection.  What they receive is also recorded as
+raw bytes, so that a message whose bytes reached the client counts as
+delivered even when the client closed before parsing it.
+
+Must run under /usr/bin/python3 (Debian's python3-slixmpp).
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import re
+import socket
+import struct
+import sys
+import time
+import uuid
+
+try:
+    import slixmpp
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+except ImportError as e:
+    sys.exit("handback.py: no slixmpp (%s): use /usr/bin/python3 with "
+             "python3-slixmpp installed" % e)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from sgtest import parse_line  # noqa: E402
+
+DOMAIN = "localhost"
+PASSWORD = "secret"
+NS_DELAY = "urn:xmpp:delay"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+NS_SM = "urn:xmpp:sm:3"
+
+FAILURES = []
+
+
+def say(*a):
+    print(*a, flush=True)
+
+
+def check(cond, what):
+    """Record a failed check and go on, so that a run reports everything."""
+    if not cond:
+        FAILURES.append(what)
+        say("FAIL: " + what)
+    return cond
+
+
+def new_id(tag):
+    return "%s-%s" % (tag, uuid.uuid4().hex[:12])
+
+
+# ------------------------------------------------------------------ clients
+
+# A complete <message/> in the raw bytes a client received: its start tag's
+# attributes and its content.  Our messages always have a body, so never
+# come as <message/>; none nests another.
+RAW_MESSAGE = re.compile(rb"<message\b([^>]*)>(.*?)</message>", re.S)
+RAW_ATTR = re.compile(rb"""\b(id|type)=(?:'([^']*)'|"([^"]*)")""")
+# SM elements that must never reach a client that did not enable SM.
+RAW_SM = re.compile(rb"<(?:r|a|enabled|failed|resumed)\b[^>]*urn:xmpp:sm:")
+
+
+class Client(slixmpp.ClientXMPP):
+    """A ClientXMPP that answers the peer's close tag, can reset its
+    connection, and records what it received (parsed and raw)."""
+
+    def __init__(self, user, resource, sm=False, resume=False):
+        super().__init__("%s@%s/%s" % (user, DOMAIN, resource), PASSWORD)
+        self.user = user
+        self.whitespace_keepalive = False
+        self['feature_mechanisms'].unencrypted_plain = True
+        if sm:
+            self.register_plugin('xep_0198')
+            self.plugin['xep_0198'].allow_resume = resume
+        self.sm_enabled = None                # the <enabled/> we got
+        self.started = asyncio.Event()
+        self.gone = asyncio.Event()
+        self.raw = bytearray()                # every byte received
+        self.peer_closed = False
+        self.footer_sent = False
+        self.closed_first = False
+        self.lost_exc = None
+        self.vanished = False
+        self.messages = []                    # parsed, see _on_message
+        self.sent = []                        # ids written to the socket
+        self.unsent = []                      # ids we could no longer write
+        self.hold = 0                         # >0: a burst is going on
+        self.answer_delay = 0.0               # before answering a close tag
+        self.last_io = time.monotonic()
+        self.local_addr = None
+        self.trigger = None                   # (ids, k, action), see below
+        self.add_event_handler("session_start", self._on_start)
+        self.add_event_handler("sm_enabled", self._on_sm_enabled)
+        self.register_handler(Callback(
+            "handback every message",
+            MatchXPath("{%s}message" % self.default_ns), self._on_message))
+
+    def go(self, port):
+        self.connect(address=("127.0.0.1", port), use_ssl=False,
+                     force_starttls=False, disable_starttls=True)
+
+    def _on_start(self, _):
+        if self.transport is not None:
+            self.local_addr = self.transport.get_extra_info("sockname")
+        self.started.set()
+
+    def _on_sm_enabled(self, stanza):
+        self.sm_enabled = stanza
+
+    def _on_message(self, msg):
+        cond = None
+        err = msg.xml.find("{%s}error" % self.default_ns)
+        if err is not None:
+            for ch in err:
+                if ch.tag.startswith("{%s}" % NS_STANZAS) and \
+                        not ch.tag.endswith("}text"):
+                    cond = ch.tag.split("}", 1)[1]
+        self.messages.append({
+            "id": msg["id"], "type": msg["type"], "from": str(msg["from"]),
+            "cond": cond,
+            "delayed": msg.xml.find("{%s}delay" % NS_DELAY) is not None,
+            "after_own_close": self.footer_sent})
+        if self.trigger is not None:
+            ids, k, action = self.trigger
+            if len({m["id"] for m in self.messages} & ids) >= k:
+                self.trigger = None
+                action()
+
+    # -- what arrived as bytes
+
+    def raw_messages(self):
+        """{id: (type, delayed)} of every complete <message/> received."""
+        out = {}
+        for m in RAW_MESSAGE.finditer(bytes(self.raw)):
+            attrs = {}
+            for a in RAW_ATTR.finditer(m.group(1)):
+                attrs[a.group(1)] = (a.group(2) or a.group(3) or b"")
+            mid = attrs.get(b"id", b"").decode("utf-8", "replace")
+            typ = attrs.get(b"type", b"normal").decode("utf-8", "replace")
+            out.setdefault(mid, []).append(
+                (typ, NS_DELAY.encode() in m.group(2)))
+        return out
+
+    def saw_sm_elements(self):
+        return RAW_SM.findall(bytes(self.raw))
+
+    # -- connection life
+
+    def data_received(self, data):
+        self.last_io = time.monotonic()
+        self.raw += data
+        if self.peer_closed or self.vanished:
+            return
+        super().data_received(data)
+
+    def connection_lost(self, exc):
+        self.lost_exc = exc
+        super().connection_lost(exc)
+        self.gone.set()
+
+    def send_raw(self, data):
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) \
+            else data
+        if self.vanished:
+            return
+        if text == self.stream_footer:
+            if self.footer_sent:
+                return
+            self.footer_sent = True
+            if not self.peer_closed:
+                self.closed_first = True
+        elif self.footer_sent:
+            return
+        self.last_io = time.monotonic()
+        super().send_raw(data)
+
+    def abort(self):
+        """slixmpp calls this on the peer's close tag: answer it instead
+        (after our burst and answer_delay), then wait for its EOF."""
+        if self.disconnect_reason != "End of stream" or \
+                self.transport is None or self.peer_closed:
+            super().abort()
+            return
+        self.peer_closed = True
+        if self.hold == 0:
+            self._answer_close_later()
+
+    def _answer_close_later(self):
+        if self.answer_delay > 0 and not self.footer_sent:
+            self.loop.call_later(self.answer_delay, self._answer_close)
+        else:
+            self._answer_close()
+
+    def _answer_close(self):
+        if self.transport is None:
+            return
+        self.send_raw(self.stream_footer)
+        try:
+            self.transport.write_eof()
+        except (OSError, RuntimeError, AttributeError):
+            pass
+        self.loop.call_later(5.0, self._eof_timeout)
+
+    def _eof_timeout(self):
+        if self.transport is not None:
+            slixmpp.ClientXMPP.abort(self)
+
+    def start_close(self):
+        """Close our stream now (stock slixmpp: close tag, wait for the
+        peer's)."""
+        if self.transport is not None and not self.footer_sent:
+            self.disconnect(wait=5.0)
+
+    def vanish(self):
+        """Reset the connection: take what the kernel already holds for us
+        (it counts as received), then close with SO_LINGER 0."""
+        if self.transport is None or self.vanished:
+            return
+        fd = self.transport.get_extra_info("socket").fileno()
+        dup = socket.socket(fileno=os.dup(fd))
+        dup.setblocking(False)
+        dup.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                       struct.pack("ii", 1, 0))
+        # asyncio would close its descriptor only at its next loop turn:
+        # bytes that came meanwhile would be acknowledged by our kernel
+        # and then dropped by the reset, received for stanzaguard and
+        # never seen here.  So the socket goes now: its descriptor is
+        # pointed at a placeholder, and our dup is its last one.
+        # What our kernel holds for us was acknowledged to stanzaguard: it
+        # counts as received, so take it, but only peek, since consuming
+        # it would open the window and let more in before the reset.
+        placeholder = socket.socket()
+        try:
+            self.raw += dup.recv(1 << 22, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            pass
+        os.dup2(placeholder.fileno(), fd)
+        dup.close()                 # the last descriptor: the kernel resets
+        placeholder.close()
+        self.vanished = True
+        self.transport.abort()
+
+    async def ping_server(self, tag, timeout):
+        """An XEP-0199 ping to the server, written raw; wait (bounded) for
+        its answer."""
+        pid = new_id(tag)
+        self.send_raw("<iq type='get' id='%s' to='%s'><ping xmlns='urn:"
+                      "xmpp:ping'/></iq>" % (pid, DOMAIN))
+        ok = await wait_until(lambda: pid.encode() in self.raw, timeout)
+        check(ok, "%s: no answer to ping %s" % (self.jid, pid))
+
+    def write_message(self, to, mid, body="hello"):
+        """Write a chat message straight to the socket (no send queue, so
+        we know what reached the wire).  True if written."""
+        if self.transport is None or self.footer_sent or self.vanished:
+            self.unsent.append(mid)
+            return False
+        self.send_raw("<message to='%s' type='chat' id='%s'>"
+                      "<body>%s</body></message>" % (to, mid, body))
+        self.sent.append(mid)
+        return True
+
+    async def burst(self, to, ids, gap, rng, pad=""):
+        """Write the messages ids with random gaps of up to gap seconds.
+        Should the peer close our stream meanwhile, we answer once the
+        burst is out (RFC 6120 4.4: finish transmitting)."""
+        self.hold += 1
+        try:
+            for i, mid in enumerate(ids):
+                if i and gap > 0:
+                    await asyncio.sleep(rng.uniform(0, gap))
+                self.write_message(to, mid, "burst %s%s" % (mid, pad))
+        finally:
+            self.hold -= 1
+            if self.hold == 0 and self.peer_closed and not self.footer_sent:
+                self._answer_close_later()
+
+    async def close(self, timeout=5.0):
+        self.start_close()
+        await wait_event(self.gone, timeout + 2, "%s to close" % self.jid)
+
+
+async def wait_event(ev, timeout, what):
+    try:
+        await asyncio.wait_for(ev.wait(), timeout)
+        return True
+    except asyncio.TimeoutError:
+        check(False, "timed out (%gs) waiting for %s" % (timeout, what))
+        return False
+
+
+async def wait_until(pred, timeout, step=0.02):
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() >= end:
+            return False
+        await asyncio.sleep(step)
+    return True
+
+
+def small_buffers_possible():
+    """Make the loop's create_connection give a client with an rcvbuf
+    attribute a socket with that SO_RCVBUF, set before connecting (after
+    it, the window already offered stays).  slixmpp 1.8 has no hook."""
+    loop = asyncio.get_running_loop()
+    if getattr(loop, "handback_patched", False):
+        return
+    orig = loop.create_connection
+
+    async def create_connection(factory, host=None, port=None, **kw):
+        proto = factory()
+        rcvbuf = getattr(proto, "rcvbuf", None)
+        if not rcvbuf or host is None or kw.get("ssl"):
+            return await orig(lambda: proto, host, port, **kw)
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        try:
+            await loop.sock_connect(sock, (host, port))
+        except OSError:
+            sock.close()
+            raise
+        kw.pop("server_hostname", None)
+        return await orig(lambda: proto, sock=sock, **kw)
+    loop.create_connection = create_connection
+    loop.handback_patched = True
+
+
+async def login(port, user, tag, sm=False, resume=False, rcvbuf=None,
+                timeout=10.0):
+    """One client logged in through port, presence sent."""
+    c = Client(user, "%s-%s" % (tag, uuid.uuid4().hex[:6]), sm, resume)
+    if rcvbuf:
+        small_buffers_possible()
+        c.rcvbuf = rcvbuf
+    check("xep_0198" not in c.plugin or sm,
+          "slixmpp loaded xep_0198 on its own")
+    c.go(port)
+    if not await wait_event(c.started, timeout, "%s to log in" % user):
+        raise RuntimeError("login failed")
+    c.send_presence()
+    return c
+
+
+# ---------------------------------------------------------------- the logs
+
+
+def pct_decode(s):
+    return re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)),
+                  s)
+
+
+def parse_list(lst):
+    """proxy/sesslog.c's undeliverable_list (and handed_back_list): items
+    dir:name:id:type apart by ' ', parts %XX-escaped, "..." when cut."""
+    items, more = [], False
+    for word in (lst or "").split(" "):
+        if word == "":
+            continue
+        if word == "...":
+            more = True
+            continue
+        parts = word.split(":")
+        if len(parts) == 4:
+            items.append(tuple(pct_decode(p) for p in parts))
+    return items, more
+
+
+class SgLog:
+    def __init__(self, path):
+        self.path = path
+
+    def records(self, event=None):
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as f:
+                recs = [parse_line(li) for li in f.read().splitlines()]
+        except FileNotFoundError:
+            return []
+        return [r for r in recs if event is None or r.get("event") == event]
+
+    def end_of(self, client):
+        """The session-end line of the session from client's address."""
+        if client.local_addr is None:
+            return None
+        addr = "%s:%d" % client.local_addr[:2]
+        for r in self.records("session-end"):
+            if r.get("client") == addr:
+                return r
+        return None
+
+    async def wait_end(self, client, timeout):
+        ok = await wait_until(lambda: self.end_of(client) is not None,
+                              timeout, 0.05)
+        check(ok, "stanzaguard logged no session-end for %s within %gs"
+              % (client.boundjid.full, timeout))
+        return self.end_of(client)
+
+    def named(self):
+        """{id: [(dir, name, type)]} of every stanza named undeliverable
+        (one event=undeliverable line each, however many)."""
+        out = {}
+        for r in self.records("undeliverable"):
+            out.setdefault(r.get("id", ""), []).append(
+                (r.get("dir"), r.get("name"), r.get("type")))
+        return out
+
+
+def send_queue(port, peer):
+    """Bytes that the loopback socket on port, connected to client peer,
+    has sent or queued and peer's kernel has not acknowledged (the
+    tx_queue of /proc/net/tcp: what SIOCOUTQ says), or None."""
+    want = (":%04X" % port, ":%04X" % peer.local_addr[1])
+    try:
+        with open("/proc/net/tcp", encoding="ascii") as f:
+            for line in f.read().splitlines()[1:]:
+                w = line.split()
+                if w[1].endswith(want[0]) and w[2].endswith(want[1]):
+                    return int(w[4].split(":")[0], 16)
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
+
+
+def sum_field(recs, key):
+    return sum(int(r.get(key, 0) or 0) for r in recs)
+
+
+def sg_summary(recs):
+    """The session lines' figures that tell what stanzaguard did."""
+    sms = {}
+    for r in recs:
+        sms[r.get("sm", "-")] = sms.get(r.get("sm", "-"), 0) + 1
+    closes = {}
+    for r in recs:
+        k = "%s/%s/%s" % (r.get("close"), r.get("c_closed"),
+                          r.get("s_closed"))
+        closes[k] = closes.get(k, 0) + 1
+    return ("sessions=%d sm={%s} close={%s} bounced_to_c=%d bounced_to_s=%d "
+            "undeliverable_c=%d undeliverable_s=%d handed_back=%d "
+            "s_unacked=%d" % (
+                len(recs), ", ".join("%s:%d" % kv for kv in sorted(
+                    sms.items())),
+                ", ".join("%s:%d" % kv for kv in sorted(closes.items())),
+                sum_field(recs, "bounced_to_c"),
+                sum_field(recs, "bounced_to_s"),
+                sum_field(recs, "undeliverable_c"),
+                sum_field(recs, "undeliverable_s"),
+                sum_field(recs, "handed_back"),
+                sum_field(recs, "s_unacked")))
+
+
+# ----------------------------------------------------------- accounting
+
+
+class Ledger:
+    """The fate of every message one sender wrote to one recipient."""
+
+    CASES = ("live", "live-after-close", "offline", "bounced", "named",
+             "lost")
+
+    def __init__(self, name):
+        self.name = name
+        self.sent = []              # ids, in order
+        self.unsent = 0
+
+    def account(self, recipients, senders, sg):
+        """recipients: every Client of the recipient user; senders: every
+        Client of the sender.  Returns (counts, details)."""
+        sent = set(self.sent)
+        got = {}                    # id -> list of "live"/"offline"/...
+        for c in recipients:
+            parsed = {}
+            for m in c.messages:
+                if m["id"] in sent and m["type"] != "error":
+                    parsed.setdefault(m["id"], []).append(m)
+            raw = c.raw_messages()
+            for mid in sent:
+                n_raw = len([1 for t, _d in raw.get(mid, []) if t != "error"])
+                ps = parsed.get(mid, [])
+                n = max(n_raw, len(ps))
+                for i in range(n):
+                    if i < len(ps):
+                        m = ps[i]
+                        case = "offline" if m["delayed"] else (
+                            "live-after-close" if m["after_own_close"]
+                            else "live")
+                    else:
+                        # Bytes that reached the client, never parsed: it
+                        # closed or reset first.
+                        delayed = [d for t, d in raw[mid] if t != "error"]
+                        case = "offline" if delayed[i] else \
+                            "live-after-close"
+                    got.setdefault(mid, []).append(case)
+        bounced = {}
+        for c in senders:
+            for m in c.messages:
+                if m["id"] in sent and m["type"] == "error":
+                    bounced.setdefault(m["id"], []).append(m["cond"])
+        named = sg.named()
+        counts = {k: 0 for k in self.CASES}
+        counts.update(dup=0, delivered_and_bounced=0, named_and_delivered=0)
+        lost, dups, both = [], [], []
+        for mid in self.sent:
+            cases = got.get(mid, [])
+            if len(cases) > 1:
+                counts["dup"] += 1
+                dups.append((mid, cases))
+            if cases:
+                counts[cases[0]] += 1
+                if mid in bounced:
+                    counts["delivered_and_bounced"] += 1
+                    both.append(mid)
+                if mid in named:
+                    counts["named_and_delivered"] += 1
+            elif mid in bounced:
+                counts["bounced"] += 1
+            elif mid in named:
+                counts["named"] += 1
+            else:
+                counts["lost"] += 1
+                lost.append(mid)
+        return counts, {"lost": lost, "dup": dups, "both": both,
+                        "bounced": bounced}
+
+    def report(self, counts, extra=""):
+        say("handback: %s counts: written=%d %s%s" % (
+            self.name, len(self.sent), " ".join(
+                "%s=%d" % (k, counts[k]) for k in self.CASES +
+                ("dup", "delivered_and_bounced", "named_and_delivered")),
+            (" " + extra) if extra else ""))
+
+
+def check_counts(name, counts, details, allow_bounce=False, allow_named=False):
+    check(counts["lost"] == 0, "%s: %d messages lost, e.g. %s"
+          % (name, counts["lost"], details["lost"][:4]))
+    check(counts["dup"] == 0, "%s: %d messages delivered twice, e.g. %s"
+          % (name, counts["dup"], details["dup"][:4]))
+    if not allow_bounce:
+        check(counts["bounced"] == 0 and counts["delivered_and_bounced"] == 0,
+              "%s: %d messages bounced (%d of them delivered all the same), "
+              "e.g. %s" % (name, counts["bounced"] +
+                           counts["delivered_and_bounced"],
+                           counts["delivered_and_bounced"],
+                           list(details["bounced"].items())[:4]))
+    if not allow_named:
+        check(counts["named"] == 0, "%s: %d messages only named in "
+              "stanzaguard's log, not delivered" % (name, counts["named"]))
+    check(counts["named_and_delivered"] == 0, "%s: %d messages named "
+          "undeliverable, yet delivered" % (name,
+                                             counts["named_and_delivered"]))
+
+
+def handback_expected(a):
+    return a.expect_handback
+
+
+def check_sessions(name, a, recs, clients):
+    """What the session lines say of clients that do not do SM."""
+    for c in clients:
+        check(not c.saw_sm_elements(), "%s: %s received SM elements: %s"
+              % (name, c.boundjid.full, c.saw_sm_elements()[:3]))
+    if handback_expected(a):
+        for r in recs:
+            check(r.get("sm") == "handback", "%s: session %s logged sm=%s, "
+                  "want handback" % (name, r.get("session"), r.get("sm")))
+
+
+async def collect(port, user, ledger, recipients, senders, sg,
+                  timeout=5.0):
+    """Log user in once more (through port) and wait until every message
+    of the ledger not yet delivered nor bounced has come from offline
+    storage (or the timeout: the accounting then names what is missing)."""
+    c = await login(port, user, "collect")
+    recipients.append(c)
+    await settle_offline(ledger, recipients, senders, sg, timeout)
+    await c.close()
+    return c
+
+
+async def settle_offline(ledger, recipients, senders, sg, timeout=2.0):
+    """After a login: wait (bounded) until what the ledger still misses has
+    come from offline storage (or was bounced, or named in stanzaguard's
+    log), so that it is not mixed up with what comes live next."""
+    def done():
+        have = set()
+        for r in recipients:
+            have |= {m["id"] for m in r.messages if m["type"] != "error"}
+        for r in senders:
+            have |= {m["id"] for m in r.messages if m["type"] == "error"}
+        missing = set(ledger.sent) - have
+        return not missing or missing <= set(sg.named())
+    await wait_until(done, timeout)
+
+
+# ------------------------------------------------------------ a slow link
+
+
+class SlowLink:
+    """A TCP relay on loopback that delays every byte, end of file and reset
+    by `delay` each way: the WAN (or firewall) between stanzaguard and
+    the server of issue 13's server-cut case.  What one side sends after
+    the other has closed is dropped, as on a real link; a reset from one
+    side becomes a reset (SO_LINGER 0) towards the other, after the bytes
+    before it."""
+
+    def __init__(self, port, upstream_port, delay):
+        self.port, self.upstream_port, self.delay = port, upstream_port, delay
+        self.server = None
+        self.links = 0
+
+    async def start(self):
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1",
+                                                 self.port)
+
+    async def stop(self):
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _accept(self, c_reader, c_writer):
+        self.links += 1
+        try:
+            s_reader, s_writer = await asyncio.open_connection(
+                "127.0.0.1", self.upstream_port)
+        except OSError:
+            reset(c_writer)
+            return
+        for w in (c_writer, s_writer):
+            w.get_extra_info("socket").setsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        await asyncio.gather(self._pump(c_reader, s_writer),
+                             self._pump(s_reader, c_writer),
+                             return_exceptions=True)
+
+    async def _pump(self, reader, writer):
+        """Read everything from reader; hand each piece (bytes, EOF, reset)
+        to writer `delay` later, in order."""
+        queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        async def deliver():
+            while True:
+                due, what = await queue.get()
+                wait = due - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if what == "eof":
+                    try:
+                        writer.write_eof()
+                    except (OSError, RuntimeError):
+                        pass
+                    return
+                if what == "reset":
+                    reset(writer)
+                    return
+                if not writer.is_closing():
+                    writer.write(what)      # dropped if the peer is gone
+        task = asyncio.ensure_future(deliver())
+        while True:
+            try:
+                data = await reader.read(65536)
+            except OSError:
+                data = None
+            due = loop.time() + self.delay
+            if data:
+                queue.put_nowait((due, data))
+                continue
+            queue.put_nowait((due, "eof" if data == b"" else "reset"))
+            break
+        await task
+
+
+def reset(writer):
+    """Close writer's socket with a TCP reset."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    writer.transport.abort()
+
+
+# --------------------------------------------------------------- scenarios
+
+
+async def scenario_read_close(a):
+    """bob reads k of N, closes his stream; alice goes on sending."""
+    rng = random.Random(a.seed)
+    sg = SgLog(a.sg_log)
+    alice = await login(a.port, "alice", "sender")
+    ledger = Ledger("read-close")
+    bobs, bob_recs = [], []
+    for rnd in range(a.rounds):
+        bob = await login(a.port, "bob", "r%02d" % rnd)
+        bobs.append(bob)
+        await settle_offline(ledger, bobs, [alice], sg)
+        ids = [new_id("r%02d-m%02d" % (rnd, i)) for i in range(a.burst)]
+        k = rng.randint(1, a.burst - 1)
+        bob.trigger = (set(ids), k, bob.start_close)
+        ledger.sent += ids
+        await alice.burst(bob.boundjid.bare, ids, a.gap, rng)
+        await wait_event(bob.gone, 10, "round %d: bob to close" % rnd)
+        rec = await sg.wait_end(bob, 10)
+        if rec:
+            bob_recs.append(rec)
+    last = await collect(a.port, "bob", ledger, bobs, [alice], sg)
+    await alice.close()
+    await asyncio.sleep(0.2)
+    counts, details = ledger.account(bobs, [alice], sg)
+    ledger.report(counts)
+    say("handback: read-close bob's sessions: %s" % sg_summary(bob_recs))
+    check_counts("read-close", counts, details)
+    check_sessions("read-close", a, bob_recs + [
+        r for r in (sg.end_of(alice), sg.end_of(last)) if r], bobs + [alice])
+
+
+async def scenario_idle(a):
+    """Bursts from alice (straight to Prosody) across the idle close of
+    bob's session."""
+    rng = random.Random(a.seed)
+    sg = SgLog(a.sg_log)
+    alice = await login(a.upstream_port, "alice", "direct")
+    ledger = Ledger("idle")
+    bobs, bob_recs = [], []
+    for rnd in range(a.rounds):
+        bob = await login(a.port, "bob", "r%02d" % rnd)
+        bobs.append(bob)
+        await settle_offline(ledger, bobs, [alice], sg)
+        await asyncio.sleep(0.1)
+        bob.answer_delay = rng.uniform(0, a.answer_delay)
+        offset = rng.uniform(-a.jitter, a.jitter)
+        delay = bob.last_io + a.idle + offset - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        ids = [new_id("r%02d-m%02d" % (rnd, i)) for i in range(a.burst)]
+        ledger.sent += ids
+        await alice.burst(bob.boundjid.bare, ids, a.gap, rng)
+        await wait_event(bob.gone, a.idle + a.close_timeout + 5,
+                         "round %d: bob closed by the idle timeout" % rnd)
+        rec = await sg.wait_end(bob, 10)
+        if rec:
+            bob_recs.append(rec)
+            check(rec.get("close") == "idle", "round %d: close=%s, want idle"
+                  % (rnd, rec.get("close")))
+    await collect(a.port, "bob", ledger, bobs, [alice], sg)
+    await alice.close()
+    await asyncio.sleep(0.2)
+    counts, details = ledger.account(bobs, [alice], sg)
+    ledger.report(counts)
+    say("handback: idle bob's sessions: %s" % sg_summary(bob_recs))
+    check_counts("idle", counts, details)
+    check_sessions("idle", a, bob_recs, bobs)
+
+
+async def scenario_vanish(a):
+    """bob resets his connection in the middle of alice's burst.  In odd
+    rounds he first stops reading, with a small receive buffer, so that
+    stanzaguard still holds bytes for him that his kernel never
+    acknowledged when he resets: the kernel drops them, and SIOCOUTQ then
+    reads 0 (the spec's "beware the reset")."""
+    rng = random.Random(a.seed)
+    sg = SgLog(a.sg_log)
+    alice = await login(a.port, "alice", "sender")
+    ledger = Ledger("vanish")
+    bobs, bob_recs = [], []
+    body = "x" * a.body_size
+    stalled = unacked = 0
+    for rnd in range(a.rounds):
+        stall = rnd % 2 == 1
+        bob = await login(a.port, "bob", "r%02d" % rnd,
+                          rcvbuf=2048 if stall else None)
+        bobs.append(bob)
+        await settle_offline(ledger, bobs, [alice], sg)
+        ids = [new_id("r%02d-m%02d" % (rnd, i)) for i in range(a.burst)]
+        k = rng.randint(1, a.burst // 2)
+        if stall:
+            bob.trigger = (set(ids), k, bob.transport.pause_reading)
+        else:
+            bob.trigger = (set(ids), k, bob.vanish)
+        ledger.sent += ids
+        await alice.burst(bob.boundjid.bare, ids, a.gap, rng, body)
+        if stall:
+            # Let what the burst left queued pile up in front of bob.
+            await asyncio.sleep(0.2)
+            q = send_queue(a.port, bob)
+            if q:
+                stalled += 1
+                unacked += q
+            bob.vanish()
+        await wait_event(bob.gone, 10, "round %d: bob to vanish" % rnd)
+        rec = await sg.wait_end(bob, 10)
+        if rec:
+            bob_recs.append(rec)
+            check(rec.get("close") == "client-vanished", "round %d: close=%s,"
+                  " want client-vanished" % (rnd, rec.get("close")))
+    await collect(a.port, "bob", ledger, bobs, [alice], sg)
+    await alice.close()
+    await asyncio.sleep(0.2)
+    counts, details = ledger.account(bobs, [alice], sg)
+    ledger.report(counts, "resets_with_bytes_unacked=%d (%d bytes)"
+                  % (stalled, unacked))
+    say("handback: vanish bob's sessions: %s" % sg_summary(bob_recs))
+    check_counts("vanish", counts, details)
+    check_sessions("vanish", a, bob_recs, bobs)
+
+
+async def scenario_server_cut(a):
+    """Prosody cuts alice's session (mod_legacy_idle_cut) while she sends
+    a burst to bob, who is offline: every message must have reached
+    Prosody (bob gets it from offline storage), been bounced to alice, or
+    be named in stanzaguard's log.  With --link-port, stanzaguard's
+    upstream is a SlowLink to Prosody."""
+    rng = random.Random(a.seed)
+    sg = SgLog(a.sg_log)
+    link = None
+    if a.link_port:
+        link = SlowLink(a.link_port, a.upstream_port, a.link_delay)
+        await link.start()
+    ledger = Ledger("server-cut")
+    alices, alice_recs = [], []
+    for rnd in range(a.rounds):
+        alice = await login(a.port, "alice", "r%02d" % rnd)
+        alices.append(alice)
+        await asyncio.sleep(0.2)
+        # Prosody cuts cut_after after the last byte it read: the ping,
+        # which came one link delay D before its answer reached us here,
+        # or stanzaguard's <a/> to the <r/> that came with the answer, D
+        # after.  Aim the first message to reach Prosody about when it
+        # cuts (it travels D too), give or take the jitter.
+        await alice.ping_server("r%02d-ping" % rnd, 5)
+        ref = time.monotonic()
+        offset = rng.uniform(-a.jitter, a.jitter) - a.link_delay
+        alice.hold += 1             # the burst goes out, cut or not
+        delay = ref + a.cut_after + offset - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        ids = [new_id("r%02d-m%02d" % (rnd, i)) for i in range(a.burst)]
+        alice.hold -= 1
+        await alice.burst("bob@%s" % DOMAIN, ids, a.gap, rng)
+        ledger.sent += [i for i in ids if i in alice.sent]
+        ledger.unsent += len(alice.unsent)
+        await wait_event(alice.gone, a.cut_after + a.close_timeout + 8,
+                         "round %d: alice cut" % rnd)
+        rec = await sg.wait_end(alice, 10)
+        if rec:
+            alice_recs.append(rec)
+    bobs = []
+    await collect(a.port, "bob", ledger, bobs, alices, sg,
+                  timeout=3.0)
+    await asyncio.sleep(0.2)
+    if link is not None:
+        await link.stop()
+    counts, details = ledger.account(bobs, alices, sg)
+    reached = sum(counts[k] for k in ("live", "live-after-close", "offline"))
+    ledger.report(counts, "reached_server=%d not_written=%d"
+                  % (reached, ledger.unsent))
+    say("handback: server-cut alice's sessions: %s" % sg_summary(alice_recs))
+    # Bounced and named are allowed here; lost (silently) is not.
+    check_counts("server-cut", counts, details, allow_bounce=True,
+                 allow_named=True)
+    for c in alices:
+        check(not c.saw_sm_elements(), "server-cut: %s received SM "
+              "elements" % c.boundjid.full)
+
+
+async def scenario_client_sm(a):
+    """Clients doing XEP-0198 themselves: stanzaguard only watches."""
+    sg = SgLog(a.sg_log)
+    alice = await login(a.port, "alice", "sm", sm=True, resume=False)
+    bob = await login(a.port, "bob", "smr", sm=True, resume=True)
+    for c in (alice, bob):
+        await wait_until(lambda c=c: c.sm_enabled is not None, 5)
+        check(c.sm_enabled is not None, "%s: SM not enabled" % c.user)
+    ledger = Ledger("client-sm")
+    rng = random.Random(a.seed)
+    ids = [new_id("sm-m%02d" % i) for i in range(a.burst)]
+    ledger.sent += ids
+    await alice.burst(bob.boundjid.full, ids, a.gap, rng)
+    await wait_until(lambda: set(ids) <= {m["id"] for m in bob.messages}, 5)
+    await asyncio.gather(alice.close(), bob.close())
+    recs = []
+    for c in (alice, bob):
+        r = await sg.wait_end(c, 10)
+        if r:
+            recs.append(r)
+    counts, details = ledger.account([bob], [alice], sg)
+    ledger.report(counts)
+    say("handback: client-sm sessions: %s" % sg_summary(recs))
+    check_counts("client-sm", counts, details)
+    for c, r in zip((alice, bob), recs):
+        # bob asked for resume: his session may be logged resumable.
+        want = ("client",) if c is alice else ("client", "resumable")
+        check(r.get("sm") in want, "client-sm: %s's session logged sm=%s, "
+              "want %s" % (c.boundjid.full, r.get("sm"), "|".join(want)))
+        check(int(r.get("handed_back", 0) or 0) == 0,
+              "client-sm: handed_back=%s" % r.get("handed_back"))
+        # SM flowed between the client and Prosody: <r/> or <a/> seen.
+        check(c.saw_sm_elements(), "client-sm: %s saw no SM element"
+              % c.boundjid.full)
+    # Prosody got exactly one <enable/> per session: none injected.
+    try:
+        with open(a.prosody_log, encoding="utf-8", errors="replace") as f:
+            enables = len(re.findall(r"Received\[c2s\]: <enable\b", f.read()))
+    except FileNotFoundError:
+        enables = -1
+    check(enables in (-1, 2), "client-sm: Prosody received %d <enable/>, "
+          "want 2 (one per client, none injected)" % enables)
+
+
+SCENARIOS = {
+    "read-close": scenario_read_close,
+    "idle": scenario_idle,
+    "vanish": scenario_vanish,
+    "server-cut": scenario_server_cut,
+    "client-sm": scenario_client_sm,
+}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("scenario", choices=sorted(SCENARIOS))
+    p.add_argument("--port", type=int, required=True,
+                   help="stanzaguard's port on 127.0.0.1")
+    p.add_argument("--upstream-port", type=int, required=True,
+                   help="Prosody's c2s port on 127.0.0.1")
+    p.add_argument("--sg-log", required=True)
+    p.add_argument("--prosody-log", required=True)
+    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--burst", type=int, default=20)
+    p.add_argument("--gap", type=float, default=0.01,
+                   help="longest pause between two messages of a burst")
+    p.add_argument("--body-size", type=int, default=0,
+                   help="vanish: this many more bytes in each body")
+    p.add_argument("--jitter", type=float, default=0.3,
+                   help="the burst starts this much around the deadline")
+    p.add_argument("--answer-delay", type=float, default=0.3,
+                   help="idle: bob answers the close tag up to this late")
+    p.add_argument("--idle", type=float, default=1.0,
+                   help="stanzaguard's --idle-timeout, seconds")
+    p.add_argument("--cut-after", type=float, default=2.0,
+                   help="Prosody's legacy_idle_cut_after, seconds")
+    p.add_argument("--close-timeout", type=float, default=2.0)
+    p.add_argument("--link-port", type=int,
+                   help="server-cut: listen here, relay to --upstream-port "
+                   "(stanzaguard's upstream) with --link-delay each way")
+    p.add_argument("--link-delay", type=float, default=0.0)
+    p.add_argument("--expect-handback", action="store_true",
+                   help="stanzaguard has sm-handback: sessions of clients "
+                   "without SM must log sm=handback")
+    p.add_argument("--seed", type=int,
+                   default=int(os.environ.get("SG_SEED", "0") or 0) or
+                   random.randrange(1, 1 << 30))
+    p.add_argument("--debug-log", help="slixmpp's debug log goes here")
+    a = p.parse_args()
+    if a.debug_log:
+        logging.basicConfig(filename=a.debug_log, level=logging.DEBUG,
+                            format="%(asctime)s %(name)s %(message)s")
+    else:
+        logging.basicConfig(level=logging.CRITICAL)
+    say("handback: %s seed=%d rounds=%d burst=%d" % (
+        a.scenario, a.seed, a.rounds, a.burst))
+    try:
+        asyncio.run(SCENARIOS[a.scenario](a))
+    except Exception as e:  # noqa: BLE001 - any error fails the scenario
+        import traceback
+        traceback.print_exc()
+        check(False, "%s: %s: %s" % (a.scenario, type(e).__name__, e))
+    if FAILURES:
+        say("handback: %s: %d checks failed" % (a.scenario, len(FAILURES)))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

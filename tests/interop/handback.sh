@@ -1,0 +1,286 @@
+#!/bin/sh
+# Issue 13's interop test: stanzaguard hands undelivered stanzas back
+# through Prosody's stream management, so that clients without it lose
+# nothing and get nothing bounced.  Part of `make check-interop`.
+#
+#   tests/interop/handback.sh path/to/stanzaguard [SCENARIO...]
+#
+# For each scenario (default: all; tests/interop/handback.py says what
+# each does): a throwaway Prosody 0.12 (tests/interop/prosody.sh, debug
+# log) with the modules that Debian's /etc/prosody/prosody.cfg.lua enables
+# (mod_smacks among them; mod_offline is always loaded) and its c2s rate
+# limit, stanzaguard in front of it, both on free loopback ports:
+#
+#   read-close  bob reads k of N messages and closes his stream
+#   idle        bursts across stanzaguard's idle close (--idle-timeout=1s)
+#   vanish      bob resets his connection in the middle of a burst
+#   server-cut  Prosody (mod_legacy_idle_cut, 1 s) cuts the sender's
+#               session before stanzaguard's idle timer (30 s); between
+#               stanzaguard and Prosody a link that delays 20 ms each way
+#               (handback.py's SlowLink), without which the window where
+#               a message can be lost silently is too narrow to hit
+#   client-sm   clients doing XEP-0198 themselves pass through: sm=client
+#
+# Each prints its counts ("handback: NAME counts: ..."); it fails on any
+# message lost, bounced (but in server-cut) or delivered twice.  When this
+# stanzaguard has --sm-handback, sessions must also log sm=handback.
+# HANDBACK_SG_OPTS: more stanzaguard options (e.g. --sm-handback=no, to
+# see what happens without the feature).  SG_SEED=N replays the timing.
+# Skips (exit 0, "handback: skipped: WHY") when Prosody or
+# python3-slixmpp is missing, or this stanzaguard has no --sm-handback
+# (HANDBACK_FORCE=1 runs it all the same: the counts without the feature).  Logs in build/handback.XXXXXX, kept when a
+# scenario failed (KEEP=1: always).  Last line: "handback: N passed, N
+# failed"; exit status non-zero if any failed.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PY=/usr/bin/python3
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 path/to/stanzaguard [SCENARIO...]" >&2
+	exit 2
+fi
+case $1 in
+/*) BIN=$1 ;;
+*) BIN=$(pwd)/$1 ;;
+esac
+shift
+if [ ! -x "$BIN" ]; then
+	echo "handback: $BIN is not an executable (make stanzaguard)" >&2
+	exit 2
+fi
+ALL="read-close idle vanish server-cut client-sm"
+SCENARIOS=${*:-$ALL}
+
+skip()
+{
+	echo "handback: skipped: $*"
+	exit 0
+}
+command -v "${PROSODY:-prosody}" >/dev/null 2>&1 ||
+    skip "no prosody on PATH (make deps-test)"
+command -v "${PROSODYCTL:-prosodyctl}" >/dev/null 2>&1 ||
+    skip "no prosodyctl on PATH (make deps-test)"
+"$PY" -c 'import slixmpp' 2>/dev/null ||
+    skip "$PY cannot import slixmpp (make deps-test)"
+
+# The modules_enabled of Debian 12's prosody.cfg.lua, but posix (it would
+# daemonize and write a pid file of its own): prosody.sh already loads
+# roster, saslauth, disco and ping.
+DEBIAN_MODULES="tls blocklist bookmarks carbons dialback limits pep private
+smacks vcard4 vcard_legacy csi_simple invites invites_adhoc invites_register
+register time uptime version admin_adhoc admin_shell"
+DEBIAN_LIMITS='limits = { c2s = { rate = "10kb/s"; }; s2sin = { rate = "30kb/s"; }; }'
+
+# A stanzaguard without the feature fails these (the counts of the
+# "before" case): skipped unless HANDBACK_FORCE=1.
+EXPECT=""
+if "$BIN" --help 2>&1 | grep -q -- '--sm-handback'; then
+	EXPECT=--expect-handback
+	case " ${HANDBACK_SG_OPTS:-} " in
+	*" --sm-handback=no "*) EXPECT="" ;;
+	esac
+elif [ "${HANDBACK_FORCE:-0}" != 1 ]; then
+	skip "this stanzaguard has no --sm-handback (HANDBACK_FORCE=1 runs" \
+	    "the scenarios all the same)"
+fi
+
+mkdir -p "$ROOT/build" || exit 2
+WORK=$(mktemp -d "$ROOT/build/handback.XXXXXX") || exit 2
+PASSED=0
+FAILED=0
+STARTED=$(date +%s)
+RUNNING=""	# scenario directories with something running
+CLIENTS=""	# timeout(1) running handback.py
+
+is_alive()
+{
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# SIGTERM the stanzaguard of PIDFILE, wait (at most 5 s), else SIGKILL;
+# non-zero if it had to be killed.  SG_STATUS: its exit status.
+stop_sg()
+{
+	SG_STATUS=""
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	rm -f "$1"
+	kill -TERM "$pid" 2>/dev/null
+	n=50
+	while is_alive "$pid" && [ "$n" -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	killed=0
+	if is_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		killed=1
+	fi
+	wait "$pid" 2>/dev/null
+	SG_STATUS=$?
+	return "$killed"
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup()
+{
+	[ -n "$CLIENTS" ] && kill -TERM "$CLIENTS" 2>/dev/null
+	for d in $RUNNING; do
+		stop_sg "$d/stanzaguard.pid"
+		"$HERE/prosody.sh" stop "$d/prosody" 2>/dev/null
+	done
+	if [ "$FAILED" -eq 0 ] && [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$WORK"
+	else
+		echo "handback: logs kept in $WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'echo "handback: interrupted"; exit 130' INT
+trap 'echo "handback: terminated"; exit 143' TERM
+
+free_ports()
+{
+	"$PY" - "$1" <<-'EOF'
+	import socket, sys
+	socks = []
+	for _ in range(int(sys.argv[1])):
+	    s = socket.socket()
+	    s.bind(("127.0.0.1", 0))
+	    socks.append(s)
+	print(" ".join(str(s.getsockname()[1]) for s in socks))
+	EOF
+}
+
+fail()
+{
+	FAILED=$((FAILED + 1))
+	echo "handback: FAIL $1: $2 (logs in $WORK/$1)"
+}
+
+# run NAME TIME-LIMIT FLAVOUR "STANZAGUARD-OPTIONS" "CLIENT-OPTIONS"
+#   FLAVOUR: plain; or cut: Prosody cuts idle c2s connections after
+#   CUT_AFTER seconds (mod_legacy_idle_cut), and stanzaguard's upstream is
+#   handback.py's SlowLink to Prosody (LINK_DELAY each way)
+CUT_AFTER=1
+LINK_DELAY=0.02
+run()
+{
+	name=$1 limit=$2 flavour=$3 sgopts=$4 copts=$5
+	d=$WORK/$name
+	mkdir -p "$d"
+	t0=$(date +%s)
+	echo "handback: $name"
+	# shellcheck disable=SC2046 # three words
+	set -- $(free_ports 3)
+	pport=$1 lport=$2 uport=$1
+	if [ "$flavour" = cut ]; then
+		uport=$3
+		copts="$copts --cut-after $CUT_AFTER --link-port $uport \
+--link-delay $LINK_DELAY"
+	fi
+	RUNNING="$RUNNING $d"
+
+	set -- -v debug -o "$DEBIAN_LIMITS"
+	for m in $DEBIAN_MODULES; do
+		set -- "$@" -l "$m"
+	done
+	if [ "$flavour" = cut ]; then
+		set -- "$@" -m "$HERE" -l legacy_idle_cut \
+		    -o "legacy_idle_cut_after = $CUT_AFTER"
+	fi
+	if ! "$HERE/prosody.sh" start "$d/prosody" "$pport" "$@" \
+	    >"$d/prosody.sh.out" 2>&1; then
+		sed 's/^/    /' "$d/prosody.sh.out"
+		fail "$name" "Prosody did not start"
+		return
+	fi
+
+	# shellcheck disable=SC2086 # options are words
+	"$BIN" --listen "127.0.0.1:$lport" --upstream "127.0.0.1:$uport" \
+	    --log-format=text --log-level=info --stats-interval=0 \
+	    --drain-timeout=2s $sgopts ${HANDBACK_SG_OPTS:-} \
+	    2>"$d/stanzaguard.log" &
+	echo $! >"$d/stanzaguard.pid"
+	n=50
+	until grep -q 'event=listening' "$d/stanzaguard.log" 2>/dev/null; do
+		n=$((n - 1))
+		if [ "$n" -le 0 ] || ! is_alive "$(cat "$d/stanzaguard.pid")"
+		then
+			sed 's/^/    /' "$d/stanzaguard.log"
+			stop_sg "$d/stanzaguard.pid"
+			"$HERE/prosody.sh" stop "$d/prosody"
+			fail "$name" "stanzaguard did not start listening"
+			return
+		fi
+		sleep 0.1
+	done
+
+	# In the background, so that a signal runs the trap at once.
+	# shellcheck disable=SC2086 # options are words
+	timeout -k 5 "$limit" "$PY" "$HERE/handback.py" "$name" \
+	    --port "$lport" --upstream-port "$pport" \
+	    --sg-log "$d/stanzaguard.log" \
+	    --prosody-log "$d/prosody/prosody.log" \
+	    --debug-log "$d/slixmpp.log" $EXPECT $copts \
+	    >"$d/clients.out" 2>&1 &
+	CLIENTS=$!
+	wait "$CLIENTS"
+	rc=$?
+	CLIENTS=""
+	sed 's/^/    /' "$d/clients.out"
+	why=""
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		why="timed out after ${limit}s"
+	elif [ "$rc" -ne 0 ]; then
+		why="handback.py failed"
+	fi
+	if ! stop_sg "$d/stanzaguard.pid"; then
+		why="${why:+$why; }stanzaguard did not exit within 5s of SIGTERM"
+	elif [ "$SG_STATUS" != 0 ]; then
+		why="${why:+$why; }stanzaguard exited with status $SG_STATUS"
+	fi
+	"$HERE/prosody.sh" stop "$d/prosody"
+	if grep -E 'level=(emerg|alert|crit|error)' "$d/stanzaguard.log" \
+	    >"$d/errors" 2>/dev/null; then
+		sed 's/^/    /' "$d/errors"
+		why="${why:+$why; }stanzaguard logged errors"
+	fi
+	if [ -n "$why" ]; then
+		fail "$name" "$why"
+	else
+		PASSED=$((PASSED + 1))
+		echo "handback: PASS $name ($(($(date +%s) - t0))s)"
+	fi
+}
+
+for s in $SCENARIOS; do
+	case $s in
+	read-close)
+		run read-close 60 plain "--idle-timeout=30s --close-timeout=2s" \
+		    "--rounds 8 --burst 20 --gap 0.01" ;;
+	idle)
+		run idle 90 plain "--idle-timeout=1s --close-timeout=2s" \
+		    "--idle 1 --close-timeout 2 --rounds 12 --burst 10 \
+		    --gap 0.02 --jitter 0.3 --answer-delay 0.3" ;;
+	vanish)
+		run vanish 60 plain "--idle-timeout=30s --close-timeout=2s" \
+		    "--rounds 8 --burst 20 --gap 0.01 --body-size 200" ;;
+	server-cut)
+		run server-cut 90 cut "--idle-timeout=30s --close-timeout=2s" \
+		    "--close-timeout 2 --rounds 10 --burst 12 --gap 0.005 \
+		    --jitter 0.06" ;;
+	client-sm)
+		run client-sm 30 plain "--idle-timeout=30s --close-timeout=2s" \
+		    "--burst 10 --gap 0.01" ;;
+	*)
+		fail "$s" "no such scenario ($ALL)" ;;
+	esac
+done
+
+echo "handback: ran in $(($(date +%s) - STARTED))s"
+echo "handback: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
