@@ -161,18 +161,41 @@ sg_ledger_push(struct sg_ledger *l, uint64_t end,
 	return (0);
 }
 
-void
-sg_ledger_written(struct sg_ledger *l, uint64_t written)
+/* Forget at most n records from the oldest on, those that end by written. */
+static void
+forget_oldest(struct sg_ledger *l, uint64_t n, uint64_t written)
 {
 	size_t drop = 0;
 
-	while (l->n > 0 && l->ring[l->head].end <= written) {
+	while (l->n > 0 && n > 0 && l->ring[l->head].end <= written) {
 		drop += l->ring[l->head].size;
 		l->head = (l->head + 1) & (l->cap - 1);
 		l->n--;
+		n--;
 	}
 	if (drop > 0)
 		sg_bq_consume(l->strs, drop);
+}
+
+void
+sg_ledger_written(struct sg_ledger *l, uint64_t written)
+{
+
+	forget_oldest(l, UINT64_MAX, written);
+}
+
+void
+sg_ledger_drop(struct sg_ledger *l, uint64_t n)
+{
+
+	forget_oldest(l, n, UINT64_MAX);
+}
+
+size_t
+sg_ledger_count(const struct sg_ledger *l)
+{
+
+	return (l->n);
 }
 
 int

@@ -57,6 +57,18 @@ int sg_ledger_push(struct sg_ledger *l, uint64_t end,
 void sg_ledger_written(struct sg_ledger *l, uint64_t written);
 
 /*
+ * sg_ledger_drop(l, n):
+ * Forget the n oldest records (all of them if there are fewer).
+ */
+void sg_ledger_drop(struct sg_ledger *l, uint64_t n);
+
+/*
+ * sg_ledger_count(l):
+ * How many records l holds.
+ */
+size_t sg_ledger_count(const struct sg_ledger *l);
+
+/*
  * sg_ledger_shift(l, e):
  * Move the oldest record into e.  Returns 1, or 0 if l is empty.
  */

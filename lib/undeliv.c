@@ -66,12 +66,43 @@ name_undelivered(struct sg_session *s, enum sg_side sender,
 	sg_sessout_push_action(s, SG_ACT_UNDELIVERED, sender);
 }
 
+/*
+ * S counts our acks on C's behalf and this S->C stanza was never acked:
+ * S re-routes it (offline storage) once its SM session ends.
+ */
+static int
+handed_back(const struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+
+	return (s->handback && sender == SG_SERVER &&
+	    (info->kind == SG_STANZA_MESSAGE ||
+	    info->kind == SG_STANZA_PRESENCE || info->kind == SG_STANZA_IQ));
+}
+
+static void
+hand_back(struct sg_session *s, const struct sg_stanza_info *info)
+{
+
+	s->st.handed_back++;
+	if (s->st.handed == NULL)
+		s->st.handed = malloc(SG_UNDELIVERABLE_NAMED *
+		    sizeof(*s->st.handed));
+	if (s->st.handed != NULL && s->st.nhanded < SG_UNDELIVERABLE_NAMED)
+		fill_undelivered(&s->st.handed[s->st.nhanded++], SG_SERVER,
+		    info);
+}
+
 void
 sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
     const struct sg_stanza_info *info, int cut)
 {
 	struct sg_bq *scratch;
 
+	if (handed_back(s, sender, info)) {
+		hand_back(s, info);
+		return;
+	}
 	if (cut || !bounce_allowed(s, sender, info)) {
 		name_undelivered(s, sender, info);
 		return;
