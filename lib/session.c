@@ -549,6 +549,24 @@ sg_session_on_written(struct sg_session *s, enum sg_side side, size_t len,
 }
 
 void
+sg_session_on_acked(struct sg_session *s, uint64_t acked, uint64_t now)
+{
+
+	s->now = now;
+	/* Never beyond what was written: a wrong figure must not lose one. */
+	if (acked > s->peer[SG_CLIENT].written)
+		acked = s->peer[SG_CLIENT].written;
+	sg_smback_on_acked(s, acked);
+}
+
+int
+sg_session_counts_acks(const struct sg_session *s)
+{
+
+	return (sg_smback_counts_acks(s));
+}
+
+void
 sg_session_on_write_error(struct sg_session *s, enum sg_side side,
     uint64_t now)
 {

@@ -142,16 +142,19 @@ answer_request(struct sg_session *s)
 	sg_bq_free(q);
 }
 
-/*
- * S's h counts modulo 2^32: the C->S count it stands for is the one at
- * most 2^32 - 1 below ours.  An h beyond what was sent, or going back, is
- * ignored.
- */
+uint64_t
+sg_smback_h_ahead(uint64_t acked, uint32_t h)
+{
+
+	return ((uint32_t)(h - (uint32_t)acked));
+}
+
+/* An h beyond what was sent, or going back, is ignored. */
 static void
 s_acked(struct sg_session *s, const struct sg_tracker_event *ev)
 {
 	struct sg_smback *sm = s->sm;
-	uint64_t ahead = (uint32_t)(ev->sm_h - (uint32_t)sm->c2s_acked);
+	uint64_t ahead = sg_smback_h_ahead(sm->c2s_acked, ev->sm_h);
 
 	sm->r_out = 0;
 	if (!(ev->marks & SG_MARK_H) || ahead > sm->c2s_n - sm->c2s_acked)

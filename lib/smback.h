@@ -109,6 +109,14 @@ int sg_smback_counts_acks(const struct sg_session *s);
 uint64_t sg_smback_deadline(const struct sg_session *s);
 
 /*
+ * sg_smback_h_ahead(acked, h):
+ * How many stanzas past acked an h from S acknowledges: h counts modulo
+ * 2^32, so the count it stands for is the first one at or above acked
+ * with those low 32 bits.
+ */
+uint64_t sg_smback_h_ahead(uint64_t acked, uint32_t h);
+
+/*
  * sg_smback_free(sm):
  * Free sm.  A NULL sm is a no-op.
  */
