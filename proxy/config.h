@@ -67,6 +67,7 @@ struct sg_session_options {
 	enum sg_close_order close_order;
 	enum sg_undeliverable undeliverable;
 	int rewrite_idle_errors;	/* default 0 */
+	int sm_handback;		/* default 1: auto */
 	size_t max_stanza;		/* default 262144 */
 	unsigned max_depth;		/* default 64 */
 	unsigned max_attrs;		/* default 64 */
