@@ -187,6 +187,22 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 }
 
 /*
+ * Nothing more reaches side: first what stream management on C's behalf
+ * makes of it (what S never acknowledged, what C's TCP never did), then
+ * every stanza still queued for it.
+ */
+static void
+reclaim(struct sg_session *s, enum sg_side side)
+{
+
+	if (side == SG_SERVER)
+		sg_smback_server_gone(s);
+	else
+		sg_smback_client_gone(s);
+	sg_undeliv_reclaim(s, side);
+}
+
+/*
  * A side went away without closing its stream, or stalled mid-stanza: the
  * "vanished" rows of the spec, for either side.
  */
@@ -208,9 +224,7 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 		close_dir(s, other, HOW_NOTAG, NULL);
 		return;
 	}
-	if (side == SG_SERVER)
-		sg_smback_server_gone(s);
-	sg_undeliv_reclaim(s, side);
+	reclaim(s, side);
 	close_dir(s, side, HOW_TAG, NULL);
 	close_dir(s, other, HOW_NOTAG, NULL);
 }
@@ -577,7 +591,7 @@ sg_session_on_write_error(struct sg_session *s, enum sg_side side,
 	if (!s->dir[side].closed)
 		vanish(s, side, side == SG_CLIENT ?
 		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
-	sg_undeliv_reclaim(s, side);
+	reclaim(s, side);
 	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
 	s->peer[side].notag = 1;
 	maybe_shutdown(s, side);

@@ -38,6 +38,7 @@ struct sg_smback {
 	struct sg_bq *end;	/* S's stream error and close tag, held */
 	unsigned r_out:1;	/* an <r/> to S is unanswered */
 	unsigned holding:1;
+	unsigned settled:1;	/* the final <a/> is decided */
 };
 
 static int
@@ -299,13 +300,54 @@ sg_smback_forwarded(struct sg_session *s, struct sg_dir *d,
 	}
 }
 
+/*
+ * h is final: the numbered S->C stanzas written to C and not acknowledged
+ * by its TCP are S's to re-route now, whatever C gets of them (counted
+ * handed back, not forwarded); those still queued are left to be written
+ * or reclaimed.  Nothing is counted any more.
+ */
+static void
+settle(struct sg_session *s)
+{
+	struct sg_smback *sm = s->sm;
+	uint64_t end;
+
+	if (sm->settled)
+		return;
+	sm->settled = 1;
+	while (sg_bq_copyout(sm->s2c_ends, 0, &end, sizeof(end)) ==
+	    sizeof(end) && end <= s->peer[SG_CLIENT].written) {
+		sg_bq_consume(sm->s2c_ends, sizeof(end));
+		s->st.stanzas_out[SG_CLIENT]--;
+		s->st.handed_back++;
+	}
+	sg_bq_clear(sm->s2c_ends);
+}
+
 int
 sg_smback_final_ack(struct sg_session *s, struct sg_bq *q)
 {
+	struct sg_smback *sm = s->sm;
 
-	if (s->sm == NULL || !s_counts(s->sm))
+	if (sm == NULL || !s_counts(sm))
 		return (0);
-	return (sg_compose_sm_ack(q, (uint32_t)s->sm->h));
+	/*
+	 * What C has not begun to receive goes back to S rather than on to
+	 * C: S re-routes it once it reads the count, and C would get it twice.
+	 */
+	if (sm->state == SM_ACTIVE && !sm->settled &&
+	    !s->dir[SG_SERVER].closed)
+		sg_undeliv_reclaim_unbegun(s, SG_CLIENT);
+	settle(s);
+	return (sg_compose_sm_ack(q, (uint32_t)sm->h));
+}
+
+void
+sg_smback_client_gone(struct sg_session *s)
+{
+
+	if (s->sm != NULL && s->sm->state == SM_ACTIVE)
+		settle(s);
 }
 
 int
@@ -391,7 +433,7 @@ sg_smback_on_acked(struct sg_session *s, uint64_t acked)
 	struct sg_smback *sm = s->sm;
 	uint64_t end;
 
-	if (sm == NULL)
+	if (sm == NULL || sm->settled)
 		return;
 	while (sg_bq_copyout(sm->s2c_ends, 0, &end, sizeof(end)) ==
 	    sizeof(end) && end <= acked) {

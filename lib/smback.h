@@ -46,9 +46,18 @@ void sg_smback_forwarded(struct sg_session *s, struct sg_dir *d,
 /*
  * sg_smback_final_ack(s, q):
  * C->S is about to end with a close tag: put <a h='N'/> into q first if
- * S counts our acks.  0, or -1 out of memory.
+ * S counts our acks.  h is then final: the stanzas queued for C and not
+ * begun are handed back instead of written (while S->C is open).  0, or
+ * -1 out of memory.
  */
 int sg_smback_final_ack(struct sg_session *s, struct sg_bq *q);
+
+/*
+ * sg_smback_client_gone(s):
+ * C vanished: what was written to it and not acknowledged by its TCP is
+ * S's to re-route (before sg_undeliv_reclaim() takes what is queued).
+ */
+void sg_smback_client_gone(struct sg_session *s);
 
 /*
  * sg_smback_hold_end(s, d, ev):

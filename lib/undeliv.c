@@ -122,6 +122,22 @@ sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 		sg_sessout_fail_internal(s);
 }
 
+/* A stanza queued for `to` that will never reach it, or our bounce. */
+static void
+reclaim_entry(struct sg_session *s, enum sg_side to,
+    const struct sg_ledger_entry *e)
+{
+
+	if (e->bounce) {
+		/* Our bounce to `to` of its own stanza. */
+		s->st.bounced[to]--;
+		name_undelivered(s, to, &e->info);
+		return;
+	}
+	s->st.stanzas_out[to]--;
+	sg_undeliv_stanza(s, OTHER(to), &e->info, e->cut);
+}
+
 void
 sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 {
@@ -133,19 +149,38 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 		return;
 	}
 	sg_ledger_written(pe->ledger, pe->written);
-	while (sg_ledger_shift(pe->ledger, e)) {
-		if (e->bounce) {
-			/* Our bounce to `to` of its own stanza. */
-			s->st.bounced[to]--;
-			name_undelivered(s, to, &e->info);
-			continue;
-		}
-		s->st.stanzas_out[to]--;
-		sg_undeliv_stanza(s, OTHER(to), &e->info, e->cut);
-	}
+	while (sg_ledger_shift(pe->ledger, e))
+		reclaim_entry(s, to, e);
 	free(e);
 	pe->written += sg_bq_len(pe->out);
 	sg_bq_clear(pe->out);
+	sg_sessout_backpressure(s, to);
+}
+
+void
+sg_undeliv_reclaim_unbegun(struct sg_session *s, enum sg_side to)
+{
+	struct sg_peer *pe = &s->peer[to];
+	struct sg_ledger_entry *e;
+	uint64_t keep = pe->written, end;
+
+	sg_ledger_written(pe->ledger, pe->written);
+	/* A stanza begun on the wire is finished there: it stays whole. */
+	if (sg_ledger_boundary(pe->ledger) != pe->written &&
+	    sg_ledger_first_end(pe->ledger, &end))
+		keep = end;
+	if (!sg_ledger_last_end(pe->ledger, &end) || end <= keep)
+		return;
+	if ((e = malloc(sizeof(*e))) == NULL) {
+		sg_sessout_fail_internal(s);
+		return;
+	}
+	while (sg_ledger_last_end(pe->ledger, &end) && end > keep &&
+	    sg_ledger_pop(pe->ledger, e))
+		reclaim_entry(s, to, e);
+	free(e);
+	sg_bq_truncate(pe->out, (size_t)(keep - pe->written));
+	pe->appended = keep;
 	sg_sessout_backpressure(s, to);
 }
 

@@ -32,6 +32,14 @@ void sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 void sg_undeliv_reclaim(struct sg_session *s, enum sg_side to);
 
 /*
+ * sg_undeliv_reclaim_unbegun(s, to):
+ * As sg_undeliv_reclaim(), but only for the whole stanzas queued for `to`
+ * that have not begun to be written (a stanza begun stays whole, and so
+ * does the stream); what follows the last of those is dropped too.
+ */
+void sg_undeliv_reclaim_unbegun(struct sg_session *s, enum sg_side to);
+
+/*
  * sg_undeliv_take(s, out, max):
  * What sg_session_take_undelivered does (see session.h); the list's
  * memory is freed once it is empty.

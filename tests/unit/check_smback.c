@@ -243,6 +243,51 @@ START_TEST(test_client_close_tag_gets_final_ack)
 }
 END_TEST
 
+/*
+ * At C's close tag, what C has not begun to receive goes back to S rather
+ * than on to C; a stanza begun on the wire is finished; written and not
+ * acknowledged by C's TCP counts as handed back too.
+ */
+START_TEST(test_client_close_trims_unbegun)
+{
+	struct h *h = handing_back();
+	struct sg_bq *q = sg_session_outq(h->s, SG_CLIENT);
+	const struct sg_session_stats *st;
+
+	feed(h, SG_SERVER, S_MSG);	/* written, never acknowledged */
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG S_MSG S_MSG);
+	/* Half of the first queued stanza is on the wire. */
+	sg_session_on_written(h->s, SG_CLIENT, 10, h->now);
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, A(0) TAG);
+	ck_assert_uint_eq(sg_bq_len(q), strlen(S_MSG) - 10);
+	st = stats(h);
+	ck_assert_uint_eq(st->handed_back, 3);
+	ck_assert_uint_eq(st->stanzas_in[SG_SERVER], st->stanzas_out[SG_CLIENT] +
+	    st->handed_back + st->bounced[SG_SERVER] +
+	    st->undeliverable[SG_SERVER] + st->sm_own[SG_SERVER]);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_client_close_at_boundary_trims_all)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_SERVER, S_MSG);
+	acked_all(h);
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG S_MSG);
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, A(1) TAG);
+	ck_assert_uint_eq(sg_bq_len(sg_session_outq(h->s, SG_CLIENT)), 0);
+	ck_assert_uint_eq(stats(h)->handed_back, 2);
+	ck_assert_uint_eq(stats(h)->nhanded, 2);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_idle_client_first_hands_back)
 {
 	struct h *h = handing_back();
@@ -445,6 +490,8 @@ sg_suite_smback(void)
 	tcase_add_test(acks, test_count_never_past_written);
 	tcase_add_test(acks, test_h_wraps);
 	tcase_add_test(ends, test_client_close_tag_gets_final_ack);
+	tcase_add_test(ends, test_client_close_trims_unbegun);
+	tcase_add_test(ends, test_client_close_at_boundary_trims_all);
 	tcase_add_test(ends, test_idle_client_first_hands_back);
 	tcase_add_test(ends, test_idle_server_first_hands_back);
 	tcase_add_test(ends, test_client_vanishes_queued_handed_back);
