@@ -35,10 +35,12 @@
 #define S_FEATURES	"<stream:features><bind xmlns='urn:ietf:params:" \
 	"xml:ns:xmpp-bind'/><sm xmlns='" NS_SM "'/></stream:features>"
 #define C_BIND		"<iq type='set' id='b'><bind xmlns='urn:ietf:" \
-	"params:xml:ns:xmpp-bind'/></iq><presence/>"
+	"params:xml:ns:xmpp-bind'/></iq>"
 #define S_BOUND		"<iq type='result' id='b'><bind xmlns='urn:ietf:" \
 	"params:xml:ns:xmpp-bind'><jid>echo@bench.example/b</jid></bind>" \
-	"</iq><enabled xmlns='" NS_SM "'/>"
+	"</iq>"
+#define C_PRESENCE	"<presence/>"
+#define S_ENABLED	"<enabled xmlns='" NS_SM "'/>"
 
 /* loadgen's stanza: 200 bytes, an id, a time stamp and filler. */
 static void
@@ -122,6 +124,8 @@ session_open(const struct sg_session_params *p, int sm)
 		feed(s, SG_SERVER, S_FEATURES, sizeof(S_FEATURES) - 1);
 		feed(s, SG_CLIENT, C_BIND, sizeof(C_BIND) - 1);
 		feed(s, SG_SERVER, S_BOUND, sizeof(S_BOUND) - 1);
+		feed(s, SG_CLIENT, C_PRESENCE, sizeof(C_PRESENCE) - 1);
+		feed(s, SG_SERVER, S_ENABLED, sizeof(S_ENABLED) - 1);
 	}
 	return (s);
 }
