@@ -16,6 +16,13 @@
 #include "smback.h"
 #include "undeliv.h"
 
+/*
+ * C->S stanzas followed for S's acknowledgement at most: an S that never
+ * answers <r/> must not make the session grow without bound (rule 6).
+ * Older ones are then no longer followed, and stay counted as forwarded.
+ */
+#define UNACKED_MAX	4096
+
 enum sm_state {
 	SM_OFFERED,	/* S offers SM; C has not bound yet */
 	SM_DECIDE,	/* bind result relayed: C's next element decides */
@@ -30,6 +37,7 @@ struct sg_smback {
 	uint64_t h;		/* S->C stanzas C received, in order */
 	uint64_t c2s_n;		/* C->S stanzas S counts (since <enable/>) */
 	uint64_t c2s_acked;	/* of them, acknowledged by S */
+	uint64_t untracked;	/* unacknowledged, no longer in unacked */
 	uint64_t hold_at;
 	/* Queue offsets towards C where numbered, unreceived stanzas end. */
 	struct sg_bq *s2c_ends;
@@ -160,8 +168,15 @@ s_acked(struct sg_session *s, const struct sg_tracker_event *ev)
 	sm->r_out = 0;
 	if (!(ev->marks & SG_MARK_H) || ahead > sm->c2s_n - sm->c2s_acked)
 		return;
-	sg_ledger_drop(sm->unacked, ahead);
 	sm->c2s_acked += ahead;
+	if (ahead <= sm->untracked) {
+		sm->untracked -= ahead;
+		ahead = 0;
+	} else {
+		ahead -= sm->untracked;
+		sm->untracked = 0;
+	}
+	sg_ledger_drop(sm->unacked, ahead);
 	ask_ack(s);
 }
 
@@ -184,7 +199,7 @@ from_server_sm(struct sg_session *s, const struct sg_tracker_event *ev)
 		sm->state = SM_REFUSED;
 		s->st.sm_refused = 1;
 		sg_ledger_drop(sm->unacked, UINT64_MAX);
-		sm->c2s_n = sm->c2s_acked = 0;
+		sm->c2s_n = sm->c2s_acked = sm->untracked = 0;
 		break;
 	case SG_STANZA_SM_REQUEST:
 		if (sm->state == SM_ACTIVE)
@@ -293,6 +308,10 @@ sg_smback_forwarded(struct sg_session *s, struct sg_dir *d,
 			sg_sessout_fail_internal(s);
 	} else if (d->from == SG_CLIENT && s_counts(sm)) {
 		sm->c2s_n++;
+		if (sg_ledger_count(sm->unacked) == UNACKED_MAX) {
+			sg_ledger_drop(sm->unacked, 1);
+			sm->untracked++;
+		}
 		if (sg_ledger_push(sm->unacked, s->peer[SG_SERVER].appended,
 		    info, 0))
 			sg_sessout_fail_internal(s);
@@ -402,6 +421,7 @@ bounce_unacked(struct sg_session *s, int name_only)
 	free(e);
 	sg_ledger_drop(sm->unacked, UINT64_MAX);
 	sm->c2s_acked = sm->c2s_n;
+	sm->untracked = 0;
 }
 
 void

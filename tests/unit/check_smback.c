@@ -3,6 +3,7 @@
  * back"), one numbered point or close reason per test, through the close
  * engine: the exact bytes each side is sent, and the counts.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +209,31 @@ START_TEST(test_count_never_past_written)
 	sg_session_on_acked(h->s, UINT64_MAX, h->now);
 	feed(h, SG_SERVER, R);
 	EXPECT_OUT(h, SG_SERVER, A(0));
+	h_free(h);
+}
+END_TEST
+
+/* An S that never acknowledges: only the newest are followed. */
+START_TEST(test_unacked_bounded)
+{
+	struct h *h = handing_back();
+	char m[128];
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		snprintf(m, sizeof(m), "<message to='b@example.com' id='u%d' "
+		    "type='chat'/>", i);
+		feed(h, SG_CLIENT, m);
+		h->outlen[SG_SERVER] = 0;
+	}
+	/* S acknowledges the presence and the first 900 messages. */
+	feed(h, SG_SERVER, A(901));
+	h->stalled[SG_CLIENT] = 1;	/* 4096 bounces: more than out[] */
+	eof(h, SG_SERVER);
+	ck_assert_uint_eq(stats(h)->s_unacked, 4096);
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 4096);
+	/* The bind, the presence and the 904 that were not followed. */
+	ck_assert_uint_eq(stats(h)->stanzas_out[SG_SERVER], 5002 - 4096);
 	h_free(h);
 }
 END_TEST
@@ -489,6 +515,7 @@ sg_suite_smback(void)
 	tcase_add_test(acks, test_request_answered_with_tcp_count);
 	tcase_add_test(acks, test_count_never_past_written);
 	tcase_add_test(acks, test_h_wraps);
+	tcase_add_test(acks, test_unacked_bounded);
 	tcase_add_test(ends, test_client_close_tag_gets_final_ack);
 	tcase_add_test(ends, test_client_close_trims_unbegun);
 	tcase_add_test(ends, test_client_close_at_boundary_trims_all);
