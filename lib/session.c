@@ -401,14 +401,9 @@ final_ack_before(struct sg_session *s, struct sg_dir *d,
 	struct sg_bq *q;
 
 	sg_held_dispose(d, ev->start, 1);
-	if ((q = sg_bq_new()) == NULL || sg_smback_final_ack(s, q)) {
-		sg_bq_free(q);
-		sg_sessout_fail_internal(s);
-		return (-1);
-	}
-	sg_sessout_take(s, SG_SERVER, q);
-	sg_bq_free(q);
-	return (0);
+	q = sg_bq_new();
+	return (sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
+	    sg_smback_final_ack(s, q)));
 }
 
 static void

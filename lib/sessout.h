@@ -156,4 +156,13 @@ void sg_sessout_append(struct sg_session *s, enum sg_side to,
 void sg_sessout_take(struct sg_session *s, enum sg_side to,
     struct sg_bq *scratch);
 
+/*
+ * sg_sessout_compose_for(s, to, q, err):
+ * What a compose function just wrote to the new queue q goes to side
+ * `to`, unless it failed (err non-zero, or q NULL): then the session
+ * fails.  q is freed either way.  0, or -1 on failure.
+ */
+int sg_sessout_compose_for(struct sg_session *s, enum sg_side to,
+    struct sg_bq *q, int err);
+
 #endif /* !SG_SESSOUT_H */

@@ -98,20 +98,13 @@ offered(struct sg_session *s)
 	s->sm = sm;
 }
 
-/* Queue for `to` what compose writes; 0, or -1 (the session has failed). */
+/* Queue for `to` what fn writes; 0, or -1 (the session has failed). */
 static int
 write_own(struct sg_session *s, enum sg_side to, int (*fn)(struct sg_bq *))
 {
-	struct sg_bq *q;
+	struct sg_bq *q = sg_bq_new();
 
-	if ((q = sg_bq_new()) == NULL || fn(q)) {
-		sg_bq_free(q);
-		sg_sessout_fail_internal(s);
-		return (-1);
-	}
-	sg_sessout_take(s, to, q);
-	sg_bq_free(q);
-	return (0);
+	return (sg_sessout_compose_for(s, to, q, q == NULL || fn(q)));
 }
 
 /* C->S is open: nothing ends it yet, so S may still be written to. */
@@ -141,14 +134,9 @@ answer_request(struct sg_session *s)
 
 	if (!c2s_open(s))
 		return;
-	if ((q = sg_bq_new()) == NULL ||
-	    sg_compose_sm_ack(q, (uint32_t)s->sm->h)) {
-		sg_bq_free(q);
-		sg_sessout_fail_internal(s);
-		return;
-	}
-	sg_sessout_take(s, SG_SERVER, q);
-	sg_bq_free(q);
+	q = sg_bq_new();
+	(void)sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
+	    sg_compose_sm_ack(q, (uint32_t)s->sm->h));
 }
 
 uint64_t

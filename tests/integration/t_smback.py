@@ -79,6 +79,24 @@ def _h_reaches(s, want):
         time.sleep(0.05)
 
 
+def _client_closes(d, c, s):
+    """C closes, S answers: the handshake on the wire; the session's end
+    record."""
+    c.send(CLOSE)
+    _get(s, CLOSE)
+    return _server_answers(d, c, s)
+
+
+def _server_answers(d, c, s):
+    """S answers C's close tag (already read by S): C gets S's, then both
+    end; the session's end record."""
+    s.send(CLOSE)
+    s.shutdown_write()
+    c.recv_until(CLOSE, wait())
+    c.shutdown_write()
+    return session_end(d, c)
+
+
 def _reset(peer):
     """Close with SO_LINGER 0: the kernel sends a TCP reset."""
     peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -100,13 +118,9 @@ def test_enable_hidden_and_counted(ctx):
     check(got.endswith(b"<a xmlns='urn:xmpp:sm:3' h='3'/>" + CLOSE),
           "S got %r, expected the final <a h='3'/> then the close tag"
           % got)
-    s.send(CLOSE)
-    s.shutdown_write()
-    c.recv_until(CLOSE, wait())
+    rec = _server_answers(d, c, s)
     check(b"enabled" not in bytes(c.wire) and b"<r " not in bytes(c.wire),
           "C saw stream management: %r" % bytes(c.wire)[-300:])
-    c.shutdown_write()
-    rec = session_end(d, c)
     fields(rec, sm="handback", handed_back=0, s_unacked=0,
            close="client")
 
@@ -173,14 +187,7 @@ def test_client_with_own_sm_untouched(ctx):
     _get(s, own)
     s.send(ENABLED + R)
     _get(c, ENABLED + R)
-    c.send(CLOSE)
-    _get(s, CLOSE)
-    s.send(CLOSE)
-    s.shutdown_write()
-    c.recv_until(CLOSE, wait())
-    c.shutdown_write()
-    rec = session_end(d, c)
-    fields(rec, sm="client")
+    fields(_client_closes(d, c, s), sm="client")
 
 
 @timeout(30)
@@ -189,11 +196,4 @@ def test_sm_handback_no(ctx):
     d, c, s = _bound(ctx, "--sm-handback=no")
     c.send(PRES)
     _get(s, PRES)
-    c.send(CLOSE)
-    _get(s, CLOSE)
-    s.send(CLOSE)
-    s.shutdown_write()
-    c.recv_until(CLOSE, wait())
-    c.shutdown_write()
-    rec = session_end(d, c)
-    fields(rec, sm="no")
+    fields(_client_closes(d, c, s), sm="no")
