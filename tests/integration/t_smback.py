@@ -13,6 +13,7 @@ import struct
 import time
 
 from sgtest import TestFailure, check, start_proxy, timeout
+from t_tls import _direct, _session
 from xmpppeer import expect_next as _get
 from xmpppeer import fields, msg, open_pair, session_end, wait
 
@@ -197,3 +198,34 @@ def test_sm_handback_no(ctx):
     c.send(PRES)
     _get(s, PRES)
     fields(_client_closes(d, c, s), sm="no")
+
+
+@timeout(30)
+def test_tls_counts_by_records(ctx):
+    """Under TLS the count comes from the records on the wire: h reaches
+    every stanza the TLS client read, and the final <a/> says so."""
+    certs, up, d, port = _direct(ctx, "--close-timeout=2s")
+    c, s = _session(ctx, port, certs, up)
+    c.port = c.sock.getsockname()[1]    # for session_end
+    s.send(FEATURES)
+    check(c.recv_exact(len(FEATURES)) == FEATURES, "features changed")
+    c.send(BIND)
+    check(s.recv_exact(len(BIND)) == BIND, "bind changed")
+    s.send(BOUND)
+    check(c.recv_exact(len(BOUND)) == BOUND, "bind result changed")
+    c.send(PRES)
+    got = s.recv_exact(len(ENABLE + PRES))
+    check(got == ENABLE + PRES, "S got %r" % got)
+    s.send(ENABLED)
+    check(s.recv_exact(len(R)) == R, "no <r/> after <enabled/>")
+    ms = b"".join(msg("t%d" % i, body="y" * 3000) for i in range(20))
+    s.send(ms)
+    check(c.recv_exact(len(ms)) == ms, "messages changed")
+    _h_reaches(s, 20)
+    c.send(CLOSE)
+    got = s.recv_until(CLOSE, wait())
+    check(got.endswith(b"<a xmlns='urn:xmpp:sm:3' h='20'/>" + CLOSE),
+          "S got %r" % got[-200:])
+    s.send(CLOSE)
+    check(c.recv_until(CLOSE).endswith(CLOSE), "no close tag")
+    fields(session_end(d, c), sm="handback", handed_back=0)
