@@ -238,6 +238,9 @@ decide(struct sg_session *s, const struct sg_tracker_event *ev)
 	}
 	if (ev->kind == SG_STANZA_IQ && (ev->marks & SG_MARK_SESSION))
 		return;
+	/* Nothing more goes to S: there is no session left to manage. */
+	if (!c2s_open(s))
+		return;
 	if (write_own(s, SG_SERVER, sg_compose_sm_enable) == 0)
 		sm->state = SM_ENABLING;
 }

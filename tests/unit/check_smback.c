@@ -113,6 +113,19 @@ START_TEST(test_legacy_session_iq_skipped)
 }
 END_TEST
 
+/* Found by fuzz_session: S gone before C's first element after bind. */
+START_TEST(test_no_enable_after_server_gone)
+{
+	struct h *h = bound_with(sm_params());
+
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	feed(h, SG_CLIENT, C_PRES);
+	EXPECT_OUT(h, SG_SERVER, "");
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_off_without_option)
 {
 	struct h *h = bound_with(params());
@@ -507,6 +520,7 @@ sg_suite_smback(void)
 
 	tcase_add_test(on, test_enable_after_bind);
 	tcase_add_test(on, test_legacy_session_iq_skipped);
+	tcase_add_test(on, test_no_enable_after_server_gone);
 	tcase_add_test(on, test_off_without_option);
 	tcase_add_test(on, test_off_without_offer);
 	tcase_add_test(on, test_client_does_sm_itself);
