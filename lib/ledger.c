@@ -35,7 +35,6 @@ struct sg_ledger {
 	 * ledgers keep nothing but themselves.
 	 */
 	struct sg_bq *strs;
-	uint64_t boundary;	/* the end of the newest record forgotten */
 };
 
 struct sg_ledger *
@@ -170,7 +169,6 @@ forget_oldest(struct sg_ledger *l, uint64_t n, uint64_t written)
 
 	while (l->n > 0 && n > 0 && l->ring[l->head].end <= written) {
 		drop += l->ring[l->head].size;
-		l->boundary = l->ring[l->head].end;
 		l->head = (l->head + 1) & (l->cap - 1);
 		l->n--;
 		n--;
@@ -264,23 +262,6 @@ sg_ledger_last_end(const struct sg_ledger *l, uint64_t *end)
 	if (l->n == 0)
 		return (0);
 	*end = l->ring[(l->head + l->n - 1) & (l->cap - 1)].end;
-	return (1);
-}
-
-uint64_t
-sg_ledger_boundary(const struct sg_ledger *l)
-{
-
-	return (l->boundary);
-}
-
-int
-sg_ledger_first_end(const struct sg_ledger *l, uint64_t *end)
-{
-
-	if (l->n == 0)
-		return (0);
-	*end = l->ring[l->head].end;
 	return (1);
 }
 

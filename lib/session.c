@@ -358,6 +358,7 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	enum sg_side to = OTHER(d->from);
 	struct sg_stanza_info info = { ev->kind, ev->name, ev->ns, ev->id,
 	    ev->stanza_type, ev->from, ev->to, ev->packed, ev->packed_len };
+	uint64_t at;
 
 	s->st.stanzas_in[d->from]++;
 	if (sg_smback_stanza(s, d, ev, &info))
@@ -385,11 +386,12 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 		sg_undeliv_stanza(s, d->from, &info, 0);
 		return;
 	}
+	at = s->peer[to].appended;
 	sg_held_forward(d, ev);
 	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info, 0))
 		sg_sessout_fail_internal(s);
 	s->st.stanzas_out[to]++;
-	sg_smback_forwarded(s, d, ev, &info);
+	sg_smback_forwarded(s, d, ev, &info, at);
 	after_forwarded(d, ev);
 }
 

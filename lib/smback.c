@@ -32,6 +32,12 @@ enum sm_state {
 	SM_CLIENT	/* C does SM itself: we only watch */
 };
 
+/* Where a numbered S->C stanza stands in C's queue: [start, end). */
+struct span {
+	uint64_t start;
+	uint64_t end;
+};
+
 struct sg_smback {
 	enum sm_state state;
 	uint64_t h;		/* S->C stanzas C received, in order */
@@ -39,8 +45,8 @@ struct sg_smback {
 	uint64_t c2s_acked;	/* of them, acknowledged by S */
 	uint64_t untracked;	/* unacknowledged, no longer in unacked */
 	uint64_t hold_at;
-	/* Queue offsets towards C where numbered, unreceived stanzas end. */
-	struct sg_bq *s2c_ends;
+	/* Numbered S->C stanzas not yet received: struct span, in order. */
+	struct sg_bq *s2c;
 	/* C->S stanzas S has not acknowledged, oldest first. */
 	struct sg_ledger *unacked;
 	struct sg_bq *end;	/* S's stream error and close tag, held */
@@ -71,7 +77,7 @@ sg_smback_free(struct sg_smback *sm)
 
 	if (sm == NULL)
 		return;
-	sg_bq_free(sm->s2c_ends);
+	sg_bq_free(sm->s2c);
 	sg_ledger_free(sm->unacked);
 	sg_bq_free(sm->end);
 	free(sm);
@@ -87,7 +93,7 @@ offered(struct sg_session *s)
 	    strcmp(s->c_ns, "jabber:client") != 0)
 		return;
 	if ((sm = calloc(1, sizeof(*sm))) == NULL ||
-	    (sm->s2c_ends = sg_bq_new()) == NULL ||
+	    (sm->s2c = sg_bq_new()) == NULL ||
 	    (sm->unacked = sg_ledger_new()) == NULL ||
 	    (sm->end = sg_bq_new()) == NULL) {
 		sg_smback_free(sm);
@@ -282,10 +288,11 @@ sg_smback_stanza(struct sg_session *s, struct sg_dir *d,
 
 void
 sg_smback_forwarded(struct sg_session *s, struct sg_dir *d,
-    const struct sg_tracker_event *ev, const struct sg_stanza_info *info)
+    const struct sg_tracker_event *ev, const struct sg_stanza_info *info,
+    uint64_t start)
 {
 	struct sg_smback *sm = s->sm;
-	uint64_t end;
+	struct span sp = { start, s->peer[SG_CLIENT].appended };
 
 	if (sm == NULL || !is_stanza(ev->kind))
 		return;
@@ -294,8 +301,7 @@ sg_smback_forwarded(struct sg_session *s, struct sg_dir *d,
 	    strcmp(ev->stanza_type, "result") == 0)
 		sm->state = SM_DECIDE;
 	else if (d->from == SG_SERVER && sm->state == SM_ACTIVE) {
-		end = s->peer[SG_CLIENT].appended;
-		if (sg_bq_append(sm->s2c_ends, &end, sizeof(end)))
+		if (sg_bq_append(sm->s2c, &sp, sizeof(sp)))
 			sg_sessout_fail_internal(s);
 	} else if (d->from == SG_CLIENT && s_counts(sm)) {
 		sm->c2s_n++;
@@ -320,18 +326,39 @@ static void
 settle(struct sg_session *s)
 {
 	struct sg_smback *sm = s->sm;
-	uint64_t end;
+	struct span sp;
 
 	if (sm->settled)
 		return;
 	sm->settled = 1;
-	while (sg_bq_copyout(sm->s2c_ends, 0, &end, sizeof(end)) ==
-	    sizeof(end) && end <= s->peer[SG_CLIENT].written) {
-		sg_bq_consume(sm->s2c_ends, sizeof(end));
+	while (sg_bq_copyout(sm->s2c, 0, &sp, sizeof(sp)) == sizeof(sp) &&
+	    sp.end <= s->peer[SG_CLIENT].written) {
+		sg_bq_consume(sm->s2c, sizeof(sp));
 		s->st.stanzas_out[SG_CLIENT]--;
 		s->st.handed_back++;
 	}
-	sg_bq_clear(sm->s2c_ends);
+	sg_bq_clear(sm->s2c);
+}
+
+/*
+ * The numbered S->C stanzas not yet begun on the wire, and whatever was
+ * queued for C after the first of them, go back to S (the header and any
+ * stanza begun stay: C's stream must stay whole).
+ */
+static void
+trim_unbegun(struct sg_session *s)
+{
+	struct sg_smback *sm = s->sm;
+	struct span sp;
+	size_t off;
+
+	for (off = 0; sg_bq_copyout(sm->s2c, off, &sp, sizeof(sp)) ==
+	    sizeof(sp); off += sizeof(sp))
+		if (sp.start >= s->peer[SG_CLIENT].written) {
+			sg_undeliv_reclaim_from(s, SG_CLIENT, sp.start);
+			sg_bq_truncate(sm->s2c, off);
+			return;
+		}
 }
 
 int
@@ -347,7 +374,7 @@ sg_smback_final_ack(struct sg_session *s, struct sg_bq *q)
 	 */
 	if (sm->state == SM_ACTIVE && !sm->settled &&
 	    !s->dir[SG_SERVER].closed)
-		sg_undeliv_reclaim_unbegun(s, SG_CLIENT);
+		trim_unbegun(s);
 	settle(s);
 	return (sg_compose_sm_ack(q, (uint32_t)sm->h));
 }
@@ -442,13 +469,13 @@ void
 sg_smback_on_acked(struct sg_session *s, uint64_t acked)
 {
 	struct sg_smback *sm = s->sm;
-	uint64_t end;
+	struct span sp;
 
 	if (sm == NULL || sm->settled)
 		return;
-	while (sg_bq_copyout(sm->s2c_ends, 0, &end, sizeof(end)) ==
-	    sizeof(end) && end <= acked) {
-		sg_bq_consume(sm->s2c_ends, sizeof(end));
+	while (sg_bq_copyout(sm->s2c, 0, &sp, sizeof(sp)) == sizeof(sp) &&
+	    sp.end <= acked) {
+		sg_bq_consume(sm->s2c, sizeof(sp));
 		sm->h++;
 	}
 }
@@ -457,7 +484,7 @@ int
 sg_smback_counts_acks(const struct sg_session *s)
 {
 
-	return (s->sm != NULL && sg_bq_len(s->sm->s2c_ends) > 0);
+	return (s->sm != NULL && sg_bq_len(s->sm->s2c) > 0);
 }
 
 uint64_t

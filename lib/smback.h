@@ -36,12 +36,14 @@ int sg_smback_stanza(struct sg_session *s, struct sg_dir *d,
     const struct sg_tracker_event *ev, const struct sg_stanza_info *info);
 
 /*
- * sg_smback_forwarded(s, d, ev, info):
- * The stanza was just queued for the other side: number it if S counts
- * it, ask S for an ack, and note S's bind result.
+ * sg_smback_forwarded(s, d, ev, info, start):
+ * The stanza was just queued for the other side, from its queue offset
+ * start on: number it if S counts it, ask S for an ack, and note S's bind
+ * result.
  */
 void sg_smback_forwarded(struct sg_session *s, struct sg_dir *d,
-    const struct sg_tracker_event *ev, const struct sg_stanza_info *info);
+    const struct sg_tracker_event *ev, const struct sg_stanza_info *info,
+    uint64_t start);
 
 /*
  * sg_smback_final_ack(s, q):

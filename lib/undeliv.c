@@ -158,29 +158,24 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 }
 
 void
-sg_undeliv_reclaim_unbegun(struct sg_session *s, enum sg_side to)
+sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to, uint64_t cut)
 {
 	struct sg_peer *pe = &s->peer[to];
 	struct sg_ledger_entry *e;
-	uint64_t keep = pe->written, end;
+	uint64_t end;
 
-	sg_ledger_written(pe->ledger, pe->written);
-	/* A stanza begun on the wire is finished there: it stays whole. */
-	if (sg_ledger_boundary(pe->ledger) != pe->written &&
-	    sg_ledger_first_end(pe->ledger, &end))
-		keep = end;
-	if (!sg_ledger_last_end(pe->ledger, &end) || end <= keep)
+	if (cut < pe->written || cut >= pe->appended)
 		return;
 	if ((e = malloc(sizeof(*e))) == NULL) {
 		sg_sessout_fail_internal(s);
 		return;
 	}
-	while (sg_ledger_last_end(pe->ledger, &end) && end > keep &&
+	while (sg_ledger_last_end(pe->ledger, &end) && end > cut &&
 	    sg_ledger_pop(pe->ledger, e))
 		reclaim_entry(s, to, e);
 	free(e);
-	sg_bq_truncate(pe->out, (size_t)(keep - pe->written));
-	pe->appended = keep;
+	sg_bq_truncate(pe->out, (size_t)(cut - pe->written));
+	pe->appended = cut;
 	sg_sessout_backpressure(s, to);
 }
 

@@ -32,12 +32,13 @@ void sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 void sg_undeliv_reclaim(struct sg_session *s, enum sg_side to);
 
 /*
- * sg_undeliv_reclaim_unbegun(s, to):
- * As sg_undeliv_reclaim(), but only for the whole stanzas queued for `to`
- * that have not begun to be written (a stanza begun stays whole, and so
- * does the stream); what follows the last of those is dropped too.
+ * sg_undeliv_reclaim_from(s, to, cut):
+ * As sg_undeliv_reclaim(), but only for what is queued for `to` from
+ * offset cut on, a stanza boundary not yet written: the stanzas there are
+ * accounted for, and every byte from cut on is dropped.
  */
-void sg_undeliv_reclaim_unbegun(struct sg_session *s, enum sg_side to);
+void sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to,
+    uint64_t cut);
 
 /*
  * sg_undeliv_take(s, out, max):

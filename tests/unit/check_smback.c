@@ -310,6 +310,26 @@ START_TEST(test_client_close_trims_unbegun)
 }
 END_TEST
 
+/* Found by fuzz_session: what is not a numbered stanza is never cut. */
+START_TEST(test_trim_keeps_unwritten_header)
+{
+	struct h *h = h_new_with(sm_params());
+
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_CLIENT, C_HDR);
+	feed(h, SG_SERVER, S_HDR S_FEATURES);
+	feed(h, SG_CLIENT, C_BIND);
+	feed(h, SG_SERVER, S_BIND);
+	feed(h, SG_CLIENT, C_PRES);
+	feed(h, SG_SERVER, ENABLED S_MSG);
+	feed(h, SG_CLIENT, TAG);
+	unstall(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_CLIENT, S_HDR S_FEATURES S_BIND);
+	ck_assert_uint_eq(stats(h)->handed_back, 1);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_client_close_at_boundary_trims_all)
 {
 	struct h *h = handing_back();
@@ -533,6 +553,7 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_client_close_tag_gets_final_ack);
 	tcase_add_test(ends, test_client_close_trims_unbegun);
 	tcase_add_test(ends, test_client_close_at_boundary_trims_all);
+	tcase_add_test(ends, test_trim_keeps_unwritten_header);
 	tcase_add_test(ends, test_idle_client_first_hands_back);
 	tcase_add_test(ends, test_idle_server_first_hands_back);
 	tcase_add_test(ends, test_client_vanishes_queued_handed_back);
