@@ -100,17 +100,7 @@ route_params(struct sg_session_params *p, const struct sg_session_options *o)
 	p->close_timeout = o->close_timeout_ms;
 	p->stanza_timeout = o->stanza_timeout_ms;
 	p->server_first = (o->close_order == SG_CLOSE_SERVER_FIRST);
-	switch (o->undeliverable) {
-	case SG_UNDELIVERABLE_BOUNCE:
-		p->policy = SG_POLICY_BOUNCE;
-		break;
-	case SG_UNDELIVERABLE_LOG:
-		p->policy = SG_POLICY_LOG;
-		break;
-	default:
-		p->policy = SG_POLICY_AUTO;
-		break;
-	}
+	p->policy = o->undeliverable;
 	p->rewrite_idle_errors = o->rewrite_idle_errors;
 	p->high_water = o->high_water;
 	p->low_water = o->low_water;

@@ -13,10 +13,16 @@
 #include <stdint.h>
 #include <syslog.h>
 
-#include "config.h"
-
 /* Opaque types. */
 struct sg_log;
+
+/* Where records go (the configuration's log-format). */
+enum sg_log_format {
+	SG_LOG_FORMAT_AUTO,	/* journal if JOURNAL_STREAM names stderr */
+	SG_LOG_FORMAT_TEXT,	/* key=value lines on stderr */
+	SG_LOG_FORMAT_JSON,	/* one JSON object a line on stderr */
+	SG_LOG_FORMAT_JOURNAL	/* sd_journal_send with fields */
+};
 
 #define SG_LOG_MAX_FIELDS	48
 #define SG_LOG_BUF		8192

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "suites.h"
+#include "tracker.h"
 
 #define ERRLEN	1024
 
@@ -128,10 +129,14 @@ START_TEST(test_defaults)
 		{ "idle-timeout", 300000 }, { "close-timeout", 5000 },
 		{ "stanza-timeout", 30000 }, { "connect-timeout", 10000 },
 		{ "close-order", SG_CLOSE_CLIENT_FIRST },
-		{ "undeliverable", SG_UNDELIVERABLE_AUTO },
-		{ "rewrite-idle-errors", 0 }, { "max-stanza-size", 262144 },
-		{ "max-depth", 64 }, { "max-attributes", 64 },
-		{ "max-name-length", 1024 }, { "max-attribute-length", 65536 },
+		{ "undeliverable", SG_POLICY_AUTO },
+		{ "rewrite-idle-errors", 0 },
+		/* The tracker's own defaults: one source, lib/trackdefs.h. */
+		{ "max-stanza-size", SG_TRACKER_DEFAULT_MAX_STANZA },
+		{ "max-depth", SG_TRACKER_DEFAULT_MAX_DEPTH },
+		{ "max-attributes", SG_TRACKER_DEFAULT_MAX_ATTRS },
+		{ "max-name-length", SG_TRACKER_DEFAULT_MAX_NAME },
+		{ "max-attribute-length", SG_TRACKER_DEFAULT_MAX_VALUE },
 		{ "high-water", 1048576 }, { "low-water", 262144 },
 		{ "max-connections", 10000 }, { "stats-interval", 60000 },
 		{ "drain-timeout", 10000 }, { "watchdog", 1 },
@@ -184,9 +189,9 @@ static const struct form {
 	{ "stanza-timeout", "45s", 45000 }, { "connect-timeout", "3", 3000 },
 	{ "close-order", "client-first", SG_CLOSE_CLIENT_FIRST },
 	{ "close-order", "server-first", SG_CLOSE_SERVER_FIRST },
-	{ "undeliverable", "auto", SG_UNDELIVERABLE_AUTO },
-	{ "undeliverable", "bounce", SG_UNDELIVERABLE_BOUNCE },
-	{ "undeliverable", "log", SG_UNDELIVERABLE_LOG },
+	{ "undeliverable", "auto", SG_POLICY_AUTO },
+	{ "undeliverable", "bounce", SG_POLICY_BOUNCE },
+	{ "undeliverable", "log", SG_POLICY_LOG },
 	{ "rewrite-idle-errors", "yes", 1 }, { "rewrite-idle-errors", "no", 0 },
 	{ "rewrite-idle-errors", "true", 1 },
 	{ "rewrite-idle-errors", "false", 0 },
