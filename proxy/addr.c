@@ -199,3 +199,17 @@ sg_addr_equal(const struct sockaddr *a, socklen_t alen,
 		return (memcmp(a, b, alen) == 0);
 	}
 }
+
+void
+sg_addr_conn_of(struct sg_addr_conn *addrs, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	socklen_t len = sizeof(addrs->local);
+
+	memset(addrs, 0, sizeof(*addrs));
+	memcpy(&addrs->client, sa, salen < sizeof(addrs->client) ? salen :
+	    sizeof(addrs->client));
+	if (getsockname(fd, &addrs->local.sa, &len) == -1)
+		addrs->local.sa.sa_family = AF_UNSPEC;
+	addrs->via.sa.sa_family = AF_UNSPEC;
+}

@@ -19,18 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "addr.h"
 #include "bq.h"
+#include "clock.h"
 #include "conn.h"
 #include "daemon.h"
-#include "listener.h"
 #include "log.h"
-#include "prelude.h"
+#include "route.h"
 #include "session.h"
 #include "sesslog.h"
 #include "stats.h"
@@ -38,8 +37,6 @@
 #include "transport.h"
 #include "upconn.h"
 
-/* Reads per callback: fairness between sessions. */
-#define READS_PER_CB	4
 /* Actions taken from the session at a time, and rounds before yielding. */
 #define ACTION_BATCH	16
 #define ACTION_ROUNDS	256
@@ -66,7 +63,7 @@ struct side {
 struct sg_conn {
 	struct sg_daemon *d;
 	struct sg_route *route;
-	struct sg_conn *prev, *next;	/* in d->conns */
+	LIST_ENTRY(sg_conn) link;	/* in d->conns */
 	struct sg_session *s;
 	struct side side[2];		/* indexed by enum sg_side */
 	ev_timer timer;
@@ -75,7 +72,7 @@ struct sg_conn {
 	uint64_t start;
 	uint64_t last_read;
 	uint64_t id;
-	struct sg_conn_addrs addrs;
+	struct sg_addr_conn addrs;
 	unsigned addri;			/* upstream address tried */
 	struct sg_tls_info *tls;	/* the client's, or NULL: plain TCP */
 	unsigned refs;			/* callbacks on the stack */
@@ -86,19 +83,6 @@ struct sg_conn {
 static void conn_run(struct sg_conn *, uint64_t);
 static int conn_read(struct sg_conn *, enum sg_side, uint64_t);
 static void conn_teardown(struct sg_conn *);
-
-/*
- * The session wants a monotonic clock.  ev_now() follows the wall clock,
- * which can jump; CLOCK_MONOTONIC through the vDSO costs next to nothing.
- */
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
 
 static void
 conn_free(struct sg_conn *c)
@@ -389,12 +373,12 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sg_conn *c = w->data;
 	enum sg_side i = side_of(c, w);
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 	int k, more = 1;
 
 	(void)revents;
 	conn_hold(c);
-	for (k = 0; k < READS_PER_CB && more == 1 && !c->closed &&
+	for (k = 0; k < SG_DAEMON_READS_PER_CB && more == 1 && !c->closed &&
 	    ev_is_active(w); k++) {
 		more = conn_read(c, i, now);
 		conn_run(c, now);
@@ -411,7 +395,7 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sg_conn *c = w->data;
 	enum sg_side i = side_of(c, w);
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	(void)loop;
 	(void)revents;
@@ -430,7 +414,7 @@ upstream_ready(void *arg, struct sg_transport *t, unsigned addri)
 {
 	struct sg_conn *c = arg;
 	struct side *sd = &c->side[SG_SERVER];
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	c->upc = NULL;
 	c->addri = addri;
@@ -449,7 +433,7 @@ static void
 upstream_failed(void *arg, int err, unsigned addri)
 {
 	struct sg_conn *c = arg;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	c->upc = NULL;
 	c->addri = addri;
@@ -481,7 +465,7 @@ static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sg_conn *c = w->data;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	(void)loop;
 	(void)revents;
@@ -554,20 +538,6 @@ drain(struct sg_daemon *d, struct side *sd)
 	}
 }
 
-static void
-conn_unlink(struct sg_conn *c)
-{
-	struct sg_daemon *d = c->d;
-
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		d->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	d->nconns--;
-}
-
 /* The session line's who and how, for both lines. */
 static void
 conn_sesslog(const struct sg_conn *c, struct sg_sesslog *sl)
@@ -591,7 +561,7 @@ log_end(struct sg_conn *c)
 	conn_sesslog(c, &sl);
 	sl.upstream = (const struct sockaddr *)&up->ss[c->addri < up->n ?
 	    c->addri : up->n - 1];
-	sl.duration_ms = now_ms() - c->start;
+	sl.duration_ms = sg_clock_ms() - c->start;
 	sl.sockerr[SG_CLIENT] = c->side[SG_CLIENT].err;
 	sl.sockerr[SG_SERVER] = c->side[SG_SERVER].err;
 	sg_sesslog_end(c->d->log, &sl, sg_session_stats(c->s));
@@ -625,35 +595,22 @@ conn_teardown(struct sg_conn *c)
 	log_undelivered(c);
 	log_end(c);
 	sg_stats_ended(d->stats, sg_session_stats(c->s));
-	conn_unlink(c);
+	LIST_REMOVE(c, link);
+	d->nconns--;
 	if (d->stopping && sg_daemon_drained(d))
 		ev_break(d->loop, EVBREAK_ALL);
 	if (c->refs == 0)
 		conn_free(c);
 }
 
-void
-sg_conn_addrs_of(struct sg_conn_addrs *addrs, int fd,
-    const struct sockaddr *sa, socklen_t salen)
-{
-	socklen_t len = sizeof(addrs->local);
-
-	memset(addrs, 0, sizeof(*addrs));
-	memcpy(&addrs->client, sa, salen < sizeof(addrs->client) ? salen :
-	    sizeof(addrs->client));
-	if (getsockname(fd, &addrs->local.sa, &len) == -1)
-		addrs->local.sa.sa_family = AF_UNSPEC;
-	addrs->via.sa.sa_family = AF_UNSPEC;
-}
-
 int
 sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
-	struct sg_conn_addrs addrs;
+	struct sg_addr_conn addrs;
 	struct sg_transport *t;
 
-	sg_conn_addrs_of(&addrs, fd, sa, salen);
+	sg_addr_conn_of(&addrs, fd, sa, salen);
 	if ((t = sg_transport_tcp_accepted(fd)) == NULL) {
 		close(fd);
 		sg_log_msg(d->log, LOG_ERR, "accept-failed", "out of memory");
@@ -678,12 +635,12 @@ conn_describe_tls(struct sg_conn *c, struct sg_transport *t)
 
 int
 sg_conn_start(struct sg_daemon *d, struct sg_route *route,
-    struct sg_transport *t, const struct sg_conn_addrs *addrs)
+    struct sg_transport *t, const struct sg_addr_conn *addrs)
 {
 	struct sg_sesslog sl;
 	struct sg_conn *c;
 	struct side *cl;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	/*
 	 * Timers count from the loop's time, which a TLS handshake (or
@@ -710,9 +667,7 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	ev_timer_init(&c->timer, timer_cb, 0., 0.);
 	c->timer.data = c;
 	cl->up = 1;
-	if ((c->next = d->conns) != NULL)
-		c->next->prev = c;
-	d->conns = c;
+	LIST_INSERT_HEAD(&d->conns, c, link);
 	d->nconns++;
 	sg_stats_accepted(d->stats);
 	conn_sesslog(c, &sl);
@@ -742,11 +697,11 @@ each(struct sg_daemon *d, void (*ev)(struct sg_session *, uint64_t),
     int force)
 {
 	struct sg_conn *c, *next;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
-	for (c = d->conns; c != NULL; c = next) {
+	for (c = LIST_FIRST(&d->conns); c != NULL; c = next) {
 		/* Only c itself can end in here: next stays valid. */
-		next = c->next;
+		next = LIST_NEXT(c, link);
 		conn_hold(c);
 		ev(c->s, now);
 		conn_run(c, now);
@@ -760,18 +715,14 @@ void
 sg_conn_shutdown_all(struct sg_daemon *d)
 {
 
-	sg_prelude_close_all(d);
 	each(d, sg_session_on_shutdown, 0);
 }
 
-size_t
+void
 sg_conn_force_close_all(struct sg_daemon *d)
 {
-	size_t n = d->nconns;
 
-	sg_prelude_close_all(d);
 	each(d, sg_session_on_force_close, 1);
-	return (n);
 }
 
 size_t
@@ -780,7 +731,7 @@ sg_conn_closing(const struct sg_daemon *d)
 	const struct sg_conn *c;
 	size_t n = 0;
 
-	for (c = d->conns; c != NULL; c = c->next)
+	LIST_FOREACH(c, &d->conns, link)
 		if (sg_session_closing(c->s))
 			n++;
 	return (n);
@@ -793,10 +744,10 @@ void
 sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms)
 {
 	struct sg_conn *c;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 	size_t n = 0;
 
-	for (c = d->conns; c != NULL; c = c->next) {
+	LIST_FOREACH(c, &d->conns, link) {
 		if (c->released || now - c->last_read < quiet_ms)
 			continue;
 		sg_session_release_idle(c->s);

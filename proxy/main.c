@@ -23,6 +23,8 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "prelude.h"
+#include "route.h"
 #include "stats.h"
 #include "workers.h"
 
@@ -59,15 +61,30 @@ stop_begin(struct sg_daemon *d)
 	}
 	ev_timer_set(&d->drain, d->cfg->drain_timeout_ms / 1000., 0.);
 	ev_timer_start(d->loop, &d->drain);
-	/* The last session to end breaks the loop (conn.c). */
+	/* The last connection to end breaks the loop (conn.c, prelude.c). */
+	sg_prelude_close_all(d);
 	sg_conn_shutdown_all(d);
+}
+
+/*
+ * End every prelude left and every session now.  Returns how many were
+ * open: sessions and preludes, as d->nconns counts them.
+ */
+static size_t
+close_all_now(struct sg_daemon *d)
+{
+	size_t n = d->nconns;
+
+	sg_prelude_close_all(d);
+	sg_conn_force_close_all(d);
+	return (n);
 }
 
 static void
 force_close(struct sg_daemon *d)
 {
 
-	d->stop_forced += sg_conn_force_close_all(d);
+	d->stop_forced += close_all_now(d);
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
@@ -329,8 +346,8 @@ finish(struct sg_daemon *d)
 		sg_worker_final(d->worker, d->stats, d->stop_sessions,
 		    d->stop_forced);
 	watchers_stop(d);
-	if (d->conns != NULL)
-		(void)sg_conn_force_close_all(d);
+	if (!LIST_EMPTY(&d->conns))
+		(void)close_all_now(d);
 	sg_listener_free_all(d);
 	sg_upconn_pool_drain(&d->upconns);
 	sg_notify_free(d->notify);
@@ -355,7 +372,7 @@ check_config(struct sg_config *cfg)
 	if ((log = sg_log_new(cfg->log_format, cfg->log_level)) == NULL) {
 		fprintf(stderr, "stanzaguard: out of memory\n");
 		status = EXIT_RUNTIME;
-	} else if (sg_listener_check(cfg, log, err, sizeof(err)) == -1) {
+	} else if (sg_route_check(cfg, log, err, sizeof(err)) == -1) {
 		fprintf(stderr, "stanzaguard: %s\n", err);
 		status = SG_CONFIG_EXIT_USAGE;
 	} else

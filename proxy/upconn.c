@@ -15,10 +15,9 @@
 
 #include "addr.h"
 #include "config.h"
-#include "conn.h"
-#include "listener.h"
 #include "log.h"
 #include "proxyproto.h"
+#include "route.h"
 #include "tls.h"
 #include "tlstransport.h"
 #include "transport.h"
@@ -30,7 +29,7 @@ struct sg_upconn {
 	struct ev_loop *loop;
 	struct sg_log *log;
 	const struct sg_route *route;
-	const struct sg_conn_addrs *addrs;
+	const struct sg_addr_conn *addrs;
 	uint64_t id;
 	struct sg_upconn_cb cb;
 	void *arg;
@@ -285,7 +284,7 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 struct sg_upconn *
 sg_upconn_start(struct sg_upconn_pool *pool, struct ev_loop *loop,
     struct sg_log *log, const struct sg_route *route,
-    const struct sg_conn_addrs *addrs, uint64_t id,
+    const struct sg_addr_conn *addrs, uint64_t id,
     const struct sg_upconn_cb *cb, void *arg, unsigned *addri)
 {
 	struct sg_upconn *u;
