@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "addrmatch.h"
@@ -602,6 +603,17 @@ sg_config_reload(const struct sg_config *cfg, char *err, size_t errlen)
 		return (NULL);
 	}
 	return (from_args(a, &action, err, errlen));
+}
+
+unsigned
+sg_config_workers(const struct sg_config *cfg)
+{
+	long n = cfg->workers;
+
+	if (n == 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	return (n > SG_CONFIG_WORKERS_MAX ? SG_CONFIG_WORKERS_MAX :
+	    (unsigned)n);
 }
 
 const char *

@@ -73,6 +73,13 @@ struct sg_config *sg_config_reload(const struct sg_config *cfg, char *err,
 void sg_config_free(struct sg_config *cfg);
 
 /*
+ * sg_config_workers(cfg):
+ * The number of processes cfg asks for: workers, or for 0 the number of
+ * CPUs online, at most SG_CONFIG_WORKERS_MAX.
+ */
+unsigned sg_config_workers(const struct sg_config *cfg);
+
+/*
  * sg_config_usage(void):
  * The --help text, generated from the option table at compile time (a
  * static string: nothing to free).

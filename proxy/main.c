@@ -444,7 +444,7 @@ main(int argc, char **argv)
 	}
 	/* Writes use MSG_NOSIGNAL; this is for anything else. */
 	signal(SIGPIPE, SIG_IGN);
-	if (sg_workers_count(cfg) > 1)
+	if (sg_config_workers(cfg) > 1)
 		return (sg_workers_master(cfg, run));
 	return (run(cfg, NULL));
 }

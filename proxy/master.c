@@ -17,7 +17,6 @@
 #include "master.h"
 #include "notify.h"
 #include "stats.h"
-#include "workers.h"
 #include "workmsg.h"
 
 size_t
@@ -237,7 +236,7 @@ reload(struct sg_master *m)
 		sg_notify_ready(m->notify, "reload failed");
 		return;
 	}
-	if (sg_workers_count(ncfg) != m->n)
+	if (sg_config_workers(ncfg) != m->n)
 		sg_log_msg(m->log, LOG_WARNING, "workers-unchanged",
 		    "workers = %u takes effect on restart; keeping %u",
 		    ncfg->workers, m->n);

@@ -97,17 +97,6 @@
 
 static void spawn(struct sg_master_slot *s);
 
-unsigned
-sg_workers_count(const struct sg_config *cfg)
-{
-	long n = cfg->workers;
-
-	if (n == 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
-		n = 1;
-	return (n > SG_CONFIG_WORKERS_MAX ? SG_CONFIG_WORKERS_MAX :
-	    (unsigned)n);
-}
-
 static void
 kill_all(struct sg_master *m, int sig)
 {
@@ -393,7 +382,7 @@ become_worker(struct sg_master_slot *s, int fd)
 	struct sg_master *m = s->m;
 	struct sg_worker *w;
 	struct sg_config *cfg = m->cfg;
-	sg_workers_run_fn *run = m->run;
+	sg_worker_run_fn *run = m->run;
 	unsigned id = s->id, n = m->n;
 	int status;
 
@@ -465,7 +454,7 @@ fail:
 }
 
 int
-sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run)
+sg_workers_master(struct sg_config *cfg, sg_worker_run_fn *run)
 {
 	struct sg_master *m;
 	size_t i;
@@ -476,7 +465,7 @@ sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run)
 	m->cfg = cfg;
 	m->run = run;
 	m->pid = getpid();
-	m->n = sg_workers_count(cfg);
+	m->n = sg_config_workers(cfg);
 	if ((m->slots = calloc(m->n, sizeof(*m->slots))) == NULL ||
 	    (m->log = sg_log_new(cfg->log_format, cfg->log_level)) == NULL ||
 	    (m->notify = sg_notify_new()) == NULL ||
