@@ -24,6 +24,7 @@
 #include "log.h"
 #include "notify.h"
 #include "prelude.h"
+#include "reload.h"
 #include "route.h"
 #include "stats.h"
 #include "workers.h"
@@ -149,23 +150,20 @@ sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 stats_timer_set(struct sg_daemon *d)
 {
-	double iv = d->cfg->stats_interval_ms / 1000.;
 
-	ev_timer_stop(d->loop, &d->stats_timer);
 	/* A worker reports when its master asks (worker_request). */
-	if (iv <= 0. || d->worker != NULL)
-		return;
-	ev_timer_set(&d->stats_timer, iv, iv);
-	ev_timer_start(d->loop, &d->stats_timer);
+	sg_reload_every(d->loop, &d->stats_timer, d->worker != NULL ? 0. :
+	    d->cfg->stats_interval_ms / 1000.);
 }
 
+/* The reload was refused (err, unless already logged): say so. */
 static void
 reload_failed(struct sg_daemon *d, const char *err)
 {
 	char status[128];
 
-	sg_log_msg(d->log, LOG_ERR, "reload-failed",
-	    "%s; keeping the configuration in force", err);
+	if (err != NULL)
+		sg_reload_log_failed(d->log, err);
 	sg_worker_reloaded(d->worker, 0);
 	status_line(d, status, sizeof(status));
 	sg_notify_ready(d->notify, status);
@@ -182,17 +180,14 @@ reload(struct sg_daemon *d)
 	struct sg_config *ncfg;
 	struct sg_log_rec r;
 	char err[1024], status[128];
+	int failed;
 
 	if (d->stopping)
 		return;
-	if (d->cfg->path == NULL) {
-		sg_log_msg(d->log, LOG_NOTICE, "reload-skipped",
-		    "started without -c: no configuration file to reload");
-		return;
-	}
-	sg_notify_reloading(d->notify);
-	if ((ncfg = sg_config_reload(d->cfg, err, sizeof(err))) == NULL) {
-		reload_failed(d, err);
+	ncfg = sg_reload_read(d->cfg, d->log, d->notify, &failed);
+	if (ncfg == NULL) {
+		if (failed)
+			reload_failed(d, NULL);
 		return;
 	}
 	ncfg->max_connections = sg_worker_share(d->worker,
@@ -203,9 +198,7 @@ reload(struct sg_daemon *d)
 		reload_failed(d, err);
 		return;
 	}
-	sg_config_free(d->cfg);
-	d->cfg = ncfg;
-	sg_log_set_level(d->log, ncfg->log_level);
+	sg_reload_apply(&d->cfg, ncfg, d->log);
 	stats_timer_set(d);
 	sg_log_begin(&r, d->log, LOG_NOTICE, "reloaded");
 	sg_log_str(&r, "config", ncfg->path);
@@ -247,10 +240,8 @@ watchers_init(struct sg_daemon *d)
 	ev_timer_start(d->loop, &d->sweep);
 	stats_timer_set(d);
 	usec = sg_notify_watchdog_usec(d->notify);
-	if (d->cfg->watchdog && usec != 0) {
-		ev_timer_set(&d->watchdog, usec / 1e6, usec / 1e6);
-		ev_timer_start(d->loop, &d->watchdog);
-	}
+	sg_reload_every(d->loop, &d->watchdog, d->cfg->watchdog ? usec / 1e6 :
+	    0.);
 }
 
 static void
