@@ -21,7 +21,11 @@ CHECK_PKGS := expat check
 WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2
 BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	-DSG_VERSION='"$(VERSION)"' -Ilib -Iproxy $(WARN)
+	-DSG_VERSION='"$(VERSION)"' $(WARN)
+# lib/ sees its own headers and expat's only: a lib/ file that includes a
+# proxy/ header (or libev, OpenSSL, ...) does not build.
+LIB_INC := -Ilib
+PROXY_INC := -Ilib -Iproxy
 CFLAGS ?= -O2 -g
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -51,8 +55,10 @@ SAN_LIB_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o)
 SAN_PROXY_OBJ := $(PROXY_TESTED:%.c=$(B)/san/%.o)
 SAN_UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/san/%.o)
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(LIBEV_CFLAGS) \
-	$(shell $(PKG_CONFIG) --cflags $(PROXY_PKGS) check) $(CFLAGS)
+LIB_CFLAGS = $(BASE_CFLAGS) $(LIB_INC) \
+	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+ALL_CFLAGS = $(BASE_CFLAGS) $(PROXY_INC) $(LIBEV_CFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags $(PROXY_PKGS) check)
 LIBS_PROXY = $(shell $(PKG_CONFIG) --libs $(PROXY_PKGS)) $(LIBEV_LIBS)
 LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 
@@ -66,15 +72,23 @@ all: stanzaguard
 stanzaguard: $(LIB_OBJ) $(PROXY_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_PROXY)
 
+# The lib/ rules come first and have the shorter stem: make takes them
+# for lib/ objects.
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/san/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
 $(B)/%.o: %.c $(wildcard lib/*.h proxy/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/san/%.o: %.c $(wildcard lib/*.h proxy/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(LIBEV_CFLAGS) \
-	    $(shell $(PKG_CONFIG) --cflags $(PROXY_PKGS) check) \
-	    $(SAN_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LIB_OBJ) $(filter-out $(B)/proxy/main.o,$(PROXY_OBJ))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CHECK)
@@ -154,7 +168,8 @@ deps-boot:
 	@scripts/ensure-deps $(DEPS_BOOT)
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := $(BASE_CFLAGS) $(LIB_INC) -O1 -g \
+	-fsanitize=fuzzer,address,undefined
 FUZZ_SECONDS ?= 600
 
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
