@@ -163,13 +163,6 @@ sg_addrmatch_contains(const struct sg_addrmatch *m, const struct sockaddr *sa)
 	return (0);
 }
 
-size_t
-sg_addrmatch_count(const struct sg_addrmatch *m)
-{
-
-	return (m->n);
-}
-
 void
 sg_addrmatch_free(struct sg_addrmatch *m)
 {

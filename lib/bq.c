@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "bq.h"
+#include "bqpriv.h"
 
 /*
  * Chunks hold SG_BQ_CHUNK bytes, or more when one append is larger, so a

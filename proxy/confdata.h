@@ -95,13 +95,4 @@ struct sg_config {
 /* Exit status for a bad command line or configuration. */
 #define SG_CONFIG_EXIT_USAGE	2
 
-/* One row of the option table, as shown in --help and the man page. */
-struct sg_config_option {
-	const char *name;	/* INI key and --name */
-	const char *type;	/* "DURATION", "SIZE", "N", "yes|no", "a|b" */
-	const char *scope;	/* "global", "session" or "listener" */
-	const char *def;	/* default as written in a file; "" if required */
-	const char *help;	/* one line */
-};
-
 #endif /* !SG_CONFDATA_H */

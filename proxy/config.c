@@ -622,10 +622,3 @@ sg_config_usage(void)
 
 	return (sg_confopt_usage());
 }
-
-const struct sg_config_option *
-sg_config_option_at(size_t i)
-{
-
-	return (i < SG_CONFOPT_N ? &sg_confopt_rows[i].info : NULL);
-}

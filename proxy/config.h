@@ -86,11 +86,4 @@ unsigned sg_config_workers(const struct sg_config *cfg);
  */
 const char *sg_config_usage(void);
 
-/*
- * sg_config_option_at(i):
- * Row i of the option table, or NULL past the last row.  For tests that
- * check every option is documented, and for tools.
- */
-const struct sg_config_option *sg_config_option_at(size_t i);
-
 #endif /* !SG_CONFIG_H */

@@ -13,6 +13,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "logpriv.h"
 
 /*
  * The rendering buffer of a logger holds the largest record any format can

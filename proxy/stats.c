@@ -80,8 +80,9 @@ sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss)
 	}
 }
 
-uint64_t
-sg_stats_active(const struct sg_stats *st)
+/* Sessions accepted and not yet ended. */
+static uint64_t
+active(const struct sg_stats *st)
 {
 
 	return (st->c.accepted - st->c.ended);
@@ -94,7 +95,7 @@ totals_fields(struct sg_log_rec *r, const struct sg_stats *st,
 {
 	int i;
 
-	sg_log_u64(r, "active", sg_stats_active(st));
+	sg_log_u64(r, "active", active(st));
 	sg_log_u64(r, "accepted", st->c.accepted);
 	sg_log_u64(r, "closing", closing);
 	sg_log_u64(r, "refused", st->c.refused);
@@ -171,6 +172,6 @@ sg_stats_status(const struct sg_stats *st, size_t closing, char *buf,
 {
 
 	snprintf(buf, len, "sessions: %llu active, %zu closing",
-	    (unsigned long long)sg_stats_active(st), closing);
+	    (unsigned long long)active(st), closing);
 	return (buf);
 }

@@ -319,13 +319,6 @@ sg_upconn_cancel(struct sg_upconn *u)
 	give_back(u);
 }
 
-unsigned
-sg_upconn_addri(const struct sg_upconn *u)
-{
-
-	return (u->addri);
-}
-
 void
 sg_upconn_pool_drain(struct sg_upconn_pool *pool)
 {

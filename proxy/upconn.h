@@ -62,12 +62,6 @@ struct sg_upconn *sg_upconn_start(struct sg_upconn_pool *pool,
 void sg_upconn_cancel(struct sg_upconn *u);
 
 /*
- * sg_upconn_addri(u):
- * The route's address being tried now.
- */
-unsigned sg_upconn_addri(const struct sg_upconn *u);
-
-/*
  * sg_upconn_pool_drain(pool):
  * Free what pool keeps.  Connections under way are not touched.
  */
