@@ -65,7 +65,7 @@ LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 .PHONY: all deps deps-test check check-unit check-san check-integration \
 	check-install check-interop check-systemd check-systemd-boot deps-boot \
 	check-valgrind check-fuzz fuzz bench bench-proxy bench-tls deps-bench soak run install \
-	uninstall clean format
+	uninstall clean
 
 all: stanzaguard
 
@@ -242,9 +242,6 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/stanzaguard.service \
 	    $(DESTDIR)$(UNITDIR)/stanzaguard.socket
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/stanzaguard/stanzaguard.conf (your config)"
-
-format:
-	clang-format -i lib/*.[ch] proxy/*.[ch] tests/unit/*.[ch]
 
 clean:
 	rm -rf $(B) stanzaguard
