@@ -2,6 +2,8 @@
  * Networks as 16-byte prefixes: an IPv4 network is kept as the IPv4-mapped
  * IPv6 network (::ffff:0:0/96 plus its bits), so that one comparison serves
  * both families and a mapped client address needs no special case.
+ *
+ * Owns a parsed list of networks (struct sg_addrmatch); calls libc only.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,3 +1,7 @@
+/*
+ * A byte queue (bq.h).  Owns its chunks and one spare chunk; calls libc
+ * only: every other module that queues bytes calls this one.
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,6 +5,8 @@
  * verdict and it never reads past the header.  A v2 header's CRC32c TLV
  * is checked once the header is whole (it covers all of it); the CRC32c
  * is here, past this file's 500 lines, as nothing else uses it.
+ *
+ * Owns the parser's buffer; calls libc only.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,7 @@
 /*
- * Parsing, resolving and formatting of "HOST:PORT" addresses.
+ * Parsing, resolving and formatting of "HOST:PORT" addresses, and a
+ * connection's addresses (client, local, balancer).  Owns nothing past the
+ * call; calls the resolver and the socket only.
  */
 #include <sys/types.h>
 #include <sys/socket.h>

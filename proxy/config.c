@@ -2,6 +2,10 @@
  * Configuration: the command line, merging and validation, and the public
  * API.  The option table is confopt.c, value parsing optparse.c, the
  * state of a config being built confbuild.c, the file confini.c.
+ *
+ * Owns every struct sg_config it returns until sg_config_free; calls
+ * confbuild, confini, confopt, addr and lib/addrmatch (validation).
+ * Nothing here logs or touches a socket.
  */
 #include <sys/socket.h>
 

@@ -1,6 +1,8 @@
 /*
  * The option table: the rows of confopt.h made into the runtime table and
  * the --help text.
+ *
+ * Owns the table (static, read-only); calls optparse's types only.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -8,6 +8,12 @@
  * connection is torn down exactly once (conn_teardown); it is freed only
  * when no callback up the stack still holds it (conn_hold/conn_release),
  * as Redis's connhelpers.h does.
+ *
+ * Owns each struct sg_conn, its session, transports and watchers, and
+ * the daemon's list of them; calls lib/session, transport, tlstransport,
+ * upconn, route (a reference), sesslog, stats, log and clock.  Called by
+ * listener (a plain client) and prelude (after its handshake); main.c
+ * runs the stop.  Never calls up into them.
  */
 #include <sys/types.h>
 #include <sys/socket.h>

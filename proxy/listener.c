@@ -3,6 +3,10 @@
  * descriptor exhaustion, refuse over max-connections (with a stream error
  * where it can be said), and reconcile the set of listeners with a
  * (re)loaded configuration.
+ *
+ * Owns the listeners and their sockets; calls route (one per listener),
+ * conn and prelude (each accepted client), notify (sockets from
+ * systemd), stats, log and clock.  Called by main.c.
  */
 #define _GNU_SOURCE	/* accept4 */
 

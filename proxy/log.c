@@ -1,3 +1,9 @@
+/*
+ * Logging (log.h): records built on the caller's stack, written as text,
+ * JSON or journal entries.  Owns the logger and its line buffer; calls
+ * libc and libsystemd's journal only: every other module of the daemon
+ * may call it, and it calls none of them.
+ */
 #include <sys/stat.h>
 #include <sys/uio.h>
 

@@ -6,9 +6,13 @@
  * main()'s heap, and its life cycle: configuration, listeners, signals
  * (SIGTERM/SIGINT drain and stop, SIGHUP reload), periodic totals and the
  * systemd watchdog.  With workers > 1 the same daemon runs in each worker
- * process under a master (workers.c).  Exit status: 0 after a clean stop, 1 on a runtime
- * failure at start (a port in use, the resolver down, no memory), 2 on a
- * bad command line or configuration (an address that cannot be).
+ * process under a master (workers.c).  Exit status: 0 after a clean stop,
+ * 1 on a runtime failure at start (a port in use, the resolver down, no
+ * memory), 2 on a bad command line or configuration (an address that
+ * cannot be).
+ *
+ * Owns struct sg_daemon; calls everything below it: config, listener,
+ * conn and prelude (the stop), reload, notify, stats, log, workers.
  */
 #include <signal.h>
 #include <stdio.h>

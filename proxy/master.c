@@ -3,6 +3,9 @@
  * totals round every stats-interval, the reload round on SIGHUP, the
  * watchdog round.  The processes themselves (fork, exit, restart, stop)
  * are workers.c's; the design is at the top of workers.c.
+ *
+ * Owns nothing of its own (struct sg_master, shared through master.h,
+ * is workers.c's); calls reload, workmsg, stats, notify, log and config.
  */
 #include <sys/types.h>
 

@@ -1,3 +1,8 @@
+/*
+ * systemd integration (notify.h).  Owns the watchdog interval and the
+ * sockets systemd passed until they are taken; calls libsystemd and
+ * clock.
+ */
 #include <sys/socket.h>
 
 #include <fcntl.h>

@@ -2,6 +2,12 @@
  * The prelude of a connection: the balancer's PROXY header (accept-proxy),
  * starttls dialogue, TLS handshake, then the hand-over to conn.c; or,
  * over max-connections, the same dialogue cut short to a refusal.
+ *
+ * Owns each struct sg_prelude, its socket and watchers, and the
+ * daemon's list of them; calls proxyin, lib/front, lib/addrmatch, tls,
+ * tlstransport, transport, route (a reference), log, and conn (the
+ * hand-over).  Called by listener; main.c runs the stop
+ * (sg_prelude_close_all).
  */
 #include <sys/types.h>
 #include <sys/random.h>

@@ -1,5 +1,8 @@
 /*
  * Session log lines.
+ *
+ * Owns nothing; calls log, addr and tls (the TLS description), and reads
+ * lib/session's statistics.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,7 @@
 /*
  * Totals.
+ *
+ * Owns the counters; calls log, and reads lib/session's statistics.
  */
 #include <stdio.h>
 #include <stdlib.h>

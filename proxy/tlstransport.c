@@ -7,6 +7,8 @@
  * the record and wants the same bytes again: the transport keeps a copy
  * (held) and reports them written, so that the caller's queue never
  * changes under a record already encrypted, and flush() sends it.
+ *
+ * Owns the SSL and its held record; calls OpenSSL, tls and transport.
  */
 #include <sys/socket.h>
 #include <sys/uio.h>

@@ -2,6 +2,10 @@
  * One upstream connection attempt after another: connect, send-proxy,
  * upstream-tls.  Each step that fails moves on to the next address, as a
  * refused connection does.
+ *
+ * Owns each attempt and the pool of finished ones; calls route (read
+ * only), addr, lib/proxyproto (send-proxy), tls, tlstransport, transport
+ * and log.  Reports to its caller (conn) through callbacks only.
  */
 #include <sys/types.h>
 #include <sys/socket.h>

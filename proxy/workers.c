@@ -32,9 +32,10 @@
  * the master exits with the first such status (1 for a signal), so that
  * systemd records the stop as failed and a test under valgrind fails.
  * SIGHUP: the master reads and validates the file first; a bad file is
- * logged and nothing else happens.  A good one is kept for workers started later, and SIGHUP goes
- * to every worker, which reloads the file itself (listeners, upstreams,
- * session options); READY=1 follows once every worker has answered.
+ * logged and nothing else happens.  A good one is kept for workers
+ * started later, and SIGHUP goes to every worker, which reloads the file
+ * itself (listeners, upstreams, session options); READY=1 follows once
+ * every worker has answered.
  * workers itself is read at start only.
  *
  * Totals.  Every stats-interval the master asks each worker over its
@@ -64,6 +65,9 @@
  * stop); master.c its rounds with the running workers (messages, totals,
  * reload, watchdog), over the structs of master.h; worker.c is each
  * worker's link to it; workmsg.h is the wire between the two.
+ *
+ * Owns struct sg_master and the worker processes; calls master (its
+ * rounds), worker (in the child), workmsg, config, notify, stats, log.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
