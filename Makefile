@@ -62,10 +62,10 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(PROXY_INC) $(LIBEV_CFLAGS) \
 LIBS_PROXY = $(shell $(PKG_CONFIG) --libs $(PROXY_PKGS)) $(LIBEV_LIBS)
 LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 
-.PHONY: all deps deps-test check check-unit check-san check-integration \
-	check-install check-interop check-systemd check-systemd-boot deps-boot \
-	check-valgrind check-fuzz fuzz bench bench-proxy bench-tls deps-bench soak run install \
-	uninstall clean
+.PHONY: all deps deps-test check check-layers check-unit check-san \
+	check-integration check-install check-interop check-systemd \
+	check-systemd-boot deps-boot check-valgrind check-fuzz fuzz bench \
+	bench-proxy bench-tls deps-bench soak run install uninstall clean
 
 all: stanzaguard
 
@@ -105,8 +105,16 @@ deps-test:
 # Everything, once plainly and once under ASan+UBSan for the unit tests.
 check: deps-test deps-boot
 	$(MAKE) stanzaguard $(B)/unit-tests $(B)/unit-tests-san
-	$(MAKE) check-unit check-san check-integration check-fuzz \
-	    check-install check-systemd check-systemd-boot check-interop
+	$(MAKE) check-layers check-unit check-san check-integration \
+	    check-fuzz check-install check-systemd check-systemd-boot \
+	    check-interop
+
+# The include graph of lib/ and proxy/ has no circle, and lib/ includes
+# no proxy/ header (scripts/include-graph).  The close engine's circle
+# (held, session, undeliv) is being taken apart on main (lib/sessout.c):
+# its --allow goes once that is merged.
+check-layers:
+	scripts/include-graph --circles --allow held,session,undeliv
 
 check-unit: $(B)/unit-tests
 	CK_FORK=yes $(B)/unit-tests
