@@ -94,5 +94,7 @@ struct sg_config {
 
 /* Exit status for a bad command line or configuration. */
 #define SG_CONFIG_EXIT_USAGE	2
+/* Exit status for a failure at start: a port in use, no memory. */
+#define SG_CONFIG_EXIT_RUNTIME	1
 
 #endif /* !SG_CONFDATA_H */

@@ -33,7 +33,6 @@
 #include "stats.h"
 #include "workers.h"
 
-#define EXIT_RUNTIME	1
 /* Sessions that read nothing this long give back their parser memory. */
 #define SWEEP_MS	5000
 
@@ -291,7 +290,7 @@ start(struct sg_daemon *d)
 	    NULL || (d->notify = sg_notify_new()) == NULL ||
 	    (d->stats = sg_stats_new()) == NULL) {
 		fprintf(stderr, "stanzaguard: out of memory\n");
-		return (EXIT_RUNTIME);
+		return (SG_CONFIG_EXIT_RUNTIME);
 	}
 	if (d->worker != NULL) {
 		char id[16];
@@ -314,7 +313,7 @@ start(struct sg_daemon *d)
 		return (SG_CONFIG_EXIT_USAGE);
 	default:
 		sg_log_msg(d->log, LOG_ERR, "start-failed", "%s", err);
-		return (EXIT_RUNTIME);
+		return (SG_CONFIG_EXIT_RUNTIME);
 	}
 	if ((unused = sg_notify_unused_listen_fds(d->notify)) > 0)
 		sg_log_msg(d->log, LOG_WARNING, "unused-sockets",
@@ -366,7 +365,7 @@ check_config(struct sg_config *cfg)
 
 	if ((log = sg_log_new(cfg->log_format, cfg->log_level)) == NULL) {
 		fprintf(stderr, "stanzaguard: out of memory\n");
-		status = EXIT_RUNTIME;
+		status = SG_CONFIG_EXIT_RUNTIME;
 	} else if (sg_route_check(cfg, log, err, sizeof(err)) == -1) {
 		fprintf(stderr, "stanzaguard: %s\n", err);
 		status = SG_CONFIG_EXIT_USAGE;
@@ -388,13 +387,13 @@ run(struct sg_config *cfg, struct sg_worker *w)
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		fprintf(stderr, "stanzaguard: out of memory\n");
 		sg_config_free(cfg);
-		return (EXIT_RUNTIME);
+		return (SG_CONFIG_EXIT_RUNTIME);
 	}
 	d->cfg = cfg;
 	d->worker = w;
 	if ((d->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		fprintf(stderr, "stanzaguard: cannot start libev\n");
-		status = EXIT_RUNTIME;
+		status = SG_CONFIG_EXIT_RUNTIME;
 	} else if ((status = start(d)) == 0)
 		ev_run(d->loop, 0);
 	finish(d);

@@ -94,7 +94,6 @@
 #include "workers.h"
 #include "workmsg.h"
 
-#define EXIT_RUNTIME	1
 #define BACKOFF_FIRST	0.5	/* s before the first restart */
 #define BACKOFF_MAX	30.0
 #define BACKOFF_RESET	60.0	/* a worker up this long starts afresh */
@@ -191,7 +190,7 @@ stop_failed(struct sg_master *m, int wstatus)
 	m->failed++;
 	if (m->stop_status == 0)
 		m->stop_status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
-		    EXIT_RUNTIME;
+		    SG_CONFIG_EXIT_RUNTIME;
 }
 
 /* A worker that never listened at start: the daemon cannot start. */
@@ -202,7 +201,7 @@ start_failed(struct sg_master *m, int wstatus)
 	if (m->stopping)
 		return;
 	m->status = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0 ?
-	    WEXITSTATUS(wstatus) : EXIT_RUNTIME;
+	    WEXITSTATUS(wstatus) : SG_CONFIG_EXIT_RUNTIME;
 	m->stopping = 1;
 	ev_timer_stop(m->loop, &m->stats_timer);
 	kill_all(m, SIGTERM);
@@ -392,7 +391,7 @@ become_worker(struct sg_master_slot *s, int fd)
 
 	/* Die with the master; it may have died before this line. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != m->pid)
-		_exit(EXIT_RUNTIME);
+		_exit(SG_CONFIG_EXIT_RUNTIME);
 	master_watchers_stop(m);
 	ev_loop_destroy(m->loop);
 	/* Only the master talks to systemd. */
@@ -403,7 +402,7 @@ become_worker(struct sg_master_slot *s, int fd)
 	master_free(m, 1);
 	if ((w = sg_worker_new(id, n, fd)) == NULL) {
 		sg_config_free(cfg);
-		_exit(EXIT_RUNTIME);
+		_exit(SG_CONFIG_EXIT_RUNTIME);
 	}
 	status = run(cfg, w);
 	sg_worker_free(w);
@@ -478,7 +477,7 @@ sg_workers_master(struct sg_config *cfg, sg_worker_run_fn *run)
 	if ((m->loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
 		fprintf(stderr, "stanzaguard: cannot start libev\n");
 		master_free(m, 0);
-		return (EXIT_RUNTIME);
+		return (SG_CONFIG_EXIT_RUNTIME);
 	}
 	sg_log_set_tag(m->log, "process", "master");
 	master_init_watchers(m);
@@ -499,5 +498,5 @@ oom1:
 oom0:
 	fprintf(stderr, "stanzaguard: out of memory\n");
 	sg_config_free(cfg);
-	return (EXIT_RUNTIME);
+	return (SG_CONFIG_EXIT_RUNTIME);
 }
