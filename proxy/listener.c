@@ -24,7 +24,6 @@
 #include <ev.h>
 
 #include "addr.h"
-#include "addrmatch.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"

@@ -18,7 +18,7 @@
 #include <ev.h>
 
 #include "addr.h"
-#include "config.h"
+#include "confdata.h"
 #include "log.h"
 #include "proxyproto.h"
 #include "route.h"
