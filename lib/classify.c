@@ -15,6 +15,9 @@
 #define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_COMPRESS	"http://jabber.org/protocol/compress"
 #define NS_SM		"urn:xmpp:sm:3"
+#define NS_SM2		"urn:xmpp:sm:2"
+#define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
+#define NS_SESSION	"urn:ietf:params:xml:ns:xmpp-session"
 
 /*
  * The current stanza's strings, kept by offset into sb, in this order:
@@ -28,6 +31,8 @@ struct sg_classify {
 	size_t packed_len;
 	enum sg_stanza_kind kind;
 	int sm_resume;
+	unsigned marks;		/* SG_MARK_* */
+	uint32_t sm_h;
 	int features;		/* <stream:features> */
 	struct sg_tracker_span *tls;	/* its <starttls/> children */
 	size_t ntls, tls_cap;
@@ -106,7 +111,14 @@ static const struct {
 	{ NS_COMPRESS, "compressed", SG_STANZA_COMPRESSED },
 	{ NS_SM, "enabled", SG_STANZA_SM_ENABLED },
 	/* A resumed session is one that can be resumed again. */
-	{ NS_SM, "resumed", SG_STANZA_SM_ENABLED }
+	{ NS_SM, "resumed", SG_STANZA_SM_ENABLED },
+	{ NS_SM, "enable", SG_STANZA_SM_ENABLE },
+	{ NS_SM, "resume", SG_STANZA_SM_ENABLE },
+	{ NS_SM2, "enable", SG_STANZA_SM_ENABLE },
+	{ NS_SM2, "resume", SG_STANZA_SM_ENABLE },
+	{ NS_SM, "failed", SG_STANZA_SM_FAILED },
+	{ NS_SM, "r", SG_STANZA_SM_REQUEST },
+	{ NS_SM, "a", SG_STANZA_SM_ACK }
 };
 
 static enum sg_stanza_kind
@@ -140,6 +152,24 @@ resumable(const char **atts)
 	const char *r = attr(atts, "resume");
 
 	return (r != NULL && (strcmp(r, "true") == 0 || strcmp(r, "1") == 0));
+}
+
+/* h='N' of an <a/>: a decimal below 2^32, nothing else. */
+static int
+parse_h(const char **atts, uint32_t *h)
+{
+	const char *v = attr(atts, "h");
+	uint64_t n = 0;
+
+	if (v == NULL || *v == '\0')
+		return (0);
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9' || (n = n * 10 + (uint64_t)(*v - '0')) >
+		    UINT32_MAX)
+			return (0);
+	}
+	*h = (uint32_t)n;
+	return (1);
 }
 
 /* The attribute kept in field f, or -1: called for every attribute. */
@@ -199,7 +229,22 @@ sg_classify_stanza(struct sg_classify *c, const char *name,
 	c->ntls = 0;
 	c->sm_resume = c->kind == SG_STANZA_SM_ENABLED &&
 	    (eq(q.local, q.locallen, "resumed") || resumable(atts));
+	c->marks = 0;
+	if (c->kind == SG_STANZA_SM_ACK && parse_h(atts, &c->sm_h))
+		c->marks = SG_MARK_H;
 	return (0);
+}
+
+/* An iq's <bind/> or <session/>, for stream management's decision. */
+static void
+mark_iq_child(struct sg_classify *c, const struct sg_xmlparser_qname *q)
+{
+
+	if (eq(q->uri, q->urilen, NS_BIND) && eq(q->local, q->locallen, "bind"))
+		c->marks |= SG_MARK_BIND;
+	else if (eq(q->uri, q->urilen, NS_SESSION) &&
+	    eq(q->local, q->locallen, "session"))
+		c->marks |= SG_MARK_SESSION;
 }
 
 /* The condition is the first child in its namespace other than <text>. */
@@ -210,8 +255,15 @@ sg_classify_child(struct sg_classify *c, const char *name)
 
 	if (c->features) {
 		sg_xmlparser_qname(name, &q);
+		if (eq(q.uri, q.urilen, NS_SM) && eq(q.local, q.locallen, "sm"))
+			c->marks |= SG_MARK_SM_OFFER;
 		return (eq(q.uri, q.urilen, NS_TLS) &&
 		    eq(q.local, q.locallen, "starttls"));
+	}
+	if (c->kind == SG_STANZA_IQ) {
+		sg_xmlparser_qname(name, &q);
+		mark_iq_child(c, &q);
+		return (0);
 	}
 	if (c->kind != SG_STANZA_STREAM_ERROR || c->off[F_COND] != NONE)
 		return (0);
@@ -254,6 +306,8 @@ sg_classify_fill(const struct sg_classify *c, struct sg_tracker_event *ev)
 	ev->ns = field(c, F_NS);
 	ev->condition = field(c, F_COND);
 	ev->sm_resume = c->sm_resume;
+	ev->marks = c->marks;
+	ev->sm_h = c->sm_h;
 	ev->starttls = c->ntls > 0 ? c->tls : NULL;
 	ev->nstarttls = c->ntls;
 	ev->id = field(c, F_ID);

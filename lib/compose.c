@@ -2,6 +2,8 @@
  * The XML stanzaguard writes of its own (compose.h), appended to a byte
  * queue.  Owns nothing; calls bq, and reads the tracker's event types.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compose.h"
@@ -176,4 +178,44 @@ sg_compose_bounce(struct sg_bq *q, const struct sg_stanza_info *st,
 	    put(q, name) || put(q, ">"))
 		return (-1);
 	return (0);
+}
+
+#define NS_SM_ATTR	" xmlns='urn:xmpp:sm:3'"
+
+static int
+put_literal(struct sg_bq *q, const char *s)
+{
+
+	return (sg_bq_append(q, s, strlen(s)));
+}
+
+int
+sg_compose_sm_enable(struct sg_bq *q)
+{
+
+	return (put_literal(q, "<enable" NS_SM_ATTR "/>"));
+}
+
+int
+sg_compose_sm_request(struct sg_bq *q)
+{
+
+	return (put_literal(q, "<r" NS_SM_ATTR "/>"));
+}
+
+int
+sg_compose_sm_ack(struct sg_bq *q, uint32_t h)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "<a" NS_SM_ATTR " h='%" PRIu32 "'/>", h);
+	return (put_literal(q, buf));
+}
+
+int
+sg_compose_sm_failed(struct sg_bq *q)
+{
+
+	return (put_literal(q, "<failed" NS_SM_ATTR "><unexpected-request"
+	    " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"));
 }

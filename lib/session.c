@@ -5,12 +5,13 @@
  * been relayed or written to Y, or Y is gone; the rules of the spec are
  * written once, with the sending side as the argument.
  *
- * This file is the state machine of spec/close-handshake.md.  Its parts,
- * sharing its state through sessionpriv.h (private to them): held.c, each
- * direction's held bytes until a stanza is whole, forwarded or dropped;
- * undeliv.c, rule 5 (what cannot be delivered is bounced or named).  Its
- * helpers are compose.c (the XML we write) and ledger.c (what each output
- * queue holds).
+ * This file is the state machine of spec/close-handshake.md: it owns the
+ * events and the close rules.  It calls its parts held.c (each direction's
+ * held bytes until a stanza is whole, forwarded or dropped) and undeliv.c
+ * (rule 5: what cannot be delivered is bounced or named), and below them
+ * all sessout.c (the session's state and output side: queues, actions,
+ * backpressure, the end); helpers are compose.c (the XML we write) and
+ * ledger.c (what each output queue holds).
  */
 
 #include <stdlib.h>
@@ -19,7 +20,9 @@
 #include "compose.h"
 #include "held.h"
 #include "ledger.h"
-#include "sessionpriv.h"
+#include "session.h"
+#include "sessout.h"
+#include "smback.h"
 #include "undeliv.h"
 
 #define MAX_TO		256	/* the client's to= kept, with its NUL */
@@ -44,113 +47,6 @@ static void on_tracker_event(void *ctx, const struct sg_tracker_event *ev);
 static void close_dir(struct sg_session *s, enum sg_side from,
     enum close_how how, const char *cond);
 
-void
-sg_session_push_action(struct sg_session *s, enum sg_action_type type,
-    enum sg_side side)
-{
-	size_t i;
-
-	/* After the end nothing is asked of the caller but the teardown. */
-	if (s->over && type != SG_ACT_CLOSE)
-		return;
-	for (i = 0; i < s->nact; i++)
-		if (s->act[i].type == type && s->act[i].side == side)
-			return;
-	/* Each (type, side) appears once, so the array cannot overflow. */
-	if (s->nact < MAX_ACTIONS) {
-		s->act[s->nact].type = (unsigned char)type;
-		s->act[s->nact++].side = (unsigned char)side;
-	}
-}
-
-static void
-set_reason(struct sg_session *s, enum sg_close_reason r)
-{
-
-	if (s->st.reason == SG_REASON_NONE)
-		s->st.reason = r;
-	s->closing = 1;
-}
-
-static void
-check_done(struct sg_session *s)
-{
-	int side;
-
-	if (s->over)
-		return;
-	for (side = 0; side < 2; side++)
-		if (!s->peer[side].shut || !s->peer[side].finished)
-			return;
-	s->over = 1;
-	sg_session_push_action(s, SG_ACT_CLOSE, SG_CLIENT);
-}
-
-/* Out of memory: nothing can be promised any more, end at once. */
-void
-sg_session_fail_internal(struct sg_session *s)
-{
-	int side;
-
-	set_reason(s, SG_REASON_INTERNAL);
-	for (side = 0; side < 2; side++) {
-		s->dir[side].closed = s->dir[side].dead = 1;
-		s->peer[side].shut = s->peer[side].finished = 1;
-	}
-	check_done(s);
-}
-
-void
-sg_session_update_backpressure(struct sg_session *s, enum sg_side to)
-{
-	struct sg_peer *rd = &s->peer[OTHER(to)];
-	size_t len = sg_bq_len(s->peer[to].out);
-
-	if (!rd->paused && len > s->p.high_water) {
-		rd->paused = 1;
-		sg_session_push_action(s, SG_ACT_PAUSE, OTHER(to));
-	} else if (rd->paused && len < s->p.low_water) {
-		rd->paused = 0;
-		/* The stall was ours: the stanza's clock starts again. */
-		s->dir[OTHER(to)].partial_since = s->now;
-		sg_session_push_action(s, SG_ACT_RESUME, OTHER(to));
-	}
-}
-
-void
-sg_session_out_append(struct sg_session *s, enum sg_side to, const char *buf,
-    size_t len)
-{
-	struct sg_peer *pe = &s->peer[to];
-
-	if (len == 0)
-		return;
-	if (sg_bq_append(pe->out, buf, len)) {
-		sg_session_fail_internal(s);
-		return;
-	}
-	pe->appended += len;
-	sg_session_push_action(s, SG_ACT_WRITE, to);
-	sg_session_update_backpressure(s, to);
-}
-
-/* Queue what compose wrote to a scratch queue (it never fails halfway). */
-void
-sg_session_out_take(struct sg_session *s, enum sg_side to,
-    struct sg_bq *scratch)
-{
-	struct iovec iov[16];
-	int i, n;
-
-	while ((n = sg_bq_peek(scratch, iov, 16)) > 0) {
-		for (i = 0; i < n; i++) {
-			sg_session_out_append(s, to, iov[i].iov_base,
-			    iov[i].iov_len);
-			sg_bq_consume(scratch, iov[i].iov_len);
-		}
-	}
-}
-
 /*
  * The stream towards `to` needs a header before anything else.  Only the
  * client ever waits for one from us; before its own header came, only a
@@ -172,8 +68,8 @@ ensure_header(struct sg_session *s, enum sg_side to, const char *cond,
 	    "stanzaguard"))
 		return (-1);
 	pe->header_out = 1;
-	sg_session_copy_str(pe->out_prefix, sizeof(pe->out_prefix), "stream");
-	sg_session_copy_str(pe->out_ns, sizeof(pe->out_ns), ns);
+	sg_sessout_copy_str(pe->out_prefix, sizeof(pe->out_prefix), "stream");
+	sg_sessout_copy_str(pe->out_ns, sizeof(pe->out_ns), ns);
 	return (1);
 }
 
@@ -191,13 +87,15 @@ write_end(struct sg_session *s, enum sg_side to, const char *cond, int tag)
 	if ((q = sg_bq_new()) == NULL)
 		return (-1);
 	ok = ensure_header(s, to, cond, q);
+	if (ok == 1 && tag && to == SG_SERVER && sg_smback_final_ack(s, q))
+		ok = -1;
 	if (ok == 1 && cond != NULL &&
 	    sg_compose_stream_error(q, pe->out_prefix, cond))
 		ok = -1;
 	if (ok == 1 && tag && sg_compose_close(q, pe->out_prefix))
 		ok = -1;
 	if (ok == 1)
-		sg_session_out_take(s, to, q);
+		sg_sessout_take(s, to, q);
 	sg_bq_free(q);
 	return (ok);
 }
@@ -245,8 +143,8 @@ maybe_shutdown(struct sg_session *s, enum sg_side to)
 		return;
 	pe->shut = 1;
 	pe->shut_at = s->now;
-	sg_session_push_action(s, SG_ACT_SHUTDOWN, to);
-	check_done(s);
+	sg_sessout_push_action(s, SG_ACT_SHUTDOWN, to);
+	sg_sessout_check_done(s);
 }
 
 static void
@@ -269,10 +167,14 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 
 	if (d->closed)
 		return;
+	/* S's held end is superseded: its unacked stanzas go first. */
+	if (from == SG_SERVER && how != HOW_RELAYED)
+		sg_smback_release_end(s, how == HOW_TAG ? SG_SMBACK_DROP :
+		    SG_SMBACK_NAME);
 	if (how == HOW_TAG && cond == NULL && from == SG_SERVER)
 		cond = shutdown_cond(s);
 	if (how == HOW_TAG && (r = write_end(s, OTHER(from), cond, 1)) < 0) {
-		sg_session_fail_internal(s);
+		sg_sessout_fail_internal(s);
 		return;
 	}
 	d->closed = 1;
@@ -285,6 +187,22 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 }
 
 /*
+ * Nothing more reaches side: first what stream management on C's behalf
+ * makes of it (what S never acknowledged, what C's TCP never did), then
+ * every stanza still queued for it.
+ */
+static void
+reclaim(struct sg_session *s, enum sg_side side)
+{
+
+	if (side == SG_SERVER)
+		sg_smback_server_gone(s);
+	else
+		sg_smback_client_gone(s);
+	sg_undeliv_reclaim(s, side);
+}
+
+/*
  * A side went away without closing its stream, or stalled mid-stanza: the
  * "vanished" rows of the spec, for either side.
  */
@@ -293,7 +211,7 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 {
 	enum sg_side other = OTHER(side);
 
-	set_reason(s, r);
+	sg_sessout_set_reason(s, r);
 	sg_held_drop_partial(&s->dir[side]);
 	answered(s, side, r == SG_REASON_STANZA_TIMEOUT ? SG_ANSWER_TIMEOUT :
 	    SG_ANSWER_EOF);
@@ -306,7 +224,7 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 		close_dir(s, other, HOW_NOTAG, NULL);
 		return;
 	}
-	sg_undeliv_reclaim(s, side);
+	reclaim(s, side);
 	close_dir(s, side, HOW_TAG, NULL);
 	close_dir(s, other, HOW_NOTAG, NULL);
 }
@@ -318,7 +236,7 @@ refuse(struct sg_session *s, enum sg_side side, const char *cond,
     enum sg_close_reason r)
 {
 
-	set_reason(s, r);
+	sg_sessout_set_reason(s, r);
 	sg_held_drop_partial(&s->dir[side]);
 	close_dir(s, OTHER(side), HOW_TAG, cond);
 	/* Its close tag can no longer be parsed: do not wait for it. */
@@ -334,7 +252,7 @@ begin_close(struct sg_session *s, enum sg_close_reason r)
 
 	if (s->closing)
 		return;
-	set_reason(s, r);
+	sg_sessout_set_reason(s, r);
 	if (s->st.opaque) {
 		close_dir(s, SG_CLIENT, HOW_NOTAG, NULL);
 		close_dir(s, SG_SERVER, HOW_NOTAG, NULL);
@@ -345,6 +263,15 @@ begin_close(struct sg_session *s, enum sg_close_reason r)
 	/* Nobody to ask (no stream yet): end the other side as well. */
 	if (s->peer[first].notag)
 		close_dir(s, first, HOW_TAG, NULL);
+}
+
+/* S's end was held back until S acknowledged C's stanzas: relay it now. */
+static void
+release_held_end(struct sg_session *s)
+{
+
+	sg_smback_release_end(s, SG_SMBACK_RELAY);
+	close_dir(s, SG_SERVER, HOW_RELAYED, NULL);
 }
 
 static void
@@ -382,7 +309,7 @@ on_header(struct sg_dir *d, const struct sg_tracker_event *ev)
 
 	d->have_header = 1;
 	if (d->from == SG_CLIENT) {
-		sg_session_copy_str(s->c_ns, sizeof(s->c_ns), ev->default_ns);
+		sg_sessout_copy_str(s->c_ns, sizeof(s->c_ns), ev->default_ns);
 		set_c_to(s, ev->to);
 	}
 	if (d->closed || pe->header_out) {
@@ -390,9 +317,9 @@ on_header(struct sg_dir *d, const struct sg_tracker_event *ev)
 	} else {
 		sg_held_dispose(d, ev->end, 1);
 		pe->header_out = 1;
-		sg_session_copy_str(pe->out_prefix, sizeof(pe->out_prefix),
+		sg_sessout_copy_str(pe->out_prefix, sizeof(pe->out_prefix),
 		    ev->prefix);
-		sg_session_copy_str(pe->out_ns, sizeof(pe->out_ns),
+		sg_sessout_copy_str(pe->out_ns, sizeof(pe->out_ns),
 		    ev->default_ns);
 	}
 	if (d->from == SG_CLIENT && s->upstream_failed)
@@ -433,16 +360,23 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	    ev->stanza_type, ev->from, ev->to, ev->packed, ev->packed_len };
 
 	s->st.stanzas_in[d->from]++;
+	if (sg_smback_stanza(s, d, ev, &info))
+		return;
 	if (ev->kind == SG_STANZA_SM_ENABLED) {
 		s->st.sm = 1;
 		s->st.sm_resumable = ev->sm_resume;
 	}
 	if (ev->kind == SG_STANZA_STREAM_ERROR) {
-		sg_session_copy_str(s->st.error_in[d->from],
+		sg_sessout_copy_str(s->st.error_in[d->from],
 		    sizeof(s->st.error_in[0]), ev->condition);
 		if (rewritten(s, d->from, ev->condition)) {
 			sg_held_dispose(d, ev->end, 0);
 			s->st.rewritten++;
+			return;
+		}
+		/* Held back with S's close tag, and relayed with it. */
+		if (!d->closed && sg_smback_hold_end(s, d, ev)) {
+			s->st.stanzas_out[OTHER(d->from)]++;
 			return;
 		}
 	}
@@ -453,9 +387,23 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	}
 	sg_held_forward(d, ev);
 	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info, 0))
-		sg_session_fail_internal(s);
+		sg_sessout_fail_internal(s);
 	s->st.stanzas_out[to]++;
+	sg_smback_forwarded(s, d, ev, &info);
 	after_forwarded(d, ev);
+}
+
+/* C's close tag goes to S: our last <a/> on C's behalf just before it. */
+static int
+final_ack_before(struct sg_session *s, struct sg_dir *d,
+    const struct sg_tracker_event *ev)
+{
+	struct sg_bq *q;
+
+	sg_held_dispose(d, ev->start, 1);
+	q = sg_bq_new();
+	return (sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
+	    sg_smback_final_ack(s, q)));
 }
 
 static void
@@ -464,16 +412,20 @@ on_close_tag(struct sg_dir *d, const struct sg_tracker_event *ev)
 	struct sg_session *s = d->s;
 	const char *cond;
 
-	set_reason(s, d->from == SG_CLIENT ? SG_REASON_CLIENT :
+	sg_sessout_set_reason(s, d->from == SG_CLIENT ? SG_REASON_CLIENT :
 	    SG_REASON_SERVER);
 	if (d->closed) {
 		sg_held_dispose(d, ev->end, 0);
+	} else if (d->from == SG_SERVER && sg_smback_hold_end(s, d, ev)) {
+		/* Released by S's EOF or close-timeout: sg_smback_release_end. */
 	} else {
+		if (d->from == SG_CLIENT && final_ack_before(s, d, ev) < 0)
+			return;
 		/* S answered a stop (server-first): C is told before its tag. */
 		if (d->from == SG_SERVER && (cond = shutdown_cond(s)) != NULL) {
 			sg_held_dispose(d, ev->start, 1);
 			if (write_end(s, SG_CLIENT, cond, 0) < 0) {
-				sg_session_fail_internal(s);
+				sg_sessout_fail_internal(s);
 				return;
 			}
 		}
@@ -567,8 +519,10 @@ sg_session_on_eof(struct sg_session *s, enum sg_side side, uint64_t now)
 	if (pe->eof || s->over)
 		return;
 	pe->eof = pe->finished = 1;
-	if (s->st.opaque && !d->closed) {
-		set_reason(s, side == SG_CLIENT ? SG_REASON_CLIENT :
+	if (side == SG_SERVER && sg_smback_holding(s)) {
+		release_held_end(s);
+	} else if (s->st.opaque && !d->closed) {
+		sg_sessout_set_reason(s, side == SG_CLIENT ? SG_REASON_CLIENT :
 		    SG_REASON_SERVER);
 		close_dir(s, side, HOW_NOTAG, NULL);
 		answered(s, side, SG_ANSWER_EOF);
@@ -585,7 +539,7 @@ sg_session_on_eof(struct sg_session *s, enum sg_side side, uint64_t now)
 		answered(s, side, SG_ANSWER_EOF);
 	}
 	maybe_shutdown(s, side);
-	check_done(s);
+	sg_sessout_check_done(s);
 }
 
 void
@@ -599,8 +553,26 @@ sg_session_on_written(struct sg_session *s, enum sg_side side, size_t len,
 	pe->written += len;
 	s->st.bytes_out[side] += len;
 	sg_ledger_written(pe->ledger, pe->written);
-	sg_session_update_backpressure(s, side);
+	sg_sessout_backpressure(s, side);
 	maybe_shutdown(s, side);
+}
+
+void
+sg_session_on_acked(struct sg_session *s, uint64_t acked, uint64_t now)
+{
+
+	s->now = now;
+	/* Never beyond what was written: a wrong figure must not lose one. */
+	if (acked > s->peer[SG_CLIENT].written)
+		acked = s->peer[SG_CLIENT].written;
+	sg_smback_on_acked(s, acked);
+}
+
+int
+sg_session_counts_acks(const struct sg_session *s)
+{
+
+	return (sg_smback_counts_acks(s));
 }
 
 void
@@ -614,11 +586,11 @@ sg_session_on_write_error(struct sg_session *s, enum sg_side side,
 	if (!s->dir[side].closed)
 		vanish(s, side, side == SG_CLIENT ?
 		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
-	sg_undeliv_reclaim(s, side);
+	reclaim(s, side);
 	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
 	s->peer[side].notag = 1;
 	maybe_shutdown(s, side);
-	check_done(s);
+	sg_sessout_check_done(s);
 }
 
 void
@@ -631,7 +603,7 @@ sg_session_on_upstream_failed(struct sg_session *s, uint64_t now)
 		return;
 	s->upstream_failed = 1;
 	s->failed_at = now;
-	set_reason(s, SG_REASON_UPSTREAM_UNREACHABLE);
+	sg_sessout_set_reason(s, SG_REASON_UPSTREAM_UNREACHABLE);
 	sg_undeliv_reclaim(s, SG_SERVER);
 	/* No socket to shut down or read: that side is done. */
 	s->dir[SG_CLIENT].closed = 1;
@@ -640,7 +612,7 @@ sg_session_on_upstream_failed(struct sg_session *s, uint64_t now)
 	/* The client needs its own header answered first: wait for it. */
 	if (s->dir[SG_CLIENT].have_header)
 		close_dir(s, SG_SERVER, HOW_TAG, "remote-connection-failed");
-	check_done(s);
+	sg_sessout_check_done(s);
 }
 
 static uint64_t
@@ -676,7 +648,7 @@ sg_session_deadline(const struct sg_session *s)
 		t = earliest(t, s->last_active + s->p.idle_timeout);
 	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header)
 		t = earliest(t, s->failed_at + s->p.close_timeout);
-	return (t);
+	return (earliest(t, sg_smback_deadline(s)));
 }
 
 static void
@@ -708,6 +680,8 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 		return;
 	check_timeouts(s, SG_CLIENT);
 	check_timeouts(s, SG_SERVER);
+	if (sg_smback_holding(s) && now >= sg_smback_deadline(s))
+		release_held_end(s);
 	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header &&
 	    now >= s->failed_at + s->p.close_timeout) {
 		sg_held_drop_partial(&s->dir[SG_CLIENT]);
@@ -716,7 +690,7 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 	if (!s->closing && now >= s->last_active + s->p.idle_timeout &&
 	    !s->dir[SG_CLIENT].partial && !s->dir[SG_SERVER].partial)
 		begin_close(s, SG_REASON_IDLE);
-	check_done(s);
+	sg_sessout_check_done(s);
 }
 
 void
@@ -727,7 +701,7 @@ sg_session_on_shutdown(struct sg_session *s, uint64_t now)
 	if (s->over)
 		return;
 	begin_close(s, SG_REASON_SHUTDOWN);
-	check_done(s);
+	sg_sessout_check_done(s);
 }
 
 void
@@ -738,7 +712,7 @@ sg_session_on_force_close(struct sg_session *s, uint64_t now)
 	s->now = now;
 	if (s->over)
 		return;
-	set_reason(s, SG_REASON_SHUTDOWN);
+	sg_sessout_set_reason(s, SG_REASON_SHUTDOWN);
 	s->st.forced = 1;
 	/* As at close-timeout: whoever has not answered gets no more time,
 	 * and the other side is still told the stream is over. */
@@ -752,7 +726,7 @@ sg_session_on_force_close(struct sg_session *s, uint64_t now)
 	}
 	for (side = 0; side < 2; side++)
 		s->peer[side].shut = s->peer[side].finished = 1;
-	check_done(s);
+	sg_sessout_check_done(s);
 }
 
 size_t
@@ -873,6 +847,8 @@ sg_session_free(struct sg_session *s)
 	}
 	free(s->undel);
 	free(s->st.named);
+	free(s->st.handed);
+	sg_smback_free(s->sm);
 	if (s->c_to != s->c_to_room)
 		free(s->c_to);
 	free(s);

@@ -67,9 +67,22 @@ enum sg_stanza_kind {
 	SG_STANZA_SASL_SUCCESS,	/* a new stream starts at the next byte */
 	SG_STANZA_TLS_PROCEED,	/* opaque from the next byte */
 	SG_STANZA_COMPRESSED,	/* opaque from the next byte */
-	SG_STANZA_SM_ENABLED	/* XEP-0198 <enabled/> (sm_resume from its
+	SG_STANZA_SM_ENABLED,	/* XEP-0198 <enabled/> (sm_resume from its
 				   resume attribute) or <resumed/> (1) */
+	SG_STANZA_SM_ENABLE,	/* <enable/> or <resume/>, urn:xmpp:sm:2|3 */
+	SG_STANZA_SM_FAILED,	/* the rest in urn:xmpp:sm:3 only: */
+	SG_STANZA_SM_REQUEST,	/* <r/> */
+	SG_STANZA_SM_ACK	/* <a/>, its h in sm_h if valid (SG_MARK_H) */
 };
+
+/*
+ * What a stanza's children say, for stream management on C's behalf
+ * (spec: "Handing undelivered stanzas back"): bits of an event's marks.
+ */
+#define SG_MARK_SM_OFFER	0x01	/* features offer urn:xmpp:sm:3 */
+#define SG_MARK_BIND		0x02	/* an iq with a <bind/> child */
+#define SG_MARK_SESSION		0x04	/* an iq with a legacy <session/> */
+#define SG_MARK_H		0x08	/* sm_h holds a valid h='...' */
 
 /* A span [start, end) of a direction's bytes. */
 struct sg_tracker_span {
@@ -109,6 +122,8 @@ struct sg_tracker_event {
 				   its first child in the xmpp-streams
 				   namespace but <text/>; or NULL */
 	int sm_resume;		/* SG_STANZA_SM_ENABLED: resume='true'|'1' */
+	unsigned marks;		/* SG_MARK_* */
+	uint32_t sm_h;		/* SG_STANZA_SM_ACK with SG_MARK_H */
 
 	/*
 	 * SG_EV_STANZA, a <stream:features> only: the spans of its

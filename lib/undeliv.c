@@ -1,6 +1,6 @@
 /*
  * Rule 5: what cannot be delivered is bounced or named.  A part of the
- * close engine (see session.c), over the state that sessionpriv.h shares
+ * close engine (see session.c), over the state that sessout.h shares
  * with it; the stanzas still queued for a side come from its ledger.
  */
 
@@ -10,7 +10,7 @@
 
 #include "compose.h"
 #include "ledger.h"
-#include "sessionpriv.h"
+#include "sessout.h"
 #include "undeliv.h"
 
 static int
@@ -33,9 +33,9 @@ fill_undelivered(struct sg_undelivered *u, enum sg_side sender,
 {
 
 	u->from = sender;
-	sg_session_copy_str(u->name, sizeof(u->name), info->name);
-	sg_session_copy_str(u->type, sizeof(u->type), info->type);
-	sg_session_copy_str(u->id, sizeof(u->id), info->id);
+	sg_sessout_copy_str(u->name, sizeof(u->name), info->name);
+	sg_sessout_copy_str(u->type, sizeof(u->type), info->type);
+	sg_sessout_copy_str(u->id, sizeof(u->id), info->id);
 }
 
 /* Counted, kept for the last line if there is room, and handed out. */
@@ -63,7 +63,34 @@ name_undelivered(struct sg_session *s, enum sg_side sender,
 		s->undel_cap = cap;
 	}
 	fill_undelivered(&s->undel[s->nundel++], sender, info);
-	sg_session_push_action(s, SG_ACT_UNDELIVERED, sender);
+	sg_sessout_push_action(s, SG_ACT_UNDELIVERED, sender);
+}
+
+/*
+ * S counts our acks on C's behalf and this S->C stanza was never acked:
+ * S re-routes it (offline storage) once its SM session ends.
+ */
+static int
+handed_back(const struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+
+	return (s->handback && sender == SG_SERVER &&
+	    (info->kind == SG_STANZA_MESSAGE ||
+	    info->kind == SG_STANZA_PRESENCE || info->kind == SG_STANZA_IQ));
+}
+
+static void
+hand_back(struct sg_session *s, const struct sg_stanza_info *info)
+{
+
+	s->st.handed_back++;
+	if (s->st.handed == NULL)
+		s->st.handed = malloc(SG_UNDELIVERABLE_NAMED *
+		    sizeof(*s->st.handed));
+	if (s->st.handed != NULL && s->st.nhanded < SG_UNDELIVERABLE_NAMED)
+		fill_undelivered(&s->st.handed[s->st.nhanded++], SG_SERVER,
+		    info);
 }
 
 void
@@ -72,6 +99,10 @@ sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 {
 	struct sg_bq *scratch;
 
+	if (handed_back(s, sender, info)) {
+		hand_back(s, info);
+		return;
+	}
 	if (cut || !bounce_allowed(s, sender, info)) {
 		name_undelivered(s, sender, info);
 		return;
@@ -82,13 +113,29 @@ sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 		name_undelivered(s, sender, info);
 		return;
 	}
-	sg_session_out_take(s, sender, scratch);
+	sg_sessout_take(s, sender, scratch);
 	sg_bq_free(scratch);
 	s->st.bounced[sender]++;
 	/* If the sender goes before the bounce reaches it, it is named. */
 	if (sg_ledger_push(s->peer[sender].ledger, s->peer[sender].appended,
 	    info, 1))
-		sg_session_fail_internal(s);
+		sg_sessout_fail_internal(s);
+}
+
+/* A stanza queued for `to` that will never reach it, or our bounce. */
+static void
+reclaim_entry(struct sg_session *s, enum sg_side to,
+    const struct sg_ledger_entry *e)
+{
+
+	if (e->bounce) {
+		/* Our bounce to `to` of its own stanza. */
+		s->st.bounced[to]--;
+		name_undelivered(s, to, &e->info);
+		return;
+	}
+	s->st.stanzas_out[to]--;
+	sg_undeliv_stanza(s, OTHER(to), &e->info, e->cut);
 }
 
 void
@@ -98,24 +145,43 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 	struct sg_ledger_entry *e;
 
 	if ((e = malloc(sizeof(*e))) == NULL) {
-		sg_session_fail_internal(s);
+		sg_sessout_fail_internal(s);
 		return;
 	}
 	sg_ledger_written(pe->ledger, pe->written);
-	while (sg_ledger_shift(pe->ledger, e)) {
-		if (e->bounce) {
-			/* Our bounce to `to` of its own stanza. */
-			s->st.bounced[to]--;
-			name_undelivered(s, to, &e->info);
-			continue;
-		}
-		s->st.stanzas_out[to]--;
-		sg_undeliv_stanza(s, OTHER(to), &e->info, e->cut);
-	}
+	while (sg_ledger_shift(pe->ledger, e))
+		reclaim_entry(s, to, e);
 	free(e);
 	pe->written += sg_bq_len(pe->out);
 	sg_bq_clear(pe->out);
-	sg_session_update_backpressure(s, to);
+	sg_sessout_backpressure(s, to);
+}
+
+void
+sg_undeliv_reclaim_unbegun(struct sg_session *s, enum sg_side to)
+{
+	struct sg_peer *pe = &s->peer[to];
+	struct sg_ledger_entry *e;
+	uint64_t keep = pe->written, end;
+
+	sg_ledger_written(pe->ledger, pe->written);
+	/* A stanza begun on the wire is finished there: it stays whole. */
+	if (sg_ledger_boundary(pe->ledger) != pe->written &&
+	    sg_ledger_first_end(pe->ledger, &end))
+		keep = end;
+	if (!sg_ledger_last_end(pe->ledger, &end) || end <= keep)
+		return;
+	if ((e = malloc(sizeof(*e))) == NULL) {
+		sg_sessout_fail_internal(s);
+		return;
+	}
+	while (sg_ledger_last_end(pe->ledger, &end) && end > keep &&
+	    sg_ledger_pop(pe->ledger, e))
+		reclaim_entry(s, to, e);
+	free(e);
+	sg_bq_truncate(pe->out, (size_t)(keep - pe->written));
+	pe->appended = keep;
+	sg_sessout_backpressure(s, to);
 }
 
 size_t

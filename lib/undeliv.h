@@ -6,19 +6,20 @@
  * complete stanza that cannot be delivered is bounced to its sender or
  * named (counted, kept for the session line, and handed out through
  * sg_session_take_undelivered).  Called by session.c only; it works on
- * the session's state (sessionpriv.h).
+ * the session's state (sessout.h).
  */
 
 #include <stddef.h>
 
 #include "compose.h"
-#include "session.h"
+#include "sessiondefs.h"
 
 /*
  * sg_undeliv_stanza(s, sender, info, cut):
- * A complete stanza from sender cannot be delivered: bounce it if the
- * policy, the sender's stream and the stanza allow (never if cut, a value
- * was cut), else name it.  May queue bytes for sender and push actions.
+ * A complete stanza from sender cannot be delivered: hand it back if S
+ * counts our acks on C's behalf (an S->C message, presence or iq), else
+ * bounce it if the policy, the sender's stream and the stanza allow (never
+ * if cut, a value was cut), else name it.  May queue bytes for sender and push actions.
  */
 void sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
     const struct sg_stanza_info *info, int cut);
@@ -29,6 +30,14 @@ void sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
  * each stanza in the queue as above and drop its bytes.
  */
 void sg_undeliv_reclaim(struct sg_session *s, enum sg_side to);
+
+/*
+ * sg_undeliv_reclaim_unbegun(s, to):
+ * As sg_undeliv_reclaim(), but only for the whole stanzas queued for `to`
+ * that have not begun to be written (a stanza begun stays whole, and so
+ * does the stream); what follows the last of those is dropped too.
+ */
+void sg_undeliv_reclaim_unbegun(struct sg_session *s, enum sg_side to);
 
 /*
  * sg_undeliv_take(s, out, max):

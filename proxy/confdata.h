@@ -49,6 +49,7 @@ struct sg_session_options {
 	enum sg_close_order close_order;
 	enum sg_undeliverable_policy undeliverable;
 	int rewrite_idle_errors;
+	int sm_handback;			/* 1: auto */
 	size_t max_stanza;		/* struct sg_tracker_limits */
 	unsigned max_depth;
 	unsigned max_attrs;

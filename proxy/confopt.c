@@ -29,6 +29,11 @@ static const struct sg_optparse_choice undeliverable_names[] = {
 	{ "log", SG_POLICY_LOG },
 	{ NULL, 0 }
 };
+static const struct sg_optparse_choice sm_handback_names[] = {
+	{ "auto", 1 },
+	{ "no", 0 },
+	{ NULL, 0 }
+};
 static const struct sg_optparse_choice tls_mode_names[] = {
 	{ "none", SG_TLS_NONE },
 	{ "starttls", SG_TLS_STARTTLS },
@@ -71,6 +76,7 @@ static const struct sg_optparse_choice log_level_names[] = {
 #define T_NETS		SG_OPTPARSE_STRING, NULL
 #define T_CLOSE_ORDER	SG_OPTPARSE_ENUM, close_order_names
 #define T_UNDELIVERABLE	SG_OPTPARSE_ENUM, undeliverable_names
+#define T_SM_HANDBACK	SG_OPTPARSE_ENUM, sm_handback_names
 #define T_LOG_FORMAT	SG_OPTPARSE_ENUM, log_format_names
 #define T_LOG_LEVEL	SG_OPTPARSE_ENUM, log_level_names
 #define M_UINT		"N"
@@ -86,6 +92,7 @@ static const struct sg_optparse_choice log_level_names[] = {
 #define M_NETS		"NET [NET...]"
 #define M_CLOSE_ORDER	"client-first|server-first"
 #define M_UNDELIVERABLE	"auto|bounce|log"
+#define M_SM_HANDBACK	"auto|no"
 #define M_LOG_FORMAT	"auto|text|json|journal"
 #define M_LOG_LEVEL	"error|warning|notice|info|debug"
 

@@ -37,6 +37,8 @@
 	    "who gets the close tag first when stanzaguard ends a session") \
 	OPT("undeliverable", UNDELIVERABLE, SESSION, undeliverable, "auto", \
 	    0, 0, "bounce or log lost stanzas; auto: bounce unless XEP-0198") \
+	OPT("sm-handback", SM_HANDBACK, SESSION, sm_handback, "auto",	\
+	    0, 0, "auto: XEP-0198 to the server for clients without it")	\
 	OPT("rewrite-idle-errors", BOOL, SESSION, rewrite_idle_errors, "no", \
 	    0, 1, "turn upstream <connection-timeout/> into a plain close") \
 	OPT("max-stanza-size", SIZE, SESSION, max_stanza, "256k",	\

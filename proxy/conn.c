@@ -155,6 +155,23 @@ side_watch(struct sg_conn *c, enum sg_side i, ev_io *w, int events,
 	w->data = c;
 }
 
+/*
+ * Stream management on C's behalf counts what C's TCP acknowledged: the
+ * session is told before each event, so that what it says to S of C is
+ * never older than the event.  A failed reading leaves the count as it
+ * was (after a reset the figure survives: see tcpacked.h).
+ */
+static void
+report_acked(struct sg_conn *c, uint64_t now)
+{
+	uint64_t acked;
+
+	if (c->closed || !sg_session_counts_acks(c->s))
+		return;
+	if (sg_transport_acked(c->side[SG_CLIENT].t, &acked) == 0)
+		sg_session_on_acked(c->s, acked, now);
+}
+
 /* Writing to side i failed for good (errno). */
 static void
 write_failed(struct sg_conn *c, enum sg_side i, uint64_t now)
@@ -172,6 +189,7 @@ write_failed(struct sg_conn *c, enum sg_side i, uint64_t now)
 	for (k = 0; k < DRAIN_READS && !sd->eof; k++)
 		if (conn_read(c, i, now) != 1)
 			break;
+	report_acked(c, now);
 	sg_session_on_write_error(c->s, i, now);
 }
 
@@ -351,6 +369,7 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	if (n > 0) {
 		c->last_read = now;
 		c->released = 0;
+		report_acked(c, now);
 		sg_session_on_bytes(c->s, i, c->d->rbuf, (size_t)n, now);
 		/* Short: drained (unless TLS holds more): no EAGAIN read. */
 		return ((size_t)n == SG_DAEMON_RBUF ||
@@ -370,6 +389,7 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	}
 	sd->eof = 1;
 	side_update_read(c, i);
+	report_acked(c, now);
 	sg_session_on_eof(c->s, i, now);
 	return (-1);
 }
@@ -494,6 +514,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_run(c, now);
 	}
 	if (!c->closed) {
+		report_acked(c, now);
 		sg_session_on_timer(c->s, now);
 		conn_run(c, now);
 	}
@@ -639,10 +660,27 @@ conn_describe_tls(struct sg_conn *c, struct sg_transport *t)
 	return (0);
 }
 
+/*
+ * The route's session parameters for client transport t: no stream
+ * management on C's behalf where t cannot tell what C's TCP acknowledged
+ * (acks counted from nothing would have S deliver everything twice).
+ */
+static struct sg_session_params
+params_for(const struct sg_route *route, struct sg_transport *t)
+{
+	struct sg_session_params p = route->params;
+	uint64_t acked;
+
+	if (p.sm_handback && sg_transport_acked(t, &acked) == -1)
+		p.sm_handback = 0;
+	return (p);
+}
+
 int
 sg_conn_start(struct sg_daemon *d, struct sg_route *route,
     struct sg_transport *t, const struct sg_addr_conn *addrs)
 {
+	struct sg_session_params p = params_for(route, t);
 	struct sg_sesslog sl;
 	struct sg_conn *c;
 	struct side *cl;
@@ -658,7 +696,7 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 		goto err1;
 	cl = &c->side[SG_CLIENT];
 	cl->t = t;
-	if ((c->s = sg_session_new(&route->params, now)) == NULL)
+	if ((c->s = sg_session_new(&p, now)) == NULL)
 		goto err2;
 	if (conn_describe_tls(c, t))
 		goto err2;
@@ -709,6 +747,7 @@ each(struct sg_daemon *d, void (*ev)(struct sg_session *, uint64_t),
 		/* Only c itself can end in here: next stays valid. */
 		next = LIST_NEXT(c, link);
 		conn_hold(c);
+		report_acked(c, now);
 		ev(c->s, now);
 		conn_run(c, now);
 		if (force)

@@ -30,6 +30,7 @@ route_params(struct sg_session_params *p, const struct sg_session_options *o)
 	p->server_first = (o->close_order == SG_CLOSE_SERVER_FIRST);
 	p->policy = o->undeliverable;
 	p->rewrite_idle_errors = o->rewrite_idle_errors;
+	p->sm_handback = o->sm_handback;
 	p->high_water = o->high_water;
 	p->low_water = o->low_water;
 }

@@ -97,17 +97,20 @@ list_sep(char *buf, size_t len, size_t off, char sep)
 	return (off);
 }
 
-/* "c2s:message:id1:chat s2c:iq:id7:set", and "..." if some are unnamed. */
+/*
+ * "c2s:message:id1:chat s2c:iq:id7:set", and "..." if fewer than total
+ * are named: the undeliverable stanzas, or those handed back.
+ */
 static void
-undeliverable_list(const struct sg_session_stats *ss, char *buf,
-    size_t len)
+stanza_list(const struct sg_undelivered *named, size_t nnamed,
+    uint64_t total, char *buf, size_t len)
 {
 	const struct sg_undelivered *u;
 	size_t i, off = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < ss->nnamed && i < SG_UNDELIVERABLE_NAMED; i++) {
-		u = &ss->named[i];
+	for (i = 0; i < nnamed && i < SG_UNDELIVERABLE_NAMED; i++) {
+		u = &named[i];
 		if (i > 0)
 			off = list_sep(buf, len, off, ' ');
 		off = list_put(buf, len, off,
@@ -119,8 +122,7 @@ undeliverable_list(const struct sg_session_stats *ss, char *buf,
 		off = list_sep(buf, len, off, ':');
 		off = list_put(buf, len, off, u->type, sizeof(u->type));
 	}
-	if (ss->undeliverable[0] + ss->undeliverable[1] > ss->nnamed &&
-	    off + 5 < len)
+	if (total > nnamed && off + 5 < len)
 		strcpy(buf + off, off > 0 ? " ..." : "...");
 }
 
@@ -130,7 +132,11 @@ sm_name(const struct sg_session_stats *ss)
 
 	if (ss->sm_resumable)
 		return ("resumable");
-	return (ss->sm ? "yes" : "no");
+	if (ss->sm)
+		return ("client");
+	if (ss->sm_handback)
+		return ("handback");
+	return (ss->sm_refused ? "refused" : "no");
 }
 
 /* The per-side counts, as c_<what> and s_<what>. */
@@ -194,12 +200,22 @@ sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
 	sg_log_str(&r, "close", sg_close_reason_name(ss->reason));
 	log_sides(&r, ss);
 	sg_log_str(&r, "sm", sm_name(ss));
+	if (ss->sm_handback) {
+		sg_log_u64(&r, "handed_back", ss->handed_back);
+		sg_log_u64(&r, "s_unacked", ss->s_unacked);
+	}
 	if (ss->forced)
 		sg_log_str(&r, "forced", "yes");
 	log_errors(&r, sl, ss);
 	if (ss->nnamed > 0) {
-		undeliverable_list(ss, list, sizeof(list));
+		stanza_list(ss->named, ss->nnamed, ss->undeliverable[0] +
+		    ss->undeliverable[1], list, sizeof(list));
 		sg_log_str(&r, "undeliverable_list", list);
+	}
+	if (ss->nhanded > 0) {
+		stanza_list(ss->handed, ss->nhanded, ss->handed_back, list,
+		    sizeof(list));
+		sg_log_str(&r, "handed_back_list", list);
 	}
 	sg_log_end(&r);
 }

@@ -73,6 +73,9 @@ sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss)
 		st->c.by_reason[ss->reason]++;
 	if (ss->forced)
 		st->c.forced++;
+	st->c.sm_handback += ss->sm_handback != 0;
+	st->c.handed_back += ss->handed_back;
+	st->c.s_unacked += ss->s_unacked;
 	for (i = 0; i < 2; i++) {
 		st->c.bytes_in[i] += ss->bytes_in[i];
 		st->c.stanzas[i] += ss->stanzas_in[i];
@@ -109,6 +112,9 @@ totals_fields(struct sg_log_rec *r, const struct sg_stats *st,
 	sg_log_u64(r, "bounced", st->c.bounced);
 	sg_log_u64(r, "undeliverable", st->c.undeliverable);
 	sg_log_u64(r, "truncated", st->c.truncated);
+	sg_log_u64(r, "sm_handback", st->c.sm_handback);
+	sg_log_u64(r, "handed_back", st->c.handed_back);
+	sg_log_u64(r, "s_unacked", st->c.s_unacked);
 	sg_log_u64(r, "forced", st->c.forced);
 	for (i = SG_REASON_NONE + 1; i < SG_REASON_COUNT; i++)
 		sg_log_u64(r, reason_key[i], st->c.by_reason[i]);

@@ -33,6 +33,9 @@ struct sg_stats_counts {
 	uint64_t bounced;
 	uint64_t undeliverable;
 	uint64_t truncated;
+	uint64_t sm_handback;		/* sessions with SM on C's behalf */
+	uint64_t handed_back;
+	uint64_t s_unacked;
 	uint64_t lost;			/* ended with a worker that died */
 };
 

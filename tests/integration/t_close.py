@@ -485,7 +485,7 @@ def test_sm_resumable_vanish_passes_plain_disconnect(ctx):
 def test_sm_not_resumable_idle_no_bounce(ctx):
     """With stream management on (not resumable) and undeliverable=auto,
     S's message after the idle tag to C is not bounced but logged
-    undeliverable by id; sm=yes."""
+    undeliverable by id; sm=client."""
     d, port, up = _proxy(ctx, "--idle-timeout=1s", "--close-timeout=10s")
     c, s = open_pair(ctx, port, up)
     enable = b"<enable xmlns='urn:xmpp:sm:3'/>"
@@ -506,7 +506,7 @@ def test_sm_not_resumable_idle_no_bounce(ctx):
     _wire(s, CH + enable + CLOSE)
     _wire(c, SH + en + CLOSE)
     rec = _end(d, c, s)
-    fields(rec, close="idle", sm="yes", bounced_to_s=0, bounced_to_c=0,
+    fields(rec, close="idle", sm="client", bounced_to_s=0, bounced_to_c=0,
            undeliverable_s=1, undeliverable_c=0, c_closed="yes",
            s_closed="yes")
     _named(rec, "s2c:message:s-unbounced:chat")

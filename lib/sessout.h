@@ -1,21 +1,26 @@
-#ifndef SG_SESSIONPRIV_H
-#define SG_SESSIONPRIV_H
+#ifndef SG_SESSOUT_H
+#define SG_SESSOUT_H
 
 /*
- * The close engine's state, shared by its parts: session.c (the state
- * machine of spec/close-handshake.md), held.c (each direction's held
- * bytes: forwarded, dropped or kept until a stanza is whole) and
- * undeliv.c (rule 5: what cannot be delivered is bounced or named).
- * Private to those three files: the structs are open to them, and
- * nothing else may include this header; everyone else sees session.h.
+ * The close engine's state and its output side, shared by its parts:
+ * session.c (the state machine of spec/close-handshake.md), held.c (each
+ * direction's held bytes: forwarded, dropped or kept until a stanza is
+ * whole), undeliv.c (rule 5: what cannot be delivered is bounced or named)
+ * and smback.c (stream management on C's behalf).  Each of them calls down
+ * into this module to queue bytes and ask the caller for actions; this
+ * module calls none of them.  Nothing outside the engine includes this
+ * header: everyone else sees session.h.
  */
 
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bq.h"
 #include "ledger.h"
-#include "session.h"
+#include "sessiondefs.h"
+
+struct sg_smback;
 
 #define OTHER(side)	((enum sg_side)(1 - (side)))
 #define MAX_ACTIONS	32
@@ -76,6 +81,7 @@ struct sg_session {
 	 */
 	char *c_to;
 	struct sg_undelivered *undel;	/* named, not yet taken */
+	struct sg_smback *sm;	/* NULL until S offers stream management */
 	unsigned nundel, undel_cap;	/* 2^32 of them would not fit anyway */
 	struct sg_session_stats st;
 	char c_to_room[SMALL];
@@ -89,39 +95,74 @@ struct sg_session {
 	unsigned closing:1;
 	unsigned over:1;
 	unsigned upstream_failed:1;
+	/* S counts our acks: S->C stanzas not delivered are handed back. */
+	unsigned handback:1;
 };
 
 _Static_assert(MAX_ACTIONS <= UCHAR_MAX, "nact is a byte");
 
 /* Copy src (NULL is "") into dst, cut to fit. */
 static inline void
-sg_session_copy_str(char *dst, size_t size, const char *src)
+sg_sessout_copy_str(char *dst, size_t size, const char *src)
 {
 
 	snprintf(dst, size, "%s", src != NULL ? src : "");
 }
 
 /*
- * The parts' ways back into the state machine, all in session.c.
- *
- * sg_session_push_action(s, type, side): ask the caller for (type, side),
- * once however often it is asked; after the end only SG_ACT_CLOSE.
+ * sg_sessout_push_action(s, type, side):
+ * Ask the caller for (type, side), once however often it is asked; after
+ * the end only SG_ACT_CLOSE.
  */
-void sg_session_push_action(struct sg_session *s, enum sg_action_type type,
+void sg_sessout_push_action(struct sg_session *s, enum sg_action_type type,
     enum sg_side side);
 
-/* Out of memory: end the session at once, reason "internal". */
-void sg_session_fail_internal(struct sg_session *s);
+/*
+ * sg_sessout_set_reason(s, r):
+ * The session is closing, for reason r unless one was given before.
+ */
+void sg_sessout_set_reason(struct sg_session *s, enum sg_close_reason r);
 
-/* Pause or resume reading the side that writes to `to`, by its queue. */
-void sg_session_update_backpressure(struct sg_session *s, enum sg_side to);
+/*
+ * sg_sessout_check_done(s):
+ * If both sides are shut down and finished, the session is over: ask for
+ * SG_ACT_CLOSE.
+ */
+void sg_sessout_check_done(struct sg_session *s);
 
-/* Queue len bytes of buf for side `to` (on failure, fail_internal). */
-void sg_session_out_append(struct sg_session *s, enum sg_side to,
+/*
+ * sg_sessout_fail_internal(s):
+ * Out of memory: end the session at once, reason "internal".
+ */
+void sg_sessout_fail_internal(struct sg_session *s);
+
+/*
+ * sg_sessout_backpressure(s, to):
+ * Pause or resume reading the side that writes to `to`, by its queue.
+ */
+void sg_sessout_backpressure(struct sg_session *s, enum sg_side to);
+
+/*
+ * sg_sessout_append(s, to, buf, len):
+ * Queue len bytes of buf for side `to` (on failure, fail_internal).
+ */
+void sg_sessout_append(struct sg_session *s, enum sg_side to,
     const char *buf, size_t len);
 
-/* Queue for `to` all that scratch holds, and empty it. */
-void sg_session_out_take(struct sg_session *s, enum sg_side to,
+/*
+ * sg_sessout_take(s, to, scratch):
+ * Queue for `to` all that scratch holds, and empty it.
+ */
+void sg_sessout_take(struct sg_session *s, enum sg_side to,
     struct sg_bq *scratch);
 
-#endif /* SG_SESSIONPRIV_H */
+/*
+ * sg_sessout_compose_for(s, to, q, err):
+ * What a compose function just wrote to the new queue q goes to side
+ * `to`, unless it failed (err non-zero, or q NULL): then the session
+ * fails.  q is freed either way.  0, or -1 on failure.
+ */
+int sg_sessout_compose_for(struct sg_session *s, enum sg_side to,
+    struct sg_bq *q, int err);
+
+#endif /* !SG_SESSOUT_H */
