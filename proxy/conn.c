@@ -249,17 +249,6 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 }
 
 static void
-log_undelivered(struct sg_conn *c)
-{
-	struct sg_undelivered u[8];
-	size_t i, n;
-
-	while ((n = sg_session_take_undelivered(c->s, u, 8)) > 0)
-		for (i = 0; i < n; i++)
-			sg_sesslog_undelivered(c->d->log, c->id, &u[i]);
-}
-
-static void
 conn_act(struct sg_conn *c, const struct sg_action *a, uint64_t now)
 {
 	struct side *sd = &c->side[a->side];
@@ -285,7 +274,7 @@ conn_act(struct sg_conn *c, const struct sg_action *a, uint64_t now)
 		conn_teardown(c);
 		break;
 	case SG_ACT_UNDELIVERED:
-		log_undelivered(c);
+		sg_sesslog_undelivered(c->d->log, c->id, c->s);
 		break;
 	}
 }
@@ -336,22 +325,6 @@ conn_run(struct sg_conn *c, uint64_t now)
 	conn_arm(c, now);
 }
 
-/* A TLS protocol error: the peer counts as vanished; say why. */
-static void
-log_tls_error(struct sg_conn *c, enum sg_side i)
-{
-	struct sg_log_rec r;
-	const char *why = sg_transport_why(c->side[i].t);
-
-	if (why[0] == '\0' || !sg_log_enabled(c->d->log, LOG_NOTICE))
-		return;
-	sg_log_begin(&r, c->d->log, LOG_NOTICE, "tls-error");
-	sg_log_u64(&r, "session", c->id);
-	sg_log_str(&r, "side", i == SG_CLIENT ? "client" : "upstream");
-	sg_log_str(&r, "reason", why);
-	sg_log_end(&r);
-}
-
 /*
  * One read from side i into the session.  Returns 1 after a full buffer
  * (more may be waiting), 0 when the socket is empty, -1 at its end (EOF or
@@ -385,7 +358,9 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	if (n == -1) {
 		sd->err = errno;
 		if (errno == EPROTO)
-			log_tls_error(c, i);
+			/* The peer counts as vanished: say why. */
+			sg_sesslog_tls_error(c->d->log, c->id, i,
+			    sg_transport_why(sd->t));
 	}
 	sd->eof = 1;
 	side_update_read(c, i);
@@ -619,7 +594,7 @@ conn_teardown(struct sg_conn *c)
 		sg_transport_close(sd->t);
 		sd->t = NULL;
 	}
-	log_undelivered(c);
+	sg_sesslog_undelivered(c->d->log, c->id, c->s);
 	log_end(c);
 	sg_stats_ended(d->stats, sg_session_stats(c->s));
 	LIST_REMOVE(c, link);
