@@ -357,8 +357,8 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	}
 	if (n == -1) {
 		sd->err = errno;
+		/* A TLS protocol error: the peer counts as vanished. */
 		if (errno == EPROTO)
-			/* The peer counts as vanished: say why. */
 			sg_sesslog_tls_error(c->d->log, c->id, i,
 			    sg_transport_why(sd->t));
 	}

@@ -1,8 +1,8 @@
 /*
  * Session log lines.
  *
- * Owns nothing; calls log, addr and tls (the TLS description), and reads
- * lib/session's statistics.
+ * Owns nothing; calls log, addr and tls (the TLS description), reads
+ * lib/session's statistics and takes its undelivered stanzas.
  */
 #include <stdio.h>
 #include <string.h>
