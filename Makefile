@@ -21,7 +21,11 @@ CHECK_PKGS := expat check
 WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2
 BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	-DSG_VERSION='"$(VERSION)"' -Ilib -Iproxy $(WARN)
+	-DSG_VERSION='"$(VERSION)"' $(WARN)
+# lib/ sees its own headers and expat's only: a lib/ file that includes a
+# proxy/ header (or libev, OpenSSL, ...) does not build.
+LIB_INC := -Ilib
+PROXY_INC := -Ilib -Iproxy
 CFLAGS ?= -O2 -g
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -55,31 +59,41 @@ SAN_LIB_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o)
 SAN_PROXY_OBJ := $(PROXY_TESTED:%.c=$(B)/san/%.o)
 SAN_UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/san/%.o)
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(LIBEV_CFLAGS) \
-	$(shell $(PKG_CONFIG) --cflags $(PROXY_PKGS) check) $(CFLAGS)
+LIB_CFLAGS = $(BASE_CFLAGS) $(LIB_INC) \
+	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+ALL_CFLAGS = $(BASE_CFLAGS) $(PROXY_INC) $(LIBEV_CFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags $(PROXY_PKGS) check)
 LIBS_PROXY = $(shell $(PKG_CONFIG) --libs $(PROXY_PKGS)) $(LIBEV_LIBS)
 LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 
-.PHONY: all deps deps-test check check-unit check-san check-integration \
-	check-install check-interop check-systemd check-systemd-boot deps-boot \
-	deb deps-deb \
-	check-valgrind check-fuzz fuzz bench bench-proxy bench-tls deps-bench soak run install \
-	uninstall clean format
+.PHONY: all deps deps-test check check-layers check-unit check-san \
+	check-integration check-install check-interop check-systemd \
+	check-systemd-boot deps-boot deb deps-deb check-valgrind check-fuzz \
+	fuzz bench bench-proxy bench-tls deps-bench soak run install \
+	uninstall clean
 
 all: stanzaguard
 
 stanzaguard: $(LIB_OBJ) $(PROXY_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_PROXY)
 
+# The lib/ rules come first and have the shorter stem: make takes them
+# for lib/ objects.
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/san/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
 $(B)/%.o: %.c $(wildcard lib/*.h proxy/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/san/%.o: %.c $(wildcard lib/*.h proxy/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(LIBEV_CFLAGS) \
-	    $(shell $(PKG_CONFIG) --cflags $(PROXY_PKGS) check) \
-	    $(SAN_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LIB_OBJ) $(filter-out $(B)/proxy/main.o,$(PROXY_OBJ))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CHECK)
@@ -96,8 +110,14 @@ deps-test:
 # Everything, once plainly and once under ASan+UBSan for the unit tests.
 check: deps-test deps-boot
 	$(MAKE) stanzaguard $(B)/unit-tests $(B)/unit-tests-san
-	$(MAKE) check-unit check-san check-integration check-fuzz \
-	    check-install check-systemd check-systemd-boot check-interop
+	$(MAKE) check-layers check-unit check-san check-integration \
+	    check-fuzz check-install check-systemd check-systemd-boot \
+	    check-interop
+
+# The include graph of lib/ and proxy/ has no circle, and lib/ includes
+# no proxy/ header (scripts/include-graph).
+check-layers:
+	scripts/include-graph --circles
 
 check-unit: $(B)/unit-tests
 	CK_FORK=yes $(B)/unit-tests
@@ -163,7 +183,8 @@ deps-boot:
 	@scripts/ensure-deps $(DEPS_BOOT)
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := $(BASE_CFLAGS) $(LIB_INC) -O1 -g \
+	-fsanitize=fuzzer,address,undefined
 FUZZ_SECONDS ?= 600
 
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
@@ -250,9 +271,6 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/stanzaguard.service \
 	    $(DESTDIR)$(UNITDIR)/stanzaguard.socket
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/stanzaguard/stanzaguard.conf (your config)"
-
-format:
-	clang-format -i lib/*.[ch] proxy/*.[ch] tests/unit/*.[ch]
 
 clean:
 	rm -rf $(B) stanzaguard

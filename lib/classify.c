@@ -4,7 +4,7 @@
 
 #include "classify.h"
 #include "strbuf.h"
-#include "tracker.h"
+#include "trackdefs.h"
 #include "xmlparser.h"
 
 #define NONE		SIZE_MAX

@@ -1,3 +1,7 @@
+/*
+ * The XML stanzaguard writes of its own (compose.h), appended to a byte
+ * queue.  Owns nothing; calls bq, and reads the tracker's event types.
+ */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>

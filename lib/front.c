@@ -1,5 +1,8 @@
 /*
  * The pre-TLS dialogue of a starttls listener, over the stream tracker.
+ *
+ * Owns the front (its tracker and output queue) until the session or
+ * the refusal takes over; calls tracker, compose and bq.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -5,6 +5,9 @@
  * push time rather than parsed again from the queued bytes when needed:
  * by then the stanza may be half written, or its stream restarted with
  * other namespaces, and a bounce in the queue is not the stanza it names.
+ *
+ * Owns the ring and its byte queue; calls bq and compose.  Used by the
+ * close engine only.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 
 #include <expat.h>
 
-#include "tracker.h"
+#include "trackdefs.h"
 #include "xmlparser.h"
 #include "xmlrules.h"
 

@@ -1,6 +1,8 @@
 /*
  * The option table: the rows of confopt.h made into the runtime table and
  * the --help text.
+ *
+ * Owns the table (static, read-only); calls optparse's types only.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,9 +24,9 @@ static const struct sg_optparse_choice close_order_names[] = {
 	{ NULL, 0 }
 };
 static const struct sg_optparse_choice undeliverable_names[] = {
-	{ "auto", SG_UNDELIVERABLE_AUTO },
-	{ "bounce", SG_UNDELIVERABLE_BOUNCE },
-	{ "log", SG_UNDELIVERABLE_LOG },
+	{ "auto", SG_POLICY_AUTO },
+	{ "bounce", SG_POLICY_BOUNCE },
+	{ "log", SG_POLICY_LOG },
 	{ NULL, 0 }
 };
 static const struct sg_optparse_choice sm_handback_names[] = {
@@ -112,7 +114,7 @@ const struct sg_confopt sg_confopt_rows[SG_CONFOPT_N] = {
 #undef ROW
 
 _Static_assert(sizeof(enum sg_close_order) == sizeof(unsigned) &&
-    sizeof(enum sg_undeliverable) == sizeof(unsigned) &&
+    sizeof(enum sg_undeliverable_policy) == sizeof(unsigned) &&
     sizeof(enum sg_log_format) == sizeof(unsigned) &&
     sizeof(enum sg_tls_mode) == sizeof(unsigned) &&
     sizeof(enum sg_send_proxy) == sizeof(unsigned) &&

@@ -1,5 +1,8 @@
 /*
  * Session log lines.
+ *
+ * Owns nothing; calls log, addr and tls (the TLS description), reads
+ * lib/session's statistics and takes its undelivered stanzas.
  */
 #include <stdio.h>
 #include <string.h>
@@ -217,8 +220,9 @@ sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
 	sg_log_end(&r);
 }
 
-void
-sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
+/* One event=undeliverable line. */
+static void
+log_undelivered(struct sg_log *log, uint64_t id,
     const struct sg_undelivered *u)
 {
 	struct sg_log_rec r;
@@ -231,5 +235,32 @@ sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
 	sg_log_strn(&r, "name", u->name, strnlen(u->name, sizeof(u->name)));
 	sg_log_strn(&r, "id", u->id, strnlen(u->id, sizeof(u->id)));
 	sg_log_strn(&r, "type", u->type, strnlen(u->type, sizeof(u->type)));
+	sg_log_end(&r);
+}
+
+void
+sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
+    struct sg_session *s)
+{
+	struct sg_undelivered u[8];
+	size_t i, n;
+
+	while ((n = sg_session_take_undelivered(s, u, 8)) > 0)
+		for (i = 0; i < n; i++)
+			log_undelivered(log, id, &u[i]);
+}
+
+void
+sg_sesslog_tls_error(struct sg_log *log, uint64_t id, enum sg_side side,
+    const char *why)
+{
+	struct sg_log_rec r;
+
+	if (why[0] == '\0' || !sg_log_enabled(log, LOG_NOTICE))
+		return;
+	sg_log_begin(&r, log, LOG_NOTICE, "tls-error");
+	sg_log_u64(&r, "session", id);
+	sg_log_str(&r, "side", side == SG_CLIENT ? "client" : "upstream");
+	sg_log_str(&r, "reason", why);
 	sg_log_end(&r);
 }

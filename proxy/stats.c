@@ -1,5 +1,7 @@
 /*
  * Totals.
+ *
+ * Owns the counters; calls log, and reads lib/session's statistics.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,8 +85,9 @@ sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss)
 	}
 }
 
-uint64_t
-sg_stats_active(const struct sg_stats *st)
+/* Sessions accepted and not yet ended. */
+static uint64_t
+active(const struct sg_stats *st)
 {
 
 	return (st->c.accepted - st->c.ended);
@@ -97,7 +100,7 @@ totals_fields(struct sg_log_rec *r, const struct sg_stats *st,
 {
 	int i;
 
-	sg_log_u64(r, "active", sg_stats_active(st));
+	sg_log_u64(r, "active", active(st));
 	sg_log_u64(r, "accepted", st->c.accepted);
 	sg_log_u64(r, "closing", closing);
 	sg_log_u64(r, "refused", st->c.refused);
@@ -177,6 +180,6 @@ sg_stats_status(const struct sg_stats *st, size_t closing, char *buf,
 {
 
 	snprintf(buf, len, "sessions: %llu active, %zu closing",
-	    (unsigned long long)sg_stats_active(st), closing);
+	    (unsigned long long)active(st), closing);
 	return (buf);
 }

@@ -65,12 +65,6 @@ void sg_stats_refused(struct sg_stats *st);
 void sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss);
 
 /*
- * sg_stats_active(st):
- * Sessions accepted and not yet ended.
- */
-uint64_t sg_stats_active(const struct sg_stats *st);
-
-/*
  * sg_stats_log(st, log, closing):
  * Write the event=totals line; closing is the number of open sessions
  * with a close handshake under way.

@@ -14,6 +14,9 @@
  * acknowledged up to the mark of its record (the record's end).  A few
  * marks are kept; when they are full the newest is moved on, which only
  * makes the count later, never earlier than the truth.
+ *
+ * Owns the SSL, its held record and its marks; calls OpenSSL, tls and
+ * transport.
  */
 #include <sys/socket.h>
 #include <sys/uio.h>

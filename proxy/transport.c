@@ -1,5 +1,7 @@
 /*
  * The plain TCP transport.
+ *
+ * Owns the descriptor; calls the socket only.
  */
 #include <sys/types.h>
 #include <sys/socket.h>

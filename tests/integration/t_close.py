@@ -19,37 +19,19 @@ import signal
 import threading
 import time
 
-from sgtest import (CLOSE, SM_ENABLE, TestFailure, check, server_header,
-                    client_header, sm_enabled, start_proxy, stream_error,
-                    timeout)
+from sgtest import (CLOSE, SM_ENABLE, STOP, TestFailure, check, server_header,
+                    client_header, sm_enabled, stream_error, timeout)
+from sgtest import proxy_and_upstream as _proxy
 from xmpppeer import expect_next as _get, expect_wire as _wire
-from xmpppeer import (assert_ends_with_close_then_eof, assert_no_reset,
-                      check_bounce, fields, header, iq_get, msg, open_pair,
-                      parse_stanzas, pres, session_end, wait)
+from xmpppeer import session_end_clean as _end
+from xmpppeer import (assert_ends_with_close_then_eof, check_bounce, fields,
+                      header, iq_get, msg, open_pair, parse_stanzas, pres,
+                      wait)
 
 ALICE = "alice@example.com/c"       # the user behind C
 BOB = "bob@example.com/r"           # someone whose stanzas S routes to C
 CH = client_header()
 SH = server_header()
-
-
-def _proxy(ctx, *opts):
-    """An upstream and stanzaguard in front of it: (daemon, port, up)."""
-    up = ctx.upstream()
-    d, port = start_proxy(ctx, up.addr, "--stats-interval=0", *opts)
-    return d, port, up
-
-
-
-
-
-
-def _end(d, c, *peers):
-    """The session-end record of c's session, once no reset is pending
-    on any of the peers."""
-    rec = session_end(d, c)
-    assert_no_reset(c, *peers)
-    return rec
 
 
 def _named(rec, item):
@@ -351,9 +333,6 @@ def test_stanza_timeout_slowloris(ctx):
 
 
 # ---------------------------------------------------------------- SIGTERM
-
-STOP = stream_error("system-shutdown") + CLOSE
-
 
 @timeout(30)
 def test_sigterm_closes_every_session(ctx):
