@@ -1,3 +1,8 @@
+/*
+ * What the stream header and each stanza are (see classify.h): owns the
+ * copy of the current stanza's strings; calls strbuf and xmlparser's name
+ * helpers only.
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,18 +11,10 @@
 #include "strbuf.h"
 #include "trackdefs.h"
 #include "xmlparser.h"
+#include "xmppns.h"
 
 #define NONE		SIZE_MAX
 
-#define NS_STREAMS	"http://etherx.jabber.org/streams"
-#define NS_ERRORS	"urn:ietf:params:xml:ns:xmpp-streams"
-#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
-#define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
-#define NS_COMPRESS	"http://jabber.org/protocol/compress"
-#define NS_SM		"urn:xmpp:sm:3"
-#define NS_SM2		"urn:xmpp:sm:2"
-#define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
-#define NS_SESSION	"urn:ietf:params:xml:ns:xmpp-session"
 
 /*
  * The current stanza's strings, kept by offset into sb, in this order:
@@ -78,7 +75,7 @@ int
 sg_classify_is_stream(const char *name)
 {
 
-	return (sg_xmlparser_is(name, NS_STREAMS, "stream"));
+	return (sg_xmlparser_is(name, SG_NS_STREAMS, "stream"));
 }
 
 int
@@ -105,20 +102,20 @@ static const struct {
 	const char *local;
 	enum sg_stanza_kind kind;
 } kinds[] = {
-	{ NS_STREAMS, "error", SG_STANZA_STREAM_ERROR },
-	{ NS_SASL, "success", SG_STANZA_SASL_SUCCESS },
-	{ NS_TLS, "proceed", SG_STANZA_TLS_PROCEED },
-	{ NS_COMPRESS, "compressed", SG_STANZA_COMPRESSED },
-	{ NS_SM, "enabled", SG_STANZA_SM_ENABLED },
+	{ SG_NS_STREAMS, "error", SG_STANZA_STREAM_ERROR },
+	{ SG_NS_SASL, "success", SG_STANZA_SASL_SUCCESS },
+	{ SG_NS_TLS, "proceed", SG_STANZA_TLS_PROCEED },
+	{ SG_NS_COMPRESS, "compressed", SG_STANZA_COMPRESSED },
+	{ SG_NS_SM, "enabled", SG_STANZA_SM_ENABLED },
 	/* A resumed session is one that can be resumed again. */
-	{ NS_SM, "resumed", SG_STANZA_SM_ENABLED },
-	{ NS_SM, "enable", SG_STANZA_SM_ENABLE },
-	{ NS_SM, "resume", SG_STANZA_SM_ENABLE },
-	{ NS_SM2, "enable", SG_STANZA_SM_ENABLE },
-	{ NS_SM2, "resume", SG_STANZA_SM_ENABLE },
-	{ NS_SM, "failed", SG_STANZA_SM_FAILED },
-	{ NS_SM, "r", SG_STANZA_SM_REQUEST },
-	{ NS_SM, "a", SG_STANZA_SM_ACK }
+	{ SG_NS_SM, "resumed", SG_STANZA_SM_ENABLED },
+	{ SG_NS_SM, "enable", SG_STANZA_SM_ENABLE },
+	{ SG_NS_SM, "resume", SG_STANZA_SM_ENABLE },
+	{ SG_NS_SM2, "enable", SG_STANZA_SM_ENABLE },
+	{ SG_NS_SM2, "resume", SG_STANZA_SM_ENABLE },
+	{ SG_NS_SM, "failed", SG_STANZA_SM_FAILED },
+	{ SG_NS_SM, "r", SG_STANZA_SM_REQUEST },
+	{ SG_NS_SM, "a", SG_STANZA_SM_ACK }
 };
 
 static enum sg_stanza_kind
@@ -224,7 +221,7 @@ sg_classify_stanza(struct sg_classify *c, const char *name,
 			return (-1);
 	c->packed_len = c->sb.len;
 	c->kind = kind_of(&q);
-	c->features = eq(q.uri, q.urilen, NS_STREAMS) &&
+	c->features = eq(q.uri, q.urilen, SG_NS_STREAMS) &&
 	    eq(q.local, q.locallen, "features");
 	c->ntls = 0;
 	c->sm_resume = c->kind == SG_STANZA_SM_ENABLED &&
@@ -240,9 +237,9 @@ static void
 mark_iq_child(struct sg_classify *c, const struct sg_xmlparser_qname *q)
 {
 
-	if (eq(q->uri, q->urilen, NS_BIND) && eq(q->local, q->locallen, "bind"))
+	if (eq(q->uri, q->urilen, SG_NS_BIND) && eq(q->local, q->locallen, "bind"))
 		c->marks |= SG_MARK_BIND;
-	else if (eq(q->uri, q->urilen, NS_SESSION) &&
+	else if (eq(q->uri, q->urilen, SG_NS_SESSION) &&
 	    eq(q->local, q->locallen, "session"))
 		c->marks |= SG_MARK_SESSION;
 }
@@ -255,9 +252,9 @@ sg_classify_child(struct sg_classify *c, const char *name)
 
 	if (c->features) {
 		sg_xmlparser_qname(name, &q);
-		if (eq(q.uri, q.urilen, NS_SM) && eq(q.local, q.locallen, "sm"))
+		if (eq(q.uri, q.urilen, SG_NS_SM) && eq(q.local, q.locallen, "sm"))
 			c->marks |= SG_MARK_SM_OFFER;
-		return (eq(q.uri, q.urilen, NS_TLS) &&
+		return (eq(q.uri, q.urilen, SG_NS_TLS) &&
 		    eq(q.local, q.locallen, "starttls"));
 	}
 	if (c->kind == SG_STANZA_IQ) {
@@ -268,7 +265,7 @@ sg_classify_child(struct sg_classify *c, const char *name)
 	if (c->kind != SG_STANZA_STREAM_ERROR || c->off[F_COND] != NONE)
 		return (0);
 	sg_xmlparser_qname(name, &q);
-	if (eq(q.uri, q.urilen, NS_ERRORS) && !eq(q.local, q.locallen, "text"))
+	if (eq(q.uri, q.urilen, SG_NS_STREAM_ERRORS) && !eq(q.local, q.locallen, "text"))
 		return (keep(c, F_COND, q.local, q.locallen));
 	return (0);
 }

@@ -9,8 +9,8 @@
 
 #include "compose.h"
 #include "front.h"
+#include "xmppns.h"
 
-#define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
 #define TLS_REQUIRED	"TLS is required: send <starttls/> first"
 
 struct sg_front {
@@ -97,7 +97,7 @@ on_stanza(struct sg_front *f, const struct sg_tracker_event *ev)
 {
 
 	if (strcmp(ev->name, "starttls") != 0 ||
-	    strcmp(ev->ns, NS_TLS) != 0) {
+	    strcmp(ev->ns, SG_NS_TLS) != 0) {
 		refuse(f, "policy-violation", TLS_REQUIRED,
 		    "a stanza before <starttls/>");
 		return;
