@@ -418,7 +418,7 @@ on_close_tag(struct sg_dir *d, const struct sg_tracker_event *ev)
 	    SG_REASON_SERVER);
 	if (d->closed) {
 		sg_held_dispose(d, ev->end, 0);
-	} else if (d->from == SG_SERVER && sg_smback_hold_end(s, d, ev)) {
+	} else if (sg_smback_hold_end(s, d, ev)) {
 		/* Released by S's EOF or close-timeout: sg_smback_release_end. */
 	} else {
 		if (d->from == SG_CLIENT && final_ack_before(s, d, ev) < 0)

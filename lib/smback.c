@@ -393,7 +393,7 @@ sg_smback_hold_end(struct sg_session *s, struct sg_dir *d,
 {
 	struct sg_smback *sm = s->sm;
 
-	if (sm == NULL || sm->state != SM_ACTIVE ||
+	if (sm == NULL || d->from != SG_SERVER || sm->state != SM_ACTIVE ||
 	    (!sm->holding && (sm->c2s_acked == sm->c2s_n || !c2s_open(s))))
 		return (0);
 	if (sg_held_take(d, ev->end, sm->end)) {

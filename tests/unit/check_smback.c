@@ -479,6 +479,19 @@ START_TEST(test_server_end_held_until_timeout)
 }
 END_TEST
 
+/* Found by fuzz_session: only S's end is ever held, not C's error. */
+START_TEST(test_client_error_not_held)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	EXPECT_OUT(h, SG_SERVER, C_MSG2 R);
+	feed(h, SG_CLIENT, S_ERROR);
+	EXPECT_OUT(h, SG_SERVER, S_ERROR);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_server_end_not_held_when_acked)
 {
 	struct h *h = handing_back();
@@ -562,6 +575,7 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_end_held_until_eof);
 	tcase_add_test(ends, test_server_end_held_until_timeout);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
+	tcase_add_test(ends, test_client_error_not_held);
 	tcase_add_test(ends, test_stop_final_ack_and_handback);
 	tcase_add_test(ends, test_bad_xml_from_client_final_ack);
 	tcase_add_test(ends, test_force_close_final_ack);
