@@ -2,6 +2,8 @@
  * Networks as 16-byte prefixes: an IPv4 network is kept as the IPv4-mapped
  * IPv6 network (::ffff:0:0/96 plus its bits), so that one comparison serves
  * both families and a mapped client address needs no special case.
+ *
+ * Owns a parsed list of networks (struct sg_addrmatch); calls libc only.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -161,13 +163,6 @@ sg_addrmatch_contains(const struct sg_addrmatch *m, const struct sockaddr *sa)
 		if (prefix_equal(a, m->nets[i].addr, m->nets[i].bits))
 			return (1);
 	return (0);
-}
-
-size_t
-sg_addrmatch_count(const struct sg_addrmatch *m)
-{
-
-	return (m->n);
 }
 
 void

@@ -35,12 +35,6 @@ int sg_addrmatch_contains(const struct sg_addrmatch *m,
     const struct sockaddr *sa);
 
 /*
- * sg_addrmatch_count(m):
- * How many networks m holds.
- */
-size_t sg_addrmatch_count(const struct sg_addrmatch *m);
-
-/*
  * sg_addrmatch_free(m):
  * Free m.  A NULL m is a no-op.
  */

@@ -1,7 +1,12 @@
+/*
+ * A byte queue (bq.h).  Owns its chunks and one spare chunk; calls libc
+ * only: every other module that queues bytes calls this one.
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bq.h"
+#include "bqpriv.h"
 
 /*
  * Chunks hold SG_BQ_CHUNK bytes, or more when one append is larger, so a

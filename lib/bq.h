@@ -88,11 +88,4 @@ void sg_bq_clear(struct sg_bq *q);
  */
 void sg_bq_trim(struct sg_bq *q);
 
-/*
- * sg_bq_held(q):
- * The bytes of memory q holds in chunks, its spare included (headers and
- * malloc overhead not counted).
- */
-size_t sg_bq_held(const struct sg_bq *q);
-
 #endif /* !SG_BQ_H */

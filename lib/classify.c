@@ -1,20 +1,20 @@
+/*
+ * What the stream header and each stanza are (see classify.h): owns the
+ * copy of the current stanza's strings; calls strbuf and xmlparser's name
+ * helpers only.
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classify.h"
 #include "strbuf.h"
-#include "tracker.h"
+#include "trackdefs.h"
 #include "xmlparser.h"
+#include "xmppns.h"
 
 #define NONE		SIZE_MAX
 
-#define NS_STREAMS	"http://etherx.jabber.org/streams"
-#define NS_ERRORS	"urn:ietf:params:xml:ns:xmpp-streams"
-#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
-#define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
-#define NS_COMPRESS	"http://jabber.org/protocol/compress"
-#define NS_SM		"urn:xmpp:sm:3"
 
 /*
  * The current stanza's strings, kept by offset into sb, in this order:
@@ -28,6 +28,8 @@ struct sg_classify {
 	size_t packed_len;
 	enum sg_stanza_kind kind;
 	int sm_resume;
+	unsigned marks;		/* SG_MARK_* */
+	uint32_t sm_h;
 	int features;		/* <stream:features> */
 	struct sg_tracker_span *tls;	/* its <starttls/> children */
 	size_t ntls, tls_cap;
@@ -73,7 +75,7 @@ int
 sg_classify_is_stream(const char *name)
 {
 
-	return (sg_xmlparser_is(name, NS_STREAMS, "stream"));
+	return (sg_xmlparser_is(name, SG_NS_STREAMS, "stream"));
 }
 
 int
@@ -100,13 +102,20 @@ static const struct {
 	const char *local;
 	enum sg_stanza_kind kind;
 } kinds[] = {
-	{ NS_STREAMS, "error", SG_STANZA_STREAM_ERROR },
-	{ NS_SASL, "success", SG_STANZA_SASL_SUCCESS },
-	{ NS_TLS, "proceed", SG_STANZA_TLS_PROCEED },
-	{ NS_COMPRESS, "compressed", SG_STANZA_COMPRESSED },
-	{ NS_SM, "enabled", SG_STANZA_SM_ENABLED },
+	{ SG_NS_STREAMS, "error", SG_STANZA_STREAM_ERROR },
+	{ SG_NS_SASL, "success", SG_STANZA_SASL_SUCCESS },
+	{ SG_NS_TLS, "proceed", SG_STANZA_TLS_PROCEED },
+	{ SG_NS_COMPRESS, "compressed", SG_STANZA_COMPRESSED },
+	{ SG_NS_SM, "enabled", SG_STANZA_SM_ENABLED },
 	/* A resumed session is one that can be resumed again. */
-	{ NS_SM, "resumed", SG_STANZA_SM_ENABLED }
+	{ SG_NS_SM, "resumed", SG_STANZA_SM_ENABLED },
+	{ SG_NS_SM, "enable", SG_STANZA_SM_ENABLE },
+	{ SG_NS_SM, "resume", SG_STANZA_SM_ENABLE },
+	{ SG_NS_SM2, "enable", SG_STANZA_SM_ENABLE },
+	{ SG_NS_SM2, "resume", SG_STANZA_SM_ENABLE },
+	{ SG_NS_SM, "failed", SG_STANZA_SM_FAILED },
+	{ SG_NS_SM, "r", SG_STANZA_SM_REQUEST },
+	{ SG_NS_SM, "a", SG_STANZA_SM_ACK }
 };
 
 static enum sg_stanza_kind
@@ -140,6 +149,24 @@ resumable(const char **atts)
 	const char *r = attr(atts, "resume");
 
 	return (r != NULL && (strcmp(r, "true") == 0 || strcmp(r, "1") == 0));
+}
+
+/* h='N' of an <a/>: a decimal below 2^32, nothing else. */
+static int
+parse_h(const char **atts, uint32_t *h)
+{
+	const char *v = attr(atts, "h");
+	uint64_t n = 0;
+
+	if (v == NULL || *v == '\0')
+		return (0);
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9' || (n = n * 10 + (uint64_t)(*v - '0')) >
+		    UINT32_MAX)
+			return (0);
+	}
+	*h = (uint32_t)n;
+	return (1);
 }
 
 /* The attribute kept in field f, or -1: called for every attribute. */
@@ -194,12 +221,27 @@ sg_classify_stanza(struct sg_classify *c, const char *name,
 			return (-1);
 	c->packed_len = c->sb.len;
 	c->kind = kind_of(&q);
-	c->features = eq(q.uri, q.urilen, NS_STREAMS) &&
+	c->features = eq(q.uri, q.urilen, SG_NS_STREAMS) &&
 	    eq(q.local, q.locallen, "features");
 	c->ntls = 0;
 	c->sm_resume = c->kind == SG_STANZA_SM_ENABLED &&
 	    (eq(q.local, q.locallen, "resumed") || resumable(atts));
+	c->marks = 0;
+	if (c->kind == SG_STANZA_SM_ACK && parse_h(atts, &c->sm_h))
+		c->marks = SG_MARK_H;
 	return (0);
+}
+
+/* An iq's <bind/> or <session/>, for stream management's decision. */
+static void
+mark_iq_child(struct sg_classify *c, const struct sg_xmlparser_qname *q)
+{
+
+	if (eq(q->uri, q->urilen, SG_NS_BIND) && eq(q->local, q->locallen, "bind"))
+		c->marks |= SG_MARK_BIND;
+	else if (eq(q->uri, q->urilen, SG_NS_SESSION) &&
+	    eq(q->local, q->locallen, "session"))
+		c->marks |= SG_MARK_SESSION;
 }
 
 /* The condition is the first child in its namespace other than <text>. */
@@ -210,13 +252,20 @@ sg_classify_child(struct sg_classify *c, const char *name)
 
 	if (c->features) {
 		sg_xmlparser_qname(name, &q);
-		return (eq(q.uri, q.urilen, NS_TLS) &&
+		if (eq(q.uri, q.urilen, SG_NS_SM) && eq(q.local, q.locallen, "sm"))
+			c->marks |= SG_MARK_SM_OFFER;
+		return (eq(q.uri, q.urilen, SG_NS_TLS) &&
 		    eq(q.local, q.locallen, "starttls"));
+	}
+	if (c->kind == SG_STANZA_IQ) {
+		sg_xmlparser_qname(name, &q);
+		mark_iq_child(c, &q);
+		return (0);
 	}
 	if (c->kind != SG_STANZA_STREAM_ERROR || c->off[F_COND] != NONE)
 		return (0);
 	sg_xmlparser_qname(name, &q);
-	if (eq(q.uri, q.urilen, NS_ERRORS) && !eq(q.local, q.locallen, "text"))
+	if (eq(q.uri, q.urilen, SG_NS_STREAM_ERRORS) && !eq(q.local, q.locallen, "text"))
 		return (keep(c, F_COND, q.local, q.locallen));
 	return (0);
 }
@@ -254,6 +303,8 @@ sg_classify_fill(const struct sg_classify *c, struct sg_tracker_event *ev)
 	ev->ns = field(c, F_NS);
 	ev->condition = field(c, F_COND);
 	ev->sm_resume = c->sm_resume;
+	ev->marks = c->marks;
+	ev->sm_h = c->sm_h;
 	ev->starttls = c->ntls > 0 ? c->tls : NULL;
 	ev->nstarttls = c->ntls;
 	ev->id = field(c, F_ID);

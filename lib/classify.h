@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "tracker.h"
+#include "trackdefs.h"
 
 /* Opaque types. */
 struct sg_classify;

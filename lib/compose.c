@@ -1,11 +1,14 @@
+/*
+ * The XML stanzaguard writes of its own (compose.h), appended to a byte
+ * queue.  Owns nothing; calls bq, and reads the tracker's event types.
+ */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compose.h"
+#include "xmppns.h"
 
-#define NS_STREAMS	"http://etherx.jabber.org/streams"
-#define NS_STREAM_ERR	"urn:ietf:params:xml:ns:xmpp-streams"
-#define NS_STANZA_ERR	"urn:ietf:params:xml:ns:xmpp-stanzas"
-#define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
 
 static int
 put(struct sg_bq *q, const char *s)
@@ -69,7 +72,7 @@ sg_compose_header(struct sg_bq *q, const char *default_ns,
 
 	if (put(q, "<?xml version='1.0'?><stream:stream") ||
 	    put_attr(q, "xmlns", default_ns) ||
-	    put_attr(q, "xmlns:stream", NS_STREAMS) ||
+	    put_attr(q, "xmlns:stream", SG_NS_STREAMS) ||
 	    put_attr(q, "version", "1.0") ||
 	    put_attr(q, "from", from) || put_attr(q, "id", id) ||
 	    put(q, ">"))
@@ -84,7 +87,7 @@ sg_compose_stream_error(struct sg_bq *q, const char *prefix,
 
 	if (put_prefixed(q, "<", prefix, "error>") ||
 	    put(q, "<") || put(q, condition) ||
-	    put(q, " xmlns='" NS_STREAM_ERR "'/>") ||
+	    put(q, " xmlns='" SG_NS_STREAM_ERRORS "'/>") ||
 	    put_prefixed(q, "</", prefix, "error>"))
 		return (-1);
 	return (0);
@@ -97,8 +100,8 @@ sg_compose_stream_error_text(struct sg_bq *q, const char *prefix,
 
 	if (put_prefixed(q, "<", prefix, "error>") ||
 	    put(q, "<") || put(q, condition) ||
-	    put(q, " xmlns='" NS_STREAM_ERR "'/><text xmlns='"
-	    NS_STREAM_ERR "' xml:lang='en'>") || put_escaped(q, text) ||
+	    put(q, " xmlns='" SG_NS_STREAM_ERRORS "'/><text xmlns='"
+	    SG_NS_STREAM_ERRORS "' xml:lang='en'>") || put_escaped(q, text) ||
 	    put(q, "</text>") || put_prefixed(q, "</", prefix, "error>"))
 		return (-1);
 	return (0);
@@ -108,7 +111,7 @@ int
 sg_compose_starttls_features(struct sg_bq *q)
 {
 
-	return (put(q, "<stream:features><starttls xmlns='" NS_TLS "'>"
+	return (put(q, "<stream:features><starttls xmlns='" SG_NS_TLS "'>"
 	    "<required/></starttls></stream:features>"));
 }
 
@@ -116,7 +119,7 @@ int
 sg_compose_proceed(struct sg_bq *q)
 {
 
-	return (put(q, "<proceed xmlns='" NS_TLS "'/>"));
+	return (put(q, "<proceed xmlns='" SG_NS_TLS "'/>"));
 }
 
 int
@@ -168,8 +171,48 @@ sg_compose_bounce(struct sg_bq *q, const struct sg_stanza_info *st,
 	    put_attr(q, "id", st->id) || put_attr(q, "type", "error") ||
 	    put(q, msg ? "><error type='wait'><recipient-unavailable" :
 	    "><error type='cancel'><service-unavailable") ||
-	    put(q, " xmlns='" NS_STANZA_ERR "'/></error></") ||
+	    put(q, " xmlns='" SG_NS_STANZA_ERRORS "'/></error></") ||
 	    put(q, name) || put(q, ">"))
 		return (-1);
 	return (0);
+}
+
+#define NS_SM_ATTR	" xmlns='" SG_NS_SM "'"
+
+static int
+put_literal(struct sg_bq *q, const char *s)
+{
+
+	return (sg_bq_append(q, s, strlen(s)));
+}
+
+int
+sg_compose_sm_enable(struct sg_bq *q)
+{
+
+	return (put_literal(q, "<enable" NS_SM_ATTR "/>"));
+}
+
+int
+sg_compose_sm_request(struct sg_bq *q)
+{
+
+	return (put_literal(q, "<r" NS_SM_ATTR "/>"));
+}
+
+int
+sg_compose_sm_ack(struct sg_bq *q, uint32_t h)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "<a" NS_SM_ATTR " h='%" PRIu32 "'/>", h);
+	return (put_literal(q, buf));
+}
+
+int
+sg_compose_sm_failed(struct sg_bq *q)
+{
+
+	return (put_literal(q, "<failed" NS_SM_ATTR "><unexpected-request"
+	    " xmlns='" SG_NS_STANZA_ERRORS "'/></failed>"));
 }

@@ -9,6 +9,8 @@
  * queue and returns 0, or -1 on allocation failure.
  */
 
+#include <stdint.h>
+
 #include "bq.h"
 #include "tracker.h"
 
@@ -89,5 +91,17 @@ int sg_bounce_wanted(const struct sg_stanza_info *st);
  */
 int sg_compose_bounce(struct sg_bq *q, const struct sg_stanza_info *st,
     const char *stream_ns);
+
+/*
+ * Stream management on C's behalf (XEP-0198, urn:xmpp:sm:3): towards S,
+ * sg_compose_sm_enable(q) <enable/> (never resume),
+ * sg_compose_sm_request(q) <r/> and sg_compose_sm_ack(q, h) <a h='h'/>;
+ * towards C, sg_compose_sm_failed(q) <failed/> with
+ * <unexpected-request/>, the answer to an <enable/> it may not make.
+ */
+int sg_compose_sm_enable(struct sg_bq *q);
+int sg_compose_sm_request(struct sg_bq *q);
+int sg_compose_sm_ack(struct sg_bq *q, uint32_t h);
+int sg_compose_sm_failed(struct sg_bq *q);
 
 #endif /* !SG_COMPOSE_H */

@@ -1,13 +1,16 @@
 /*
  * The pre-TLS dialogue of a starttls listener, over the stream tracker.
+ *
+ * Owns the front (its tracker and output queue) until the session or
+ * the refusal takes over; calls tracker, compose and bq.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "compose.h"
 #include "front.h"
+#include "xmppns.h"
 
-#define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
 #define TLS_REQUIRED	"TLS is required: send <starttls/> first"
 
 struct sg_front {
@@ -94,7 +97,7 @@ on_stanza(struct sg_front *f, const struct sg_tracker_event *ev)
 {
 
 	if (strcmp(ev->name, "starttls") != 0 ||
-	    strcmp(ev->ns, NS_TLS) != 0) {
+	    strcmp(ev->ns, SG_NS_TLS) != 0) {
 		refuse(f, "policy-violation", TLS_REQUIRED,
 		    "a stanza before <starttls/>");
 		return;

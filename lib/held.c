@@ -7,9 +7,23 @@
 #include "held.h"
 #include "sessout.h"
 
-/* Forward the first len held bytes, however many chunks they span. */
-static void
-move_held(struct sg_dir *d, size_t len)
+/*
+ * Pass on len bytes: to q, or to the other side's queue if q is NULL.
+ * 0, or -1 if q could not take them.
+ */
+static int
+pass_on(struct sg_dir *d, struct sg_bq *q, const void *buf, size_t len)
+{
+
+	if (q != NULL)
+		return (sg_bq_append(q, buf, len));
+	sg_sessout_append(d->s, OTHER(d->from), buf, len);
+	return (0);
+}
+
+/* Pass on the first len held bytes, however many chunks they span. */
+static int
+move_held(struct sg_dir *d, size_t len, struct sg_bq *q)
 {
 	struct iovec iov[16];
 	int i, cnt;
@@ -18,34 +32,49 @@ move_held(struct sg_dir *d, size_t len)
 		for (i = 0; i < cnt && len > 0; i++) {
 			size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
 
-			sg_sessout_append(d->s, OTHER(d->from),
-			    iov[i].iov_base, k);
+			if (pass_on(d, q, iov[i].iov_base, k))
+				return (-1);
 			/* Frees only chunks before iov[i + 1]. */
 			sg_bq_consume(d->held, k);
 			len -= k;
 		}
 	}
+	return (0);
 }
 
-void
-sg_held_dispose(struct sg_dir *d, uint64_t end, int keep)
+/* d's bytes up to end: passed on (keep) to q or the other side, or dropped. */
+static int
+move_upto(struct sg_dir *d, uint64_t end, int keep, struct sg_bq *q)
 {
-	struct sg_session *s = d->s;
 	size_t held = sg_bq_len(d->held);
 	size_t n = (size_t)(end - d->done);
 	size_t from_held = n < held ? n : held;
 
 	if (end <= d->done)
-		return;
-	if (keep)
-		move_held(d, from_held);
-	else
+		return (0);
+	if (!keep)
 		sg_bq_consume(d->held, from_held);
-	if (keep && n > from_held)
-		sg_sessout_append(s, OTHER(d->from),
-		    d->cur + (d->done + from_held - d->cur_base),
-		    n - from_held);
+	else if (move_held(d, from_held, q))
+		return (-1);
+	if (keep && n > from_held && pass_on(d, q,
+	    d->cur + (d->done + from_held - d->cur_base), n - from_held))
+		return (-1);
 	d->done = end;
+	return (0);
+}
+
+void
+sg_held_dispose(struct sg_dir *d, uint64_t end, int keep)
+{
+
+	(void)move_upto(d, end, keep, NULL);
+}
+
+int
+sg_held_take(struct sg_dir *d, uint64_t end, struct sg_bq *q)
+{
+
+	return (move_upto(d, end, 1, q));
 }
 
 void

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "bq.h"
 #include "tracker.h"
 
 /* Opaque types. */
@@ -22,6 +23,13 @@ struct sg_dir;
  * earlier reads, then those of the chunk being fed.  No-op if end <= done.
  */
 void sg_held_dispose(struct sg_dir *d, uint64_t end, int keep);
+
+/*
+ * sg_held_take(d, end, q):
+ * As sg_held_dispose(d, end, 1), but into q instead of the other side's
+ * queue: bytes held back for later.  0, or -1 out of memory.
+ */
+int sg_held_take(struct sg_dir *d, uint64_t end, struct sg_bq *q);
 
 /*
  * sg_held_forward(d, ev):

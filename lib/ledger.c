@@ -5,6 +5,9 @@
  * push time rather than parsed again from the queued bytes when needed:
  * by then the stanza may be half written, or its stream restarted with
  * other namespaces, and a bounce in the queue is not the stanza it names.
+ *
+ * Owns the ring and its byte queue; calls bq and compose.  Used by the
+ * close engine only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -161,49 +164,107 @@ sg_ledger_push(struct sg_ledger *l, uint64_t end,
 	return (0);
 }
 
-void
-sg_ledger_written(struct sg_ledger *l, uint64_t written)
+/* Forget at most n records from the oldest on, those that end by written. */
+static void
+forget_oldest(struct sg_ledger *l, uint64_t n, uint64_t written)
 {
 	size_t drop = 0;
 
-	while (l->n > 0 && l->ring[l->head].end <= written) {
+	while (l->n > 0 && n > 0 && l->ring[l->head].end <= written) {
 		drop += l->ring[l->head].size;
 		l->head = (l->head + 1) & (l->cap - 1);
 		l->n--;
+		n--;
 	}
 	if (drop > 0)
 		sg_bq_consume(l->strs, drop);
 }
 
-int
-sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e)
+void
+sg_ledger_written(struct sg_ledger *l, uint64_t written)
+{
+
+	forget_oldest(l, UINT64_MAX, written);
+}
+
+void
+sg_ledger_drop(struct sg_ledger *l, uint64_t n)
+{
+
+	forget_oldest(l, n, UINT64_MAX);
+}
+
+size_t
+sg_ledger_count(const struct sg_ledger *l)
+{
+
+	return (l->n);
+}
+
+/* Record h, whose strings are at off in strs, into e. */
+static void
+fill_entry(const struct sg_ledger *l, const struct rec *h, size_t off,
+    struct sg_ledger_entry *e)
 {
 	const char **f[NFIELDS] = { &e->info.name, &e->info.ns, &e->info.id,
 	    &e->info.type, &e->info.from, &e->info.to };
 	const char *p = e->buf;
-	struct rec h;
 	int i;
+
+	sg_bq_copyout(l->strs, off, e->buf, h->size);
+	e->end = h->end;
+	e->cut = h->cut;
+	e->bounce = h->bounce;
+	e->info.kind = (enum sg_stanza_kind)h->kind;
+	e->info.packed = NULL;
+	e->info.packed_len = 0;
+	for (i = 0; i < NFIELDS; i++) {
+		*f[i] = NULL;
+		if (h->present & (1u << i)) {
+			*f[i] = p;
+			p += strlen(p) + 1;
+		}
+	}
+}
+
+int
+sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e)
+{
+	struct rec h;
 
 	if (l->n == 0)
 		return (0);
 	h = l->ring[l->head];
 	l->head = (l->head + 1) & (l->cap - 1);
 	l->n--;
-	sg_bq_copyout(l->strs, 0, e->buf, h.size);
+	fill_entry(l, &h, 0, e);
 	sg_bq_consume(l->strs, h.size);
-	e->end = h.end;
-	e->cut = h.cut;
-	e->bounce = h.bounce;
-	e->info.kind = (enum sg_stanza_kind)h.kind;
-	e->info.packed = NULL;
-	e->info.packed_len = 0;
-	for (i = 0; i < NFIELDS; i++) {
-		*f[i] = NULL;
-		if (h.present & (1u << i)) {
-			*f[i] = p;
-			p += strlen(p) + 1;
-		}
-	}
+	return (1);
+}
+
+int
+sg_ledger_pop(struct sg_ledger *l, struct sg_ledger_entry *e)
+{
+	struct rec h;
+	size_t len;
+
+	if (l->n == 0)
+		return (0);
+	h = l->ring[(l->head + l->n - 1) & (l->cap - 1)];
+	l->n--;
+	len = sg_bq_len(l->strs) - h.size;
+	fill_entry(l, &h, len, e);
+	sg_bq_truncate(l->strs, len);
+	return (1);
+}
+
+int
+sg_ledger_last_end(const struct sg_ledger *l, uint64_t *end)
+{
+
+	if (l->n == 0)
+		return (0);
+	*end = l->ring[(l->head + l->n - 1) & (l->cap - 1)].end;
 	return (1);
 }
 

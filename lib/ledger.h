@@ -57,10 +57,35 @@ int sg_ledger_push(struct sg_ledger *l, uint64_t end,
 void sg_ledger_written(struct sg_ledger *l, uint64_t written);
 
 /*
+ * sg_ledger_drop(l, n):
+ * Forget the n oldest records (all of them if there are fewer).
+ */
+void sg_ledger_drop(struct sg_ledger *l, uint64_t n);
+
+/*
+ * sg_ledger_count(l):
+ * How many records l holds.
+ */
+size_t sg_ledger_count(const struct sg_ledger *l);
+
+/*
  * sg_ledger_shift(l, e):
  * Move the oldest record into e.  Returns 1, or 0 if l is empty.
  */
 int sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e);
+
+/*
+ * sg_ledger_pop(l, e):
+ * Move the newest record into e.  Returns 1, or 0 if l is empty.
+ */
+int sg_ledger_pop(struct sg_ledger *l, struct sg_ledger_entry *e);
+
+/*
+ * sg_ledger_last_end(l, end):
+ * Set *end to the newest record's end and return 1, or return 0 if l is
+ * empty.
+ */
+int sg_ledger_last_end(const struct sg_ledger *l, uint64_t *end);
 
 /*
  * sg_ledger_trim(l):

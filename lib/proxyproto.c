@@ -5,6 +5,8 @@
  * verdict and it never reads past the header.  A v2 header's CRC32c TLV
  * is checked once the header is whole (it covers all of it); the CRC32c
  * is here, past this file's 500 lines, as nothing else uses it.
+ *
+ * Owns the parser's buffer; calls libc only.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -340,7 +342,8 @@ get16(const unsigned char *p)
 /*
  * CRC32c (Castagnoli) of len bytes, carried on from crc: bit by bit, as a
  * header is at most 2 KiB and checked once per connection.  Start from
- * 0xffffffff and invert the result (see sg_proxyproto_crc32c()).
+ * 0xffffffff and invert the result: "123456789" gives 0xE3069283
+ * (polynomial 0x1EDC6F41, as a v2 header's CRC32c TLV carries it).
  */
 static uint32_t
 crc32c_add(uint32_t crc, const unsigned char *p, size_t len)
@@ -353,13 +356,6 @@ crc32c_add(uint32_t crc, const unsigned char *p, size_t len)
 			crc = (crc >> 1) ^ (CRC32C_POLY & (0U - (crc & 1)));
 	}
 	return (crc);
-}
-
-uint32_t
-sg_proxyproto_crc32c(const void *buf, size_t len)
-{
-
-	return (~crc32c_add(0xffffffffU, buf, len));
 }
 
 /*

@@ -110,11 +110,4 @@ const struct sg_proxyproto_result *sg_proxyproto_result(
  */
 const char *sg_proxyproto_error(const struct sg_proxyproto *pp);
 
-/*
- * sg_proxyproto_crc32c(buf, len):
- * The CRC32c (Castagnoli, polynomial 0x1EDC6F41) of len bytes of buf, as
- * a v2 header's CRC32c TLV carries it: "123456789" gives 0xE3069283.
- */
-uint32_t sg_proxyproto_crc32c(const void *buf, size_t len);
-
 #endif /* !SG_PROXYPROTO_H */

@@ -22,6 +22,7 @@
 #include "ledger.h"
 #include "session.h"
 #include "sessout.h"
+#include "smback.h"
 #include "undeliv.h"
 
 #define MAX_TO		256	/* the client's to= kept, with its NUL */
@@ -86,6 +87,8 @@ write_end(struct sg_session *s, enum sg_side to, const char *cond, int tag)
 	if ((q = sg_bq_new()) == NULL)
 		return (-1);
 	ok = ensure_header(s, to, cond, q);
+	if (ok == 1 && tag && to == SG_SERVER && sg_smback_final_ack(s, q))
+		ok = -1;
 	if (ok == 1 && cond != NULL &&
 	    sg_compose_stream_error(q, pe->out_prefix, cond))
 		ok = -1;
@@ -164,6 +167,10 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 
 	if (d->closed)
 		return;
+	/* S's held end is superseded: its unacked stanzas go first. */
+	if (from == SG_SERVER && how != HOW_RELAYED)
+		sg_smback_release_end(s, how == HOW_TAG ? SG_SMBACK_DROP :
+		    SG_SMBACK_NAME);
 	if (how == HOW_TAG && cond == NULL && from == SG_SERVER)
 		cond = shutdown_cond(s);
 	if (how == HOW_TAG && (r = write_end(s, OTHER(from), cond, 1)) < 0) {
@@ -177,6 +184,22 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 	} else
 		pe->notag = 1;
 	maybe_shutdown(s, OTHER(from));
+}
+
+/*
+ * Nothing more reaches side: first what stream management on C's behalf
+ * makes of it (what S never acknowledged, what C's TCP never did), then
+ * every stanza still queued for it.
+ */
+static void
+reclaim(struct sg_session *s, enum sg_side side)
+{
+
+	if (side == SG_SERVER)
+		sg_smback_server_gone(s);
+	else
+		sg_smback_client_gone(s);
+	sg_undeliv_reclaim(s, side);
 }
 
 /*
@@ -201,7 +224,7 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 		close_dir(s, other, HOW_NOTAG, NULL);
 		return;
 	}
-	sg_undeliv_reclaim(s, side);
+	reclaim(s, side);
 	close_dir(s, side, HOW_TAG, NULL);
 	close_dir(s, other, HOW_NOTAG, NULL);
 }
@@ -240,6 +263,15 @@ begin_close(struct sg_session *s, enum sg_close_reason r)
 	/* Nobody to ask (no stream yet): end the other side as well. */
 	if (s->peer[first].notag)
 		close_dir(s, first, HOW_TAG, NULL);
+}
+
+/* S's end was held back until S acknowledged C's stanzas: relay it now. */
+static void
+release_held_end(struct sg_session *s)
+{
+
+	sg_smback_release_end(s, SG_SMBACK_RELAY);
+	close_dir(s, SG_SERVER, HOW_RELAYED, NULL);
 }
 
 static void
@@ -326,8 +358,11 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	enum sg_side to = OTHER(d->from);
 	struct sg_stanza_info info = { ev->kind, ev->name, ev->ns, ev->id,
 	    ev->stanza_type, ev->from, ev->to, ev->packed, ev->packed_len };
+	uint64_t at;
 
 	s->st.stanzas_in[d->from]++;
+	if (sg_smback_stanza(s, d, ev, &info))
+		return;
 	if (ev->kind == SG_STANZA_SM_ENABLED) {
 		s->st.sm = 1;
 		s->st.sm_resumable = ev->sm_resume;
@@ -340,17 +375,37 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 			s->st.rewritten++;
 			return;
 		}
+		/* Held back with S's close tag, and relayed with it. */
+		if (!d->closed && sg_smback_hold_end(s, d, ev)) {
+			s->st.stanzas_out[OTHER(d->from)]++;
+			return;
+		}
 	}
 	if (d->closed) {
 		sg_held_dispose(d, ev->end, 0);
 		sg_undeliv_stanza(s, d->from, &info, 0);
 		return;
 	}
+	at = s->peer[to].appended;
 	sg_held_forward(d, ev);
 	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info, 0))
 		sg_sessout_fail_internal(s);
 	s->st.stanzas_out[to]++;
+	sg_smback_forwarded(s, d, ev, &info, at);
 	after_forwarded(d, ev);
+}
+
+/* C's close tag goes to S: our last <a/> on C's behalf just before it. */
+static int
+final_ack_before(struct sg_session *s, struct sg_dir *d,
+    const struct sg_tracker_event *ev)
+{
+	struct sg_bq *q;
+
+	sg_held_dispose(d, ev->start, 1);
+	q = sg_bq_new();
+	return (sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
+	    sg_smback_final_ack(s, q)));
 }
 
 static void
@@ -363,7 +418,11 @@ on_close_tag(struct sg_dir *d, const struct sg_tracker_event *ev)
 	    SG_REASON_SERVER);
 	if (d->closed) {
 		sg_held_dispose(d, ev->end, 0);
+	} else if (sg_smback_hold_end(s, d, ev)) {
+		/* Released by S's EOF or close-timeout: sg_smback_release_end. */
 	} else {
+		if (d->from == SG_CLIENT && final_ack_before(s, d, ev) < 0)
+			return;
 		/* S answered a stop (server-first): C is told before its tag. */
 		if (d->from == SG_SERVER && (cond = shutdown_cond(s)) != NULL) {
 			sg_held_dispose(d, ev->start, 1);
@@ -462,7 +521,9 @@ sg_session_on_eof(struct sg_session *s, enum sg_side side, uint64_t now)
 	if (pe->eof || s->over)
 		return;
 	pe->eof = pe->finished = 1;
-	if (s->st.opaque && !d->closed) {
+	if (side == SG_SERVER && sg_smback_holding(s)) {
+		release_held_end(s);
+	} else if (s->st.opaque && !d->closed) {
 		sg_sessout_set_reason(s, side == SG_CLIENT ? SG_REASON_CLIENT :
 		    SG_REASON_SERVER);
 		close_dir(s, side, HOW_NOTAG, NULL);
@@ -499,6 +560,24 @@ sg_session_on_written(struct sg_session *s, enum sg_side side, size_t len,
 }
 
 void
+sg_session_on_acked(struct sg_session *s, uint64_t acked, uint64_t now)
+{
+
+	s->now = now;
+	/* Never beyond what was written: a wrong figure must not lose one. */
+	if (acked > s->peer[SG_CLIENT].written)
+		acked = s->peer[SG_CLIENT].written;
+	sg_smback_on_acked(s, acked);
+}
+
+int
+sg_session_counts_acks(const struct sg_session *s)
+{
+
+	return (sg_smback_counts_acks(s));
+}
+
+void
 sg_session_on_write_error(struct sg_session *s, enum sg_side side,
     uint64_t now)
 {
@@ -509,7 +588,7 @@ sg_session_on_write_error(struct sg_session *s, enum sg_side side,
 	if (!s->dir[side].closed)
 		vanish(s, side, side == SG_CLIENT ?
 		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
-	sg_undeliv_reclaim(s, side);
+	reclaim(s, side);
 	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
 	s->peer[side].notag = 1;
 	maybe_shutdown(s, side);
@@ -571,7 +650,7 @@ sg_session_deadline(const struct sg_session *s)
 		t = earliest(t, s->last_active + s->p.idle_timeout);
 	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header)
 		t = earliest(t, s->failed_at + s->p.close_timeout);
-	return (t);
+	return (earliest(t, sg_smback_deadline(s)));
 }
 
 static void
@@ -603,6 +682,8 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 		return;
 	check_timeouts(s, SG_CLIENT);
 	check_timeouts(s, SG_SERVER);
+	if (sg_smback_holding(s) && now >= sg_smback_deadline(s))
+		release_held_end(s);
 	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header &&
 	    now >= s->failed_at + s->p.close_timeout) {
 		sg_held_drop_partial(&s->dir[SG_CLIENT]);
@@ -768,6 +849,8 @@ sg_session_free(struct sg_session *s)
 	}
 	free(s->undel);
 	free(s->st.named);
+	free(s->st.handed);
+	sg_smback_free(s->sm);
 	if (s->c_to != s->c_to_room)
 		free(s->c_to);
 	free(s);

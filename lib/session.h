@@ -64,6 +64,22 @@ void sg_session_on_written(struct sg_session *s, enum sg_side side,
     size_t len, uint64_t now);
 
 /*
+ * sg_session_on_acked(s, now, acked):
+ * C's TCP stack has acknowledged the first acked bytes ever written to C
+ * (of those sg_session_on_written() was told of).  Only while
+ * sg_session_counts_acks(s): the caller asks before every other event, so
+ * that what the session tells S of C is never older than that event.
+ */
+void sg_session_on_acked(struct sg_session *s, uint64_t acked, uint64_t now);
+
+/*
+ * sg_session_counts_acks(s):
+ * Non-zero while stanzas written to C wait for C's TCP acknowledgement
+ * (stream management on C's behalf).
+ */
+int sg_session_counts_acks(const struct sg_session *s);
+
+/*
  * sg_session_on_write_error(s, side, now):
  * Writing to side failed for good (EPIPE, reset): what is queued towards
  * it will never arrive and is accounted for.

@@ -60,6 +60,8 @@ struct sg_session_params {
 	int rewrite_idle_errors;
 	int hide_starttls;		/* we terminate C's TLS: cut <starttls/>
 					   out of S's <stream:features> */
+	int sm_handback;		/* sm-handback = auto: stream management
+					   towards S on C's behalf */
 	size_t high_water;		/* stop reading the other side above */
 	size_t low_water;		/* read it again below */
 };
@@ -92,8 +94,10 @@ struct sg_session_stats {
 	enum sg_close_reason reason;
 	enum sg_answer answer[2];	/* indexed by side */
 	int opaque;			/* STARTTLS or compression */
-	int sm;				/* stream management enabled */
+	int sm;				/* C enabled stream management */
 	int sm_resumable;
+	int sm_handback;		/* S counts our acks on C's behalf */
+	int sm_refused;			/* S refused our <enable/> */
 	int forced;			/* ended by sg_session_on_force_close */
 	uint64_t bytes_in[2];		/* read from side */
 	uint64_t bytes_out[2];		/* written to side */
@@ -102,9 +106,13 @@ struct sg_session_stats {
 	uint64_t rewritten;		/* connection-timeout errors dropped */
 	uint64_t bounced[2];		/* bounced back to side */
 	uint64_t undeliverable[2];	/* sent by side, not delivered */
+	uint64_t handed_back;		/* S->C, left for S to re-route */
+	uint64_t sm_own[2];		/* SM elements from side that were
+					   ours to answer, not relayed */
+	uint64_t s_unacked;		/* C->S that S never acknowledged */
 	/*
 	 * Rule 5 holds as: stanzas_in[X] == stanzas_out[Y] + bounced[X] +
-	 * undeliverable[X] (+ rewritten, for S).
+	 * undeliverable[X] + sm_own[X] (+ rewritten + handed_back, for S).
 	 */
 	uint64_t truncated[2];		/* partial stanzas of side dropped */
 	uint64_t dropped_bytes[2];	/* bytes of side after its close */
@@ -112,6 +120,8 @@ struct sg_session_stats {
 	size_t nnamed;
 	/* Room for SG_UNDELIVERABLE_NAMED, taken at the first one. */
 	struct sg_undelivered *named;
+	size_t nhanded;			/* the same for those handed back */
+	struct sg_undelivered *handed;
 };
 
 #define SG_NO_DEADLINE	UINT64_MAX

@@ -115,3 +115,18 @@ sg_sessout_take(struct sg_session *s, enum sg_side to,
 	}
 }
 
+
+int
+sg_sessout_compose_for(struct sg_session *s, enum sg_side to,
+    struct sg_bq *q, int err)
+{
+
+	if (q == NULL || err) {
+		sg_bq_free(q);
+		sg_sessout_fail_internal(s);
+		return (-1);
+	}
+	sg_sessout_take(s, to, q);
+	sg_bq_free(q);
+	return (0);
+}

@@ -20,6 +20,8 @@
 #include "ledger.h"
 #include "sessiondefs.h"
 
+struct sg_smback;
+
 #define OTHER(side)	((enum sg_side)(1 - (side)))
 #define MAX_ACTIONS	32
 #define SMALL		64
@@ -79,6 +81,7 @@ struct sg_session {
 	 */
 	char *c_to;
 	struct sg_undelivered *undel;	/* named, not yet taken */
+	struct sg_smback *sm;	/* NULL until S offers stream management */
 	unsigned nundel, undel_cap;	/* 2^32 of them would not fit anyway */
 	struct sg_session_stats st;
 	char c_to_room[SMALL];
@@ -92,6 +95,8 @@ struct sg_session {
 	unsigned closing:1;
 	unsigned over:1;
 	unsigned upstream_failed:1;
+	/* S counts our acks: S->C stanzas not delivered are handed back. */
+	unsigned handback:1;
 };
 
 _Static_assert(MAX_ACTIONS <= UCHAR_MAX, "nact is a byte");
@@ -150,5 +155,14 @@ void sg_sessout_append(struct sg_session *s, enum sg_side to,
  */
 void sg_sessout_take(struct sg_session *s, enum sg_side to,
     struct sg_bq *scratch);
+
+/*
+ * sg_sessout_compose_for(s, to, q, err):
+ * What a compose function just wrote to the new queue q goes to side
+ * `to`, unless it failed (err non-zero, or q NULL): then the session
+ * fails.  q is freed either way.  0, or -1 on failure.
+ */
+int sg_sessout_compose_for(struct sg_session *s, enum sg_side to,
+    struct sg_bq *q, int err);
 
 #endif /* !SG_SESSOUT_H */

@@ -1,3 +1,7 @@
+/*
+ * A growable buffer of bytes (strbuf.h).  Owns its bytes; calls libc
+ * only.
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,6 +2,9 @@
  * One buffer holds "prefix NUL uri NUL" for each declaration, up to
  * decl_end, and after them the element's prefix.  The buffer is the
  * struct's own room until it outgrows it, then a heap copy that grows.
+ *
+ * Owns the declarations' buffer; calls strbuf.  Used by the tracker and
+ * xmlparser.
  */
 #include <stdint.h>
 #include <stdlib.h>

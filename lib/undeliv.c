@@ -66,12 +66,43 @@ name_undelivered(struct sg_session *s, enum sg_side sender,
 	sg_sessout_push_action(s, SG_ACT_UNDELIVERED, sender);
 }
 
+/*
+ * S counts our acks on C's behalf and this S->C stanza was never acked:
+ * S re-routes it (offline storage) once its SM session ends.
+ */
+static int
+handed_back(const struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info)
+{
+
+	return (s->handback && sender == SG_SERVER &&
+	    (info->kind == SG_STANZA_MESSAGE ||
+	    info->kind == SG_STANZA_PRESENCE || info->kind == SG_STANZA_IQ));
+}
+
+static void
+hand_back(struct sg_session *s, const struct sg_stanza_info *info)
+{
+
+	s->st.handed_back++;
+	if (s->st.handed == NULL)
+		s->st.handed = malloc(SG_UNDELIVERABLE_NAMED *
+		    sizeof(*s->st.handed));
+	if (s->st.handed != NULL && s->st.nhanded < SG_UNDELIVERABLE_NAMED)
+		fill_undelivered(&s->st.handed[s->st.nhanded++], SG_SERVER,
+		    info);
+}
+
 void
 sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
     const struct sg_stanza_info *info, int cut)
 {
 	struct sg_bq *scratch;
 
+	if (handed_back(s, sender, info)) {
+		hand_back(s, info);
+		return;
+	}
 	if (cut || !bounce_allowed(s, sender, info)) {
 		name_undelivered(s, sender, info);
 		return;
@@ -91,6 +122,22 @@ sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 		sg_sessout_fail_internal(s);
 }
 
+/* A stanza queued for `to` that will never reach it, or our bounce. */
+static void
+reclaim_entry(struct sg_session *s, enum sg_side to,
+    const struct sg_ledger_entry *e)
+{
+
+	if (e->bounce) {
+		/* Our bounce to `to` of its own stanza. */
+		s->st.bounced[to]--;
+		name_undelivered(s, to, &e->info);
+		return;
+	}
+	s->st.stanzas_out[to]--;
+	sg_undeliv_stanza(s, OTHER(to), &e->info, e->cut);
+}
+
 void
 sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 {
@@ -102,19 +149,33 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 		return;
 	}
 	sg_ledger_written(pe->ledger, pe->written);
-	while (sg_ledger_shift(pe->ledger, e)) {
-		if (e->bounce) {
-			/* Our bounce to `to` of its own stanza. */
-			s->st.bounced[to]--;
-			name_undelivered(s, to, &e->info);
-			continue;
-		}
-		s->st.stanzas_out[to]--;
-		sg_undeliv_stanza(s, OTHER(to), &e->info, e->cut);
-	}
+	while (sg_ledger_shift(pe->ledger, e))
+		reclaim_entry(s, to, e);
 	free(e);
 	pe->written += sg_bq_len(pe->out);
 	sg_bq_clear(pe->out);
+	sg_sessout_backpressure(s, to);
+}
+
+void
+sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to, uint64_t cut)
+{
+	struct sg_peer *pe = &s->peer[to];
+	struct sg_ledger_entry *e;
+	uint64_t end;
+
+	if (cut < pe->written || cut >= pe->appended)
+		return;
+	if ((e = malloc(sizeof(*e))) == NULL) {
+		sg_sessout_fail_internal(s);
+		return;
+	}
+	while (sg_ledger_last_end(pe->ledger, &end) && end > cut &&
+	    sg_ledger_pop(pe->ledger, e))
+		reclaim_entry(s, to, e);
+	free(e);
+	sg_bq_truncate(pe->out, (size_t)(cut - pe->written));
+	pe->appended = cut;
 	sg_sessout_backpressure(s, to);
 }
 

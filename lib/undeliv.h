@@ -16,9 +16,10 @@
 
 /*
  * sg_undeliv_stanza(s, sender, info, cut):
- * A complete stanza from sender cannot be delivered: bounce it if the
- * policy, the sender's stream and the stanza allow (never if cut, a value
- * was cut), else name it.  May queue bytes for sender and push actions.
+ * A complete stanza from sender cannot be delivered: hand it back if S
+ * counts our acks on C's behalf (an S->C message, presence or iq), else
+ * bounce it if the policy, the sender's stream and the stanza allow (never
+ * if cut, a value was cut), else name it.  May queue bytes for sender and push actions.
  */
 void sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
     const struct sg_stanza_info *info, int cut);
@@ -29,6 +30,15 @@ void sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
  * each stanza in the queue as above and drop its bytes.
  */
 void sg_undeliv_reclaim(struct sg_session *s, enum sg_side to);
+
+/*
+ * sg_undeliv_reclaim_from(s, to, cut):
+ * As sg_undeliv_reclaim(), but only for what is queued for `to` from
+ * offset cut on, a stanza boundary not yet written: the stanzas there are
+ * accounted for, and every byte from cut on is dropped.
+ */
+void sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to,
+    uint64_t cut);
 
 /*
  * sg_undeliv_take(s, out, max):

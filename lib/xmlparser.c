@@ -1,3 +1,7 @@
+/*
+ * expat as the tracker runs it (xmlparser.h).  Owns nothing (the
+ * caller owns the XML_Parser); calls expat, streamns and strbuf.
+ */
 #include <limits.h>
 #include <string.h>
 

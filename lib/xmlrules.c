@@ -1,9 +1,14 @@
+/*
+ * The XML that RFC 6120 section 11.1 forbids, and the size limits (see
+ * xmlrules.h): pure checks on what expat reports; calls xmlparser's name
+ * helpers only.
+ */
 #include <limits.h>
 #include <string.h>
 
 #include <expat.h>
 
-#include "tracker.h"
+#include "trackdefs.h"
 #include "xmlparser.h"
 #include "xmlrules.h"
 

@@ -15,7 +15,7 @@
 
 #include <expat.h>
 
-#include "tracker.h"
+#include "trackdefs.h"
 
 /*
  * sg_xmlrules_element(lim, depth, nattrs, taglen, name, atts):

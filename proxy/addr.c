@@ -1,5 +1,7 @@
 /*
- * Parsing, resolving and formatting of "HOST:PORT" addresses.
+ * Parsing, resolving and formatting of "HOST:PORT" addresses, and a
+ * connection's addresses (client, local, balancer).  Owns nothing past the
+ * call; calls the resolver and the socket only.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -198,4 +200,18 @@ sg_addr_equal(const struct sockaddr *a, socklen_t alen,
 	default:
 		return (memcmp(a, b, alen) == 0);
 	}
+}
+
+void
+sg_addr_conn_of(struct sg_addr_conn *addrs, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	socklen_t len = sizeof(addrs->local);
+
+	memset(addrs, 0, sizeof(*addrs));
+	memcpy(&addrs->client, sa, salen < sizeof(addrs->client) ? salen :
+	    sizeof(addrs->client));
+	if (getsockname(fd, &addrs->local.sa, &len) == -1)
+		addrs->local.sa.sa_family = AF_UNSPEC;
+	addrs->via.sa.sa_family = AF_UNSPEC;
 }

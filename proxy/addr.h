@@ -4,7 +4,8 @@
 /*
  * Socket addresses as the configuration writes them: "HOST:PORT",
  * "[V6ADDR]:PORT", "*:PORT" (any address).  Parsing, resolving with
- * getaddrinfo() (IPv4 and IPv6), and formatting for log lines.
+ * getaddrinfo() (IPv4 and IPv6), and formatting for log lines; and the
+ * addresses of one connection (client, local, balancer).
  */
 
 #include <stddef.h>
@@ -67,5 +68,36 @@ char *sg_addr_format(const struct sockaddr *sa, char *buf, size_t len);
  */
 int sg_addr_equal(const struct sockaddr *a, socklen_t alen,
     const struct sockaddr *b, socklen_t blen);
+
+/*
+ * An address of a TCP connection: listeners and PROXY headers give no
+ * family but AF_INET and AF_INET6 (or AF_UNSPEC), so it is kept in their
+ * size, not a sockaddr_storage's (every session keeps three).
+ */
+union sg_addr_ip {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/*
+ * Who a session's client is: as it logs it, and as send-proxy tells the
+ * upstream.  With accept-proxy, client and local come from the balancer's
+ * PROXY header and via is the balancer; otherwise via's family is
+ * AF_UNSPEC.
+ */
+struct sg_addr_conn {
+	union sg_addr_ip client;	/* the client */
+	union sg_addr_ip local;		/* the address it connected to */
+	union sg_addr_ip via;		/* the balancer, or AF_UNSPEC */
+};
+
+/*
+ * sg_addr_conn_of(addrs, fd, sa, salen):
+ * Fill addrs for the accepted socket fd from the peer sa: client sa,
+ * local fd's own address, no via.
+ */
+void sg_addr_conn_of(struct sg_addr_conn *addrs, int fd,
+    const struct sockaddr *sa, socklen_t salen);
 
 #endif /* !SG_ADDR_H */

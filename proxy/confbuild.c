@@ -1,6 +1,9 @@
 /*
  * A configuration being built: defaults, values stored where the table
  * says, listeners added, and the first error with its place.
+ *
+ * Owns the config being built until config.c takes it; calls confopt
+ * (the table), optparse through it, and addr (address syntax).
  */
 #include <stdarg.h>
 #include <stdint.h>

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "confdata.h"
 #include "confopt.h"
 
 /* Where a value came from, lowest precedence first. */

@@ -2,6 +2,10 @@
  * Configuration: the command line, merging and validation, and the public
  * API.  The option table is confopt.c, value parsing optparse.c, the
  * state of a config being built confbuild.c, the file confini.c.
+ *
+ * Owns every struct sg_config it returns until sg_config_free; calls
+ * confbuild, confini, confopt, addr and lib/addrmatch (validation).
+ * Nothing here logs or touches a socket.
  */
 #include <sys/socket.h>
 
@@ -12,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "addrmatch.h"
@@ -604,16 +609,20 @@ sg_config_reload(const struct sg_config *cfg, char *err, size_t errlen)
 	return (from_args(a, &action, err, errlen));
 }
 
+unsigned
+sg_config_workers(const struct sg_config *cfg)
+{
+	long n = cfg->workers;
+
+	if (n == 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	return (n > SG_CONFIG_WORKERS_MAX ? SG_CONFIG_WORKERS_MAX :
+	    (unsigned)n);
+}
+
 const char *
 sg_config_usage(void)
 {
 
 	return (sg_confopt_usage());
-}
-
-const struct sg_config_option *
-sg_config_option_at(size_t i)
-{
-
-	return (i < SG_CONFOPT_N ? &sg_confopt_rows[i].info : NULL);
 }

@@ -1,6 +1,8 @@
 /*
  * The configuration file, read with inih.  inih is given our own line
  * reader, so that we count lines and see section headers ourselves.
+ *
+ * Owns nothing past the call; calls inih, confbuild and confopt.
  */
 #include <errno.h>
 #include <ini.h>

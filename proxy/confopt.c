@@ -1,6 +1,8 @@
 /*
  * The option table: the rows of confopt.h made into the runtime table and
  * the --help text.
+ *
+ * Owns the table (static, read-only); calls optparse's types only.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,9 +24,14 @@ static const struct sg_optparse_choice close_order_names[] = {
 	{ NULL, 0 }
 };
 static const struct sg_optparse_choice undeliverable_names[] = {
-	{ "auto", SG_UNDELIVERABLE_AUTO },
-	{ "bounce", SG_UNDELIVERABLE_BOUNCE },
-	{ "log", SG_UNDELIVERABLE_LOG },
+	{ "auto", SG_POLICY_AUTO },
+	{ "bounce", SG_POLICY_BOUNCE },
+	{ "log", SG_POLICY_LOG },
+	{ NULL, 0 }
+};
+static const struct sg_optparse_choice sm_handback_names[] = {
+	{ "auto", 1 },
+	{ "no", 0 },
 	{ NULL, 0 }
 };
 static const struct sg_optparse_choice tls_mode_names[] = {
@@ -69,6 +76,7 @@ static const struct sg_optparse_choice log_level_names[] = {
 #define T_NETS		SG_OPTPARSE_STRING, NULL
 #define T_CLOSE_ORDER	SG_OPTPARSE_ENUM, close_order_names
 #define T_UNDELIVERABLE	SG_OPTPARSE_ENUM, undeliverable_names
+#define T_SM_HANDBACK	SG_OPTPARSE_ENUM, sm_handback_names
 #define T_LOG_FORMAT	SG_OPTPARSE_ENUM, log_format_names
 #define T_LOG_LEVEL	SG_OPTPARSE_ENUM, log_level_names
 #define M_UINT		"N"
@@ -84,6 +92,7 @@ static const struct sg_optparse_choice log_level_names[] = {
 #define M_NETS		"NET [NET...]"
 #define M_CLOSE_ORDER	"client-first|server-first"
 #define M_UNDELIVERABLE	"auto|bounce|log"
+#define M_SM_HANDBACK	"auto|no"
 #define M_LOG_FORMAT	"auto|text|json|journal"
 #define M_LOG_LEVEL	"error|warning|notice|info|debug"
 
@@ -105,7 +114,7 @@ const struct sg_confopt sg_confopt_rows[SG_CONFOPT_N] = {
 #undef ROW
 
 _Static_assert(sizeof(enum sg_close_order) == sizeof(unsigned) &&
-    sizeof(enum sg_undeliverable) == sizeof(unsigned) &&
+    sizeof(enum sg_undeliverable_policy) == sizeof(unsigned) &&
     sizeof(enum sg_log_format) == sizeof(unsigned) &&
     sizeof(enum sg_tls_mode) == sizeof(unsigned) &&
     sizeof(enum sg_send_proxy) == sizeof(unsigned) &&

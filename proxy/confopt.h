@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "confdata.h"
 #include "optparse.h"
 
 /*
@@ -37,6 +37,8 @@
 	    "who gets the close tag first when stanzaguard ends a session") \
 	OPT("undeliverable", UNDELIVERABLE, SESSION, undeliverable, "auto", \
 	    0, 0, "bounce or log lost stanzas; auto: bounce unless XEP-0198") \
+	OPT("sm-handback", SM_HANDBACK, SESSION, sm_handback, "auto",	\
+	    0, 0, "auto: XEP-0198 to the server for clients without it")	\
 	OPT("rewrite-idle-errors", BOOL, SESSION, rewrite_idle_errors, "no", \
 	    0, 1, "turn upstream <connection-timeout/> into a plain close") \
 	OPT("max-stanza-size", SIZE, SESSION, max_stanza, "256k",	\
@@ -104,9 +106,18 @@ enum sg_confopt_scope {
 	SG_CONFOPT_LISTENER	/* of sg_listener_config: listener only */
 };
 
+/* One row of the option table, as shown in --help and the man page. */
+struct sg_confopt_info {
+	const char *name;	/* INI key and --name */
+	const char *type;	/* "DURATION", "SIZE", "N", "yes|no", "a|b" */
+	const char *scope;	/* "global", "session" or "listener" */
+	const char *def;	/* default as written in a file; "" if required */
+	const char *help;	/* one line */
+};
+
 /* One row.  An ADDR option has type SG_OPTPARSE_STRING: a char *. */
 struct sg_confopt {
-	struct sg_config_option info;
+	struct sg_confopt_info info;
 	struct sg_optparse_spec spec;
 	enum sg_confopt_scope scope;
 	size_t off;		/* of the member in the scope's struct */

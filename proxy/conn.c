@@ -8,6 +8,12 @@
  * connection is torn down exactly once (conn_teardown); it is freed only
  * when no callback up the stack still holds it (conn_hold/conn_release),
  * as Redis's connhelpers.h does.
+ *
+ * Owns each struct sg_conn, its session, transports and watchers, and
+ * the daemon's list of them; calls lib/session, transport, tlstransport,
+ * upconn, route (a reference), sesslog, stats, log and clock.  Called by
+ * listener (a plain client) and prelude (after its handshake); main.c
+ * runs the stop.  Never calls up into them.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -19,18 +25,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "addr.h"
 #include "bq.h"
+#include "clock.h"
 #include "conn.h"
 #include "daemon.h"
-#include "listener.h"
 #include "log.h"
-#include "prelude.h"
+#include "route.h"
 #include "session.h"
 #include "sesslog.h"
 #include "stats.h"
@@ -38,8 +43,6 @@
 #include "transport.h"
 #include "upconn.h"
 
-/* Reads per callback: fairness between sessions. */
-#define READS_PER_CB	4
 /* Actions taken from the session at a time, and rounds before yielding. */
 #define ACTION_BATCH	16
 #define ACTION_ROUNDS	256
@@ -66,7 +69,7 @@ struct side {
 struct sg_conn {
 	struct sg_daemon *d;
 	struct sg_route *route;
-	struct sg_conn *prev, *next;	/* in d->conns */
+	LIST_ENTRY(sg_conn) link;	/* in d->conns */
 	struct sg_session *s;
 	struct side side[2];		/* indexed by enum sg_side */
 	ev_timer timer;
@@ -75,7 +78,7 @@ struct sg_conn {
 	uint64_t start;
 	uint64_t last_read;
 	uint64_t id;
-	struct sg_conn_addrs addrs;
+	struct sg_addr_conn addrs;
 	unsigned addri;			/* upstream address tried */
 	struct sg_tls_info *tls;	/* the client's, or NULL: plain TCP */
 	unsigned refs;			/* callbacks on the stack */
@@ -86,19 +89,6 @@ struct sg_conn {
 static void conn_run(struct sg_conn *, uint64_t);
 static int conn_read(struct sg_conn *, enum sg_side, uint64_t);
 static void conn_teardown(struct sg_conn *);
-
-/*
- * The session wants a monotonic clock.  ev_now() follows the wall clock,
- * which can jump; CLOCK_MONOTONIC through the vDSO costs next to nothing.
- */
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
 
 static void
 conn_free(struct sg_conn *c)
@@ -165,6 +155,23 @@ side_watch(struct sg_conn *c, enum sg_side i, ev_io *w, int events,
 	w->data = c;
 }
 
+/*
+ * Stream management on C's behalf counts what C's TCP acknowledged: the
+ * session is told before each event, so that what it says to S of C is
+ * never older than the event.  A failed reading leaves the count as it
+ * was (after a reset the figure survives: see tcpacked.h).
+ */
+static void
+report_acked(struct sg_conn *c, uint64_t now)
+{
+	uint64_t acked;
+
+	if (c->closed || !sg_session_counts_acks(c->s))
+		return;
+	if (sg_transport_acked(c->side[SG_CLIENT].t, &acked) == 0)
+		sg_session_on_acked(c->s, acked, now);
+}
+
 /* Writing to side i failed for good (errno). */
 static void
 write_failed(struct sg_conn *c, enum sg_side i, uint64_t now)
@@ -182,6 +189,7 @@ write_failed(struct sg_conn *c, enum sg_side i, uint64_t now)
 	for (k = 0; k < DRAIN_READS && !sd->eof; k++)
 		if (conn_read(c, i, now) != 1)
 			break;
+	report_acked(c, now);
 	sg_session_on_write_error(c->s, i, now);
 }
 
@@ -241,17 +249,6 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 }
 
 static void
-log_undelivered(struct sg_conn *c)
-{
-	struct sg_undelivered u[8];
-	size_t i, n;
-
-	while ((n = sg_session_take_undelivered(c->s, u, 8)) > 0)
-		for (i = 0; i < n; i++)
-			sg_sesslog_undelivered(c->d->log, c->id, &u[i]);
-}
-
-static void
 conn_act(struct sg_conn *c, const struct sg_action *a, uint64_t now)
 {
 	struct side *sd = &c->side[a->side];
@@ -277,7 +274,7 @@ conn_act(struct sg_conn *c, const struct sg_action *a, uint64_t now)
 		conn_teardown(c);
 		break;
 	case SG_ACT_UNDELIVERED:
-		log_undelivered(c);
+		sg_sesslog_undelivered(c->d->log, c->id, c->s);
 		break;
 	}
 }
@@ -328,22 +325,6 @@ conn_run(struct sg_conn *c, uint64_t now)
 	conn_arm(c, now);
 }
 
-/* A TLS protocol error: the peer counts as vanished; say why. */
-static void
-log_tls_error(struct sg_conn *c, enum sg_side i)
-{
-	struct sg_log_rec r;
-	const char *why = sg_transport_why(c->side[i].t);
-
-	if (why[0] == '\0' || !sg_log_enabled(c->d->log, LOG_NOTICE))
-		return;
-	sg_log_begin(&r, c->d->log, LOG_NOTICE, "tls-error");
-	sg_log_u64(&r, "session", c->id);
-	sg_log_str(&r, "side", i == SG_CLIENT ? "client" : "upstream");
-	sg_log_str(&r, "reason", why);
-	sg_log_end(&r);
-}
-
 /*
  * One read from side i into the session.  Returns 1 after a full buffer
  * (more may be waiting), 0 when the socket is empty, -1 at its end (EOF or
@@ -361,6 +342,7 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	if (n > 0) {
 		c->last_read = now;
 		c->released = 0;
+		report_acked(c, now);
 		sg_session_on_bytes(c->s, i, c->d->rbuf, (size_t)n, now);
 		/* Short: drained (unless TLS holds more): no EAGAIN read. */
 		return ((size_t)n == SG_DAEMON_RBUF ||
@@ -375,11 +357,14 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	}
 	if (n == -1) {
 		sd->err = errno;
+		/* A TLS protocol error: the peer counts as vanished. */
 		if (errno == EPROTO)
-			log_tls_error(c, i);
+			sg_sesslog_tls_error(c->d->log, c->id, i,
+			    sg_transport_why(sd->t));
 	}
 	sd->eof = 1;
 	side_update_read(c, i);
+	report_acked(c, now);
 	sg_session_on_eof(c->s, i, now);
 	return (-1);
 }
@@ -389,12 +374,12 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sg_conn *c = w->data;
 	enum sg_side i = side_of(c, w);
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 	int k, more = 1;
 
 	(void)revents;
 	conn_hold(c);
-	for (k = 0; k < READS_PER_CB && more == 1 && !c->closed &&
+	for (k = 0; k < SG_DAEMON_READS_PER_CB && more == 1 && !c->closed &&
 	    ev_is_active(w); k++) {
 		more = conn_read(c, i, now);
 		conn_run(c, now);
@@ -411,7 +396,7 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sg_conn *c = w->data;
 	enum sg_side i = side_of(c, w);
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	(void)loop;
 	(void)revents;
@@ -430,7 +415,7 @@ upstream_ready(void *arg, struct sg_transport *t, unsigned addri)
 {
 	struct sg_conn *c = arg;
 	struct side *sd = &c->side[SG_SERVER];
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	c->upc = NULL;
 	c->addri = addri;
@@ -449,7 +434,7 @@ static void
 upstream_failed(void *arg, int err, unsigned addri)
 {
 	struct sg_conn *c = arg;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	c->upc = NULL;
 	c->addri = addri;
@@ -481,7 +466,7 @@ static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sg_conn *c = w->data;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	(void)loop;
 	(void)revents;
@@ -504,6 +489,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_run(c, now);
 	}
 	if (!c->closed) {
+		report_acked(c, now);
 		sg_session_on_timer(c->s, now);
 		conn_run(c, now);
 	}
@@ -554,20 +540,6 @@ drain(struct sg_daemon *d, struct side *sd)
 	}
 }
 
-static void
-conn_unlink(struct sg_conn *c)
-{
-	struct sg_daemon *d = c->d;
-
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		d->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	d->nconns--;
-}
-
 /* The session line's who and how, for both lines. */
 static void
 conn_sesslog(const struct sg_conn *c, struct sg_sesslog *sl)
@@ -591,7 +563,7 @@ log_end(struct sg_conn *c)
 	conn_sesslog(c, &sl);
 	sl.upstream = (const struct sockaddr *)&up->ss[c->addri < up->n ?
 	    c->addri : up->n - 1];
-	sl.duration_ms = now_ms() - c->start;
+	sl.duration_ms = sg_clock_ms() - c->start;
 	sl.sockerr[SG_CLIENT] = c->side[SG_CLIENT].err;
 	sl.sockerr[SG_SERVER] = c->side[SG_SERVER].err;
 	sg_sesslog_end(c->d->log, &sl, sg_session_stats(c->s));
@@ -622,38 +594,25 @@ conn_teardown(struct sg_conn *c)
 		sg_transport_close(sd->t);
 		sd->t = NULL;
 	}
-	log_undelivered(c);
+	sg_sesslog_undelivered(c->d->log, c->id, c->s);
 	log_end(c);
 	sg_stats_ended(d->stats, sg_session_stats(c->s));
-	conn_unlink(c);
+	LIST_REMOVE(c, link);
+	d->nconns--;
 	if (d->stopping && sg_daemon_drained(d))
 		ev_break(d->loop, EVBREAK_ALL);
 	if (c->refs == 0)
 		conn_free(c);
 }
 
-void
-sg_conn_addrs_of(struct sg_conn_addrs *addrs, int fd,
-    const struct sockaddr *sa, socklen_t salen)
-{
-	socklen_t len = sizeof(addrs->local);
-
-	memset(addrs, 0, sizeof(*addrs));
-	memcpy(&addrs->client, sa, salen < sizeof(addrs->client) ? salen :
-	    sizeof(addrs->client));
-	if (getsockname(fd, &addrs->local.sa, &len) == -1)
-		addrs->local.sa.sa_family = AF_UNSPEC;
-	addrs->via.sa.sa_family = AF_UNSPEC;
-}
-
 int
 sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
-	struct sg_conn_addrs addrs;
+	struct sg_addr_conn addrs;
 	struct sg_transport *t;
 
-	sg_conn_addrs_of(&addrs, fd, sa, salen);
+	sg_addr_conn_of(&addrs, fd, sa, salen);
 	if ((t = sg_transport_tcp_accepted(fd)) == NULL) {
 		close(fd);
 		sg_log_msg(d->log, LOG_ERR, "accept-failed", "out of memory");
@@ -676,14 +635,31 @@ conn_describe_tls(struct sg_conn *c, struct sg_transport *t)
 	return (0);
 }
 
+/*
+ * The route's session parameters for client transport t: no stream
+ * management on C's behalf where t cannot tell what C's TCP acknowledged
+ * (acks counted from nothing would have S deliver everything twice).
+ */
+static struct sg_session_params
+params_for(const struct sg_route *route, struct sg_transport *t)
+{
+	struct sg_session_params p = route->params;
+	uint64_t acked;
+
+	if (p.sm_handback && sg_transport_acked(t, &acked) == -1)
+		p.sm_handback = 0;
+	return (p);
+}
+
 int
 sg_conn_start(struct sg_daemon *d, struct sg_route *route,
-    struct sg_transport *t, const struct sg_conn_addrs *addrs)
+    struct sg_transport *t, const struct sg_addr_conn *addrs)
 {
+	struct sg_session_params p = params_for(route, t);
 	struct sg_sesslog sl;
 	struct sg_conn *c;
 	struct side *cl;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
 	/*
 	 * Timers count from the loop's time, which a TLS handshake (or
@@ -695,7 +671,7 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 		goto err1;
 	cl = &c->side[SG_CLIENT];
 	cl->t = t;
-	if ((c->s = sg_session_new(&route->params, now)) == NULL)
+	if ((c->s = sg_session_new(&p, now)) == NULL)
 		goto err2;
 	if (conn_describe_tls(c, t))
 		goto err2;
@@ -710,9 +686,7 @@ sg_conn_start(struct sg_daemon *d, struct sg_route *route,
 	ev_timer_init(&c->timer, timer_cb, 0., 0.);
 	c->timer.data = c;
 	cl->up = 1;
-	if ((c->next = d->conns) != NULL)
-		c->next->prev = c;
-	d->conns = c;
+	LIST_INSERT_HEAD(&d->conns, c, link);
 	d->nconns++;
 	sg_stats_accepted(d->stats);
 	conn_sesslog(c, &sl);
@@ -742,12 +716,13 @@ each(struct sg_daemon *d, void (*ev)(struct sg_session *, uint64_t),
     int force)
 {
 	struct sg_conn *c, *next;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 
-	for (c = d->conns; c != NULL; c = next) {
+	for (c = LIST_FIRST(&d->conns); c != NULL; c = next) {
 		/* Only c itself can end in here: next stays valid. */
-		next = c->next;
+		next = LIST_NEXT(c, link);
 		conn_hold(c);
+		report_acked(c, now);
 		ev(c->s, now);
 		conn_run(c, now);
 		if (force)
@@ -760,18 +735,14 @@ void
 sg_conn_shutdown_all(struct sg_daemon *d)
 {
 
-	sg_prelude_close_all(d);
 	each(d, sg_session_on_shutdown, 0);
 }
 
-size_t
+void
 sg_conn_force_close_all(struct sg_daemon *d)
 {
-	size_t n = d->nconns;
 
-	sg_prelude_close_all(d);
 	each(d, sg_session_on_force_close, 1);
-	return (n);
 }
 
 size_t
@@ -780,7 +751,7 @@ sg_conn_closing(const struct sg_daemon *d)
 	const struct sg_conn *c;
 	size_t n = 0;
 
-	for (c = d->conns; c != NULL; c = c->next)
+	LIST_FOREACH(c, &d->conns, link)
 		if (sg_session_closing(c->s))
 			n++;
 	return (n);
@@ -793,10 +764,10 @@ void
 sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms)
 {
 	struct sg_conn *c;
-	uint64_t now = now_ms();
+	uint64_t now = sg_clock_ms();
 	size_t n = 0;
 
-	for (c = d->conns; c != NULL; c = c->next) {
+	LIST_FOREACH(c, &d->conns, link) {
 		if (c->released || now - c->last_read < quiet_ms)
 			continue;
 		sg_session_release_idle(c->s);

@@ -13,32 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-
-/*
- * An address of a TCP connection: listeners and PROXY headers give no
- * family but AF_INET and AF_INET6 (or AF_UNSPEC), so it is kept in their
- * size, not a sockaddr_storage's (every session keeps three).
- */
-union sg_conn_ip {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
-
-/*
- * Who a session's client is: as it logs it, and as send-proxy tells the
- * upstream.  With accept-proxy, client and local come from the balancer's
- * PROXY header and via is the balancer; otherwise via's family is
- * AF_UNSPEC.
- */
-struct sg_conn_addrs {
-	union sg_conn_ip client;	/* the client */
-	union sg_conn_ip local;		/* the address it connected to */
-	union sg_conn_ip via;		/* the balancer, or AF_UNSPEC */
-};
 
 /* Opaque types. */
+struct sg_addr_conn;
 struct sg_conn;
 struct sg_daemon;
 struct sg_route;
@@ -62,32 +39,22 @@ int sg_conn_new(struct sg_daemon *d, struct sg_route *route, int fd,
  * session-start line names the TLS version, cipher, SNI and ALPN.
  */
 int sg_conn_start(struct sg_daemon *d, struct sg_route *route,
-    struct sg_transport *t, const struct sg_conn_addrs *addrs);
-
-/*
- * sg_conn_addrs_of(addrs, fd, sa, salen):
- * Fill addrs for the accepted socket fd from the peer sa: client sa,
- * local fd's own address, no via.
- */
-void sg_conn_addrs_of(struct sg_conn_addrs *addrs, int fd,
-    const struct sockaddr *sa, socklen_t salen);
+    struct sg_transport *t, const struct sg_addr_conn *addrs);
 
 /*
  * sg_conn_shutdown_all(d):
- * The service is stopping: every session starts its close handshake;
- * preludes are told or closed (sg_prelude_close_all: a client in the
- * STARTTLS dialogue gets <system-shutdown/>).
+ * The service is stopping: every session starts its close handshake.
  * Sessions may end (and be freed) inside this call.  Once d->stopping is
- * set, the session that ends last breaks d's loop.
+ * set, the connection that ends last breaks d's loop.  The preludes are
+ * the caller's (sg_prelude_close_all, first).
  */
 void sg_conn_shutdown_all(struct sg_daemon *d);
 
 /*
  * sg_conn_force_close_all(d):
- * The drain timeout has passed: end every session now.  Returns how many
- * there were.
+ * The drain timeout has passed: end every session now.
  */
-size_t sg_conn_force_close_all(struct sg_daemon *d);
+void sg_conn_force_close_all(struct sg_daemon *d);
 
 /*
  * sg_conn_closing(d):

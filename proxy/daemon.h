@@ -7,6 +7,8 @@
  * to the modules that need it.  There are no other globals.
  */
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +28,8 @@ struct sg_worker;
 
 /* Bytes read from a socket in one read(): one buffer for the whole loop. */
 #define SG_DAEMON_RBUF	(64 * 1024)
+/* Reads per callback, sessions' and preludes': fairness between them. */
+#define SG_DAEMON_READS_PER_CB	4
 
 struct sg_daemon {
 	struct ev_loop *loop;
@@ -38,8 +42,9 @@ struct sg_daemon {
 	struct sg_listener **listeners;
 	size_t nlisteners;
 
-	struct sg_conn *conns;		/* every open session, newest first */
-	struct sg_prelude *preludes;	/* TLS, before their session */
+	/* sys/queue.h lists: unlinked in O(1) without the head. */
+	LIST_HEAD(, sg_conn) conns;	/* every open session, newest first */
+	LIST_HEAD(, sg_prelude) preludes;	/* before their session */
 	size_t nconns;			/* sessions and preludes */
 	size_t nrefusing;		/* preludes refusing over
 					   max-connections: not in nconns */

@@ -1,3 +1,9 @@
+/*
+ * Logging (log.h): records built on the caller's stack, written as text,
+ * JSON or journal entries.  Owns the logger and its line buffer; calls
+ * libc and libsystemd's journal only: every other module of the daemon
+ * may call it, and it calls none of them.
+ */
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -13,6 +19,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "logpriv.h"
 
 /*
  * The rendering buffer of a logger holds the largest record any format can

@@ -13,10 +13,16 @@
 #include <stdint.h>
 #include <syslog.h>
 
-#include "config.h"
-
 /* Opaque types. */
 struct sg_log;
+
+/* Where records go (the configuration's log-format). */
+enum sg_log_format {
+	SG_LOG_FORMAT_AUTO,	/* journal if JOURNAL_STREAM names stderr */
+	SG_LOG_FORMAT_TEXT,	/* key=value lines on stderr */
+	SG_LOG_FORMAT_JSON,	/* one JSON object a line on stderr */
+	SG_LOG_FORMAT_JOURNAL	/* sd_journal_send with fields */
+};
 
 #define SG_LOG_MAX_FIELDS	48
 #define SG_LOG_BUF		8192
@@ -61,13 +67,6 @@ struct sg_log *sg_log_new(enum sg_log_format format, int level);
  * caller's.  For tests.
  */
 struct sg_log *sg_log_new_fd(enum sg_log_format format, int level, int fd);
-
-/*
- * sg_log_get_format(log):
- * The format log writes: never SG_LOG_FORMAT_AUTO, which is resolved when
- * the logger is made.
- */
-enum sg_log_format sg_log_get_format(const struct sg_log *log);
 
 /*
  * sg_log_set_level(log, level):
@@ -141,49 +140,5 @@ void sg_log_end(struct sg_log_rec *r);
  */
 void sg_log_msg(struct sg_log *log, int prio, const char *event,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/*
- * sg_log_format_text(r, out, outlen):
- * Render r as its key=value text line, without ts= and without a newline,
- * into out (NUL-terminated, cut if outlen is short, like snprintf(3));
- * returns the length it needs.  Exposed for tests and for the journal's
- * MESSAGE=.
- *
- * A value is written bare if it is non-empty and all printable ASCII other
- * than space, '"', '\\' and '='; otherwise in double quotes with \" \\
- * \n \r \t and \xNN for any other byte below 0x20 or from 0x7f up.  So the
- * line is ASCII and no value can end it or fake a key.
- */
-size_t sg_log_format_text(const struct sg_log_rec *r, char *out,
-    size_t outlen);
-
-/*
- * sg_log_format_json(r, out, outlen):
- * Render r as one JSON object, without "ts" and without a newline, as
- * sg_log_format_text() does.  sg_log_u64 and sg_log_ms fields are JSON
- * numbers.  Strings keep valid UTF-8, except that control characters
- * (C0, DEL, C1), U+2028 and U+2029 become \uXXXX; a byte that is not part
- * of valid UTF-8 becomes \u00XX of its value (read as Latin-1), so the
- * output is always valid JSON and UTF-8 though such a byte cannot be told
- * from the character U+00XX.
- */
-size_t sg_log_format_json(const struct sg_log_rec *r, char *out,
-    size_t outlen);
-
-/*
- * sg_log_journal_fields(r, out, outlen):
- * Render the journal entry of r, one FIELD=value a line, each ending in
- * '\n', as sg_log_format_text() does: PRIORITY=, SYSLOG_IDENTIFIER=
- * stanzaguard, MESSAGE= (the text line), then one field per key, named
- * session: SESSION_ID, close: CLOSE_REASON, others uppercased (a name the
- * journal reserves, such as PRIORITY, gets an SG_ prefix), and
- * LOG_TRUNCATED=yes if the record was cut.  Values keep printable ASCII
- * and the space as they are and write \\ for a backslash, \n, \r, \t and
- * \xNN for other bytes, so that "journalctl CLOSE_REASON=server-vanished"
- * matches.  These lines, without their '\n', are what sg_log_end() gives
- * sd_journal_sendv(3).
- */
-size_t sg_log_journal_fields(const struct sg_log_rec *r, char *out,
-    size_t outlen);
 
 #endif /* !SG_LOG_H */

@@ -6,9 +6,13 @@
  * main()'s heap, and its life cycle: configuration, listeners, signals
  * (SIGTERM/SIGINT drain and stop, SIGHUP reload), periodic totals and the
  * systemd watchdog.  With workers > 1 the same daemon runs in each worker
- * process under a master (workers.c).  Exit status: 0 after a clean stop, 1 on a runtime
- * failure at start (a port in use, the resolver down, no memory), 2 on a
- * bad command line or configuration (an address that cannot be).
+ * process under a master (workers.c).  Exit status: 0 after a clean stop,
+ * 1 on a runtime failure at start (a port in use, the resolver down, no
+ * memory), 2 on a bad command line or configuration (an address that
+ * cannot be).
+ *
+ * Owns struct sg_daemon; calls everything below it: config, listener,
+ * conn and prelude (the stop), reload, notify, stats, log, workers.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -23,10 +27,12 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "prelude.h"
+#include "reload.h"
+#include "route.h"
 #include "stats.h"
 #include "workers.h"
 
-#define EXIT_RUNTIME	1
 /* Sessions that read nothing this long give back their parser memory. */
 #define SWEEP_MS	5000
 
@@ -59,15 +65,30 @@ stop_begin(struct sg_daemon *d)
 	}
 	ev_timer_set(&d->drain, d->cfg->drain_timeout_ms / 1000., 0.);
 	ev_timer_start(d->loop, &d->drain);
-	/* The last session to end breaks the loop (conn.c). */
+	/* The last connection to end breaks the loop (conn.c, prelude.c). */
+	sg_prelude_close_all(d);
 	sg_conn_shutdown_all(d);
+}
+
+/*
+ * End every prelude left and every session now.  Returns how many were
+ * open: sessions and preludes, as d->nconns counts them.
+ */
+static size_t
+close_all_now(struct sg_daemon *d)
+{
+	size_t n = d->nconns;
+
+	sg_prelude_close_all(d);
+	sg_conn_force_close_all(d);
+	return (n);
 }
 
 static void
 force_close(struct sg_daemon *d)
 {
 
-	d->stop_forced += sg_conn_force_close_all(d);
+	d->stop_forced += close_all_now(d);
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
@@ -132,23 +153,20 @@ sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 stats_timer_set(struct sg_daemon *d)
 {
-	double iv = d->cfg->stats_interval_ms / 1000.;
 
-	ev_timer_stop(d->loop, &d->stats_timer);
 	/* A worker reports when its master asks (worker_request). */
-	if (iv <= 0. || d->worker != NULL)
-		return;
-	ev_timer_set(&d->stats_timer, iv, iv);
-	ev_timer_start(d->loop, &d->stats_timer);
+	sg_reload_every(d->loop, &d->stats_timer, d->worker != NULL ? 0. :
+	    d->cfg->stats_interval_ms / 1000.);
 }
 
+/* The reload was refused (err, unless already logged): say so. */
 static void
 reload_failed(struct sg_daemon *d, const char *err)
 {
 	char status[128];
 
-	sg_log_msg(d->log, LOG_ERR, "reload-failed",
-	    "%s; keeping the configuration in force", err);
+	if (err != NULL)
+		sg_reload_log_failed(d->log, err);
 	sg_worker_reloaded(d->worker, 0);
 	status_line(d, status, sizeof(status));
 	sg_notify_ready(d->notify, status);
@@ -165,17 +183,14 @@ reload(struct sg_daemon *d)
 	struct sg_config *ncfg;
 	struct sg_log_rec r;
 	char err[1024], status[128];
+	int failed;
 
 	if (d->stopping)
 		return;
-	if (d->cfg->path == NULL) {
-		sg_log_msg(d->log, LOG_NOTICE, "reload-skipped",
-		    "started without -c: no configuration file to reload");
-		return;
-	}
-	sg_notify_reloading(d->notify);
-	if ((ncfg = sg_config_reload(d->cfg, err, sizeof(err))) == NULL) {
-		reload_failed(d, err);
+	ncfg = sg_reload_read(d->cfg, d->log, d->notify, &failed);
+	if (ncfg == NULL) {
+		if (failed)
+			reload_failed(d, NULL);
 		return;
 	}
 	ncfg->max_connections = sg_worker_share(d->worker,
@@ -186,9 +201,7 @@ reload(struct sg_daemon *d)
 		reload_failed(d, err);
 		return;
 	}
-	sg_config_free(d->cfg);
-	d->cfg = ncfg;
-	sg_log_set_level(d->log, ncfg->log_level);
+	sg_reload_apply(&d->cfg, ncfg, d->log);
 	stats_timer_set(d);
 	sg_log_begin(&r, d->log, LOG_NOTICE, "reloaded");
 	sg_log_str(&r, "config", ncfg->path);
@@ -230,10 +243,8 @@ watchers_init(struct sg_daemon *d)
 	ev_timer_start(d->loop, &d->sweep);
 	stats_timer_set(d);
 	usec = sg_notify_watchdog_usec(d->notify);
-	if (d->cfg->watchdog && usec != 0) {
-		ev_timer_set(&d->watchdog, usec / 1e6, usec / 1e6);
-		ev_timer_start(d->loop, &d->watchdog);
-	}
+	sg_reload_every(d->loop, &d->watchdog, d->cfg->watchdog ? usec / 1e6 :
+	    0.);
 }
 
 static void
@@ -279,7 +290,7 @@ start(struct sg_daemon *d)
 	    NULL || (d->notify = sg_notify_new()) == NULL ||
 	    (d->stats = sg_stats_new()) == NULL) {
 		fprintf(stderr, "stanzaguard: out of memory\n");
-		return (EXIT_RUNTIME);
+		return (SG_CONFIG_EXIT_RUNTIME);
 	}
 	if (d->worker != NULL) {
 		char id[16];
@@ -302,7 +313,7 @@ start(struct sg_daemon *d)
 		return (SG_CONFIG_EXIT_USAGE);
 	default:
 		sg_log_msg(d->log, LOG_ERR, "start-failed", "%s", err);
-		return (EXIT_RUNTIME);
+		return (SG_CONFIG_EXIT_RUNTIME);
 	}
 	if ((unused = sg_notify_unused_listen_fds(d->notify)) > 0)
 		sg_log_msg(d->log, LOG_WARNING, "unused-sockets",
@@ -329,8 +340,8 @@ finish(struct sg_daemon *d)
 		sg_worker_final(d->worker, d->stats, d->stop_sessions,
 		    d->stop_forced);
 	watchers_stop(d);
-	if (d->conns != NULL)
-		(void)sg_conn_force_close_all(d);
+	if (!LIST_EMPTY(&d->conns))
+		(void)close_all_now(d);
 	sg_listener_free_all(d);
 	sg_upconn_pool_drain(&d->upconns);
 	sg_notify_free(d->notify);
@@ -354,8 +365,8 @@ check_config(struct sg_config *cfg)
 
 	if ((log = sg_log_new(cfg->log_format, cfg->log_level)) == NULL) {
 		fprintf(stderr, "stanzaguard: out of memory\n");
-		status = EXIT_RUNTIME;
-	} else if (sg_listener_check(cfg, log, err, sizeof(err)) == -1) {
+		status = SG_CONFIG_EXIT_RUNTIME;
+	} else if (sg_route_check(cfg, log, err, sizeof(err)) == -1) {
 		fprintf(stderr, "stanzaguard: %s\n", err);
 		status = SG_CONFIG_EXIT_USAGE;
 	} else
@@ -376,13 +387,13 @@ run(struct sg_config *cfg, struct sg_worker *w)
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		fprintf(stderr, "stanzaguard: out of memory\n");
 		sg_config_free(cfg);
-		return (EXIT_RUNTIME);
+		return (SG_CONFIG_EXIT_RUNTIME);
 	}
 	d->cfg = cfg;
 	d->worker = w;
 	if ((d->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		fprintf(stderr, "stanzaguard: cannot start libev\n");
-		status = EXIT_RUNTIME;
+		status = SG_CONFIG_EXIT_RUNTIME;
 	} else if ((status = start(d)) == 0)
 		ev_run(d->loop, 0);
 	finish(d);
@@ -427,7 +438,7 @@ main(int argc, char **argv)
 	}
 	/* Writes use MSG_NOSIGNAL; this is for anything else. */
 	signal(SIGPIPE, SIG_IGN);
-	if (sg_workers_count(cfg) > 1)
+	if (sg_config_workers(cfg) > 1)
 		return (sg_workers_master(cfg, run));
 	return (run(cfg, NULL));
 }

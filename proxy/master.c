@@ -3,6 +3,9 @@
  * totals round every stats-interval, the reload round on SIGHUP, the
  * watchdog round.  The processes themselves (fork, exit, restart, stop)
  * are workers.c's; the design is at the top of workers.c.
+ *
+ * Owns nothing of its own (struct sg_master, shared through master.h,
+ * is workers.c's); calls reload, workmsg, stats, notify, log and config.
  */
 #include <sys/types.h>
 
@@ -16,8 +19,8 @@
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "reload.h"
 #include "stats.h"
-#include "workers.h"
 #include "workmsg.h"
 
 size_t
@@ -205,46 +208,27 @@ slot_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 static void
-stats_timer_set(struct sg_master *m)
-{
-	double iv = m->cfg->stats_interval_ms / 1000.;
-
-	ev_timer_stop(m->loop, &m->stats_timer);
-	if (iv <= 0.)
-		return;
-	ev_timer_set(&m->stats_timer, iv, iv);
-	ev_timer_start(m->loop, &m->stats_timer);
-}
-
-static void
 reload(struct sg_master *m)
 {
 	struct sg_config *ncfg;
-	char err[1024];
 	size_t i;
+	int failed;
 
 	if (m->stopping)
 		return;
-	if (m->cfg->path == NULL) {
-		sg_log_msg(m->log, LOG_NOTICE, "reload-skipped",
-		    "started without -c: no configuration file to reload");
+	if ((ncfg = sg_reload_read(m->cfg, m->log, m->notify, &failed)) ==
+	    NULL) {
+		if (failed)
+			sg_notify_ready(m->notify, "reload failed");
 		return;
 	}
-	sg_notify_reloading(m->notify);
-	if ((ncfg = sg_config_reload(m->cfg, err, sizeof(err))) == NULL) {
-		sg_log_msg(m->log, LOG_ERR, "reload-failed",
-		    "%s; keeping the configuration in force", err);
-		sg_notify_ready(m->notify, "reload failed");
-		return;
-	}
-	if (sg_workers_count(ncfg) != m->n)
+	if (sg_config_workers(ncfg) != m->n)
 		sg_log_msg(m->log, LOG_WARNING, "workers-unchanged",
 		    "workers = %u takes effect on restart; keeping %u",
 		    ncfg->workers, m->n);
-	sg_config_free(m->cfg);
-	m->cfg = ncfg;
-	sg_log_set_level(m->log, ncfg->log_level);
-	stats_timer_set(m);
+	sg_reload_apply(&m->cfg, ncfg, m->log);
+	sg_reload_every(m->loop, &m->stats_timer,
+	    m->cfg->stats_interval_ms / 1000.);
 	m->reloading = 1;
 	for (i = 0; i < m->n; i++)
 		if (m->slots[i].pid != 0 &&
@@ -333,9 +317,8 @@ sg_master_rounds_init(struct sg_master *m)
 		m->slots[i].io.data = &m->slots[i];
 	}
 	ev_signal_start(m->loop, &m->sighup);
-	stats_timer_set(m);
-	if (m->cfg->watchdog && usec != 0) {
-		ev_timer_set(&m->watchdog, usec / 1e6, usec / 1e6);
-		ev_timer_start(m->loop, &m->watchdog);
-	}
+	sg_reload_every(m->loop, &m->stats_timer,
+	    m->cfg->stats_interval_ms / 1000.);
+	sg_reload_every(m->loop, &m->watchdog, m->cfg->watchdog ? usec / 1e6 :
+	    0.);
 }

@@ -16,10 +16,11 @@
 
 #include <ev.h>
 
-#include "workers.h"
+#include "worker.h"
 #include "workmsg.h"
 
 /* Opaque types. */
+struct sg_config;
 struct sg_log;
 struct sg_notify;
 struct sg_stats;
@@ -50,7 +51,7 @@ struct sg_master {
 	struct sg_log *log;
 	struct sg_notify *notify;
 	struct sg_stats *retired;	/* of workers that have exited */
-	sg_workers_run_fn *run;
+	sg_worker_run_fn *run;
 	pid_t pid;
 	unsigned n;
 	struct sg_master_slot *slots;

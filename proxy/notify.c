@@ -1,3 +1,8 @@
+/*
+ * systemd integration (notify.h).  Owns the watchdog interval and the
+ * sockets systemd passed until they are taken; calls libsystemd and
+ * clock.
+ */
 #include <sys/socket.h>
 
 #include <fcntl.h>
@@ -5,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "clock.h"
 #include "notify.h"
 
 /*
@@ -285,17 +290,12 @@ sg_notify_status(struct sg_notify *n, const char *status)
 void
 sg_notify_reloading(struct sg_notify *n)
 {
-	struct timespec ts;
 	char state[64];
-	uint64_t usec;
 
 	if (n == NULL)
 		return;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return;
-	usec = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	(void)snprintf(state, sizeof(state),
-	    "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, usec);
+	    "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, sg_clock_usec());
 	send_state(state, "reloading configuration");
 }
 

@@ -1,5 +1,7 @@
 /*
  * Option values: parsers with their error texts, and the way back.
+ *
+ * Owns nothing; calls libc only.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -2,6 +2,12 @@
  * The prelude of a connection: the balancer's PROXY header (accept-proxy),
  * starttls dialogue, TLS handshake, then the hand-over to conn.c; or,
  * over max-connections, the same dialogue cut short to a refusal.
+ *
+ * Owns each struct sg_prelude, its socket and watchers, and the
+ * daemon's list of them; calls proxyin, lib/front, lib/addrmatch, tls,
+ * tlstransport, transport, route (a reference), log, and conn (the
+ * hand-over).  Called by listener; main.c runs the stop
+ * (sg_prelude_close_all).
  */
 #include <sys/types.h>
 #include <sys/random.h>
@@ -22,17 +28,15 @@
 #include "conn.h"
 #include "daemon.h"
 #include "front.h"
-#include "listener.h"
 #include "log.h"
 #include "prelude.h"
 #include "proxyin.h"
+#include "route.h"
 #include "tls.h"
 #include "tlstransport.h"
 #include "transport.h"
 
 #define WRITE_IOV	16
-/* Reads per callback, as in conn.c. */
-#define READS_PER_CB	4
 
 /* What a client over max-connections is told (RFC 6120 4.9.3.17). */
 #define BUSY_COND	"resource-constraint"
@@ -50,7 +54,7 @@ enum phase {
 struct sg_prelude {
 	struct sg_daemon *d;
 	struct sg_route *route;
-	struct sg_prelude *prev, *next;	/* in d->preludes */
+	LIST_ENTRY(sg_prelude) link;	/* in d->preludes */
 	struct sg_transport *t;
 	struct sg_front *front;
 	struct sg_proxyin *pin;		/* PH_PROXY */
@@ -58,7 +62,7 @@ struct sg_prelude {
 	ev_io io;
 	ev_timer timer;
 	enum phase phase;
-	struct sg_conn_addrs addrs;
+	struct sg_addr_conn addrs;
 	unsigned refs;
 	unsigned closed:1;
 	unsigned stop_told:1;		/* sg_prelude_close_all() came */
@@ -96,12 +100,7 @@ unlink_prelude(struct sg_prelude *p)
 {
 	struct sg_daemon *d = p->d;
 
-	if (p->prev != NULL)
-		p->prev->next = p->next;
-	else
-		d->preludes = p->next;
-	if (p->next != NULL)
-		p->next->prev = p->prev;
+	LIST_REMOVE(p, link);
 	if (p->refusing)
 		d->nrefusing--;
 	else
@@ -274,7 +273,7 @@ front_read(struct sg_prelude *p)
 	ssize_t n;
 	int k;
 
-	for (k = 0; k < READS_PER_CB && p->phase == PH_FRONT; k++) {
+	for (k = 0; k < SG_DAEMON_READS_PER_CB && p->phase == PH_FRONT; k++) {
 		n = sg_transport_read(p->t, p->d->rbuf, SG_DAEMON_RBUF);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -299,7 +298,7 @@ drain(struct sg_prelude *p)
 	ssize_t n;
 	int k;
 
-	for (k = 0; k < READS_PER_CB; k++) {
+	for (k = 0; k < SG_DAEMON_READS_PER_CB; k++) {
 		n = sg_transport_read(p->t, p->d->rbuf, SG_DAEMON_RBUF);
 		if (n > 0 || (n == -1 && errno == EINTR))
 			continue;
@@ -506,7 +505,7 @@ prelude_start(struct sg_daemon *d, struct sg_route *route, int fd,
 	p->refusing = refusing != 0;
 	p->route = route;
 	p->fd = fd;
-	sg_conn_addrs_of(&p->addrs, fd, sa, salen);
+	sg_addr_conn_of(&p->addrs, fd, sa, salen);
 	if (route->trusted != NULL) {
 		p->phase = PH_PROXY;
 		p->pin = sg_proxyin_new();
@@ -526,9 +525,7 @@ prelude_start(struct sg_daemon *d, struct sg_route *route, int fd,
 	    route->connect_timeout_ms / 1000., 0.);
 	p->timer.data = p;
 	ev_timer_start(d->loop, &p->timer);
-	if ((p->next = d->preludes) != NULL)
-		p->next->prev = p;
-	d->preludes = p;
+	LIST_INSERT_HEAD(&d->preludes, p, link);
 	if (p->refusing)
 		d->nrefusing++;
 	else
@@ -605,9 +602,9 @@ sg_prelude_close_all(struct sg_daemon *d)
 {
 	struct sg_prelude *p, *next;
 
-	for (p = d->preludes; p != NULL; p = next) {
+	for (p = LIST_FIRST(&d->preludes); p != NULL; p = next) {
 		/* Only p itself can end in here: next stays valid. */
-		next = p->next;
+		next = LIST_NEXT(p, link);
 		if (p->stop_told) {
 			finish(p);
 			continue;

@@ -1,3 +1,7 @@
+/*
+ * Reading a PROXY protocol header off an accepted socket (proxyin.h).
+ * Owns the parser while it reads; calls lib/proxyproto and the socket.
+ */
 /* POLLRDHUP: a peer that closed while its bytes are still buffered. */
 #define _GNU_SOURCE
 

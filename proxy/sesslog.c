@@ -1,5 +1,8 @@
 /*
  * Session log lines.
+ *
+ * Owns nothing; calls log, addr and tls (the TLS description), reads
+ * lib/session's statistics and takes its undelivered stanzas.
  */
 #include <stdio.h>
 #include <string.h>
@@ -94,17 +97,20 @@ list_sep(char *buf, size_t len, size_t off, char sep)
 	return (off);
 }
 
-/* "c2s:message:id1:chat s2c:iq:id7:set", and "..." if some are unnamed. */
+/*
+ * "c2s:message:id1:chat s2c:iq:id7:set", and "..." if fewer than total
+ * are named: the undeliverable stanzas, or those handed back.
+ */
 static void
-undeliverable_list(const struct sg_session_stats *ss, char *buf,
-    size_t len)
+stanza_list(const struct sg_undelivered *named, size_t nnamed,
+    uint64_t total, char *buf, size_t len)
 {
 	const struct sg_undelivered *u;
 	size_t i, off = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < ss->nnamed && i < SG_UNDELIVERABLE_NAMED; i++) {
-		u = &ss->named[i];
+	for (i = 0; i < nnamed && i < SG_UNDELIVERABLE_NAMED; i++) {
+		u = &named[i];
 		if (i > 0)
 			off = list_sep(buf, len, off, ' ');
 		off = list_put(buf, len, off,
@@ -116,8 +122,7 @@ undeliverable_list(const struct sg_session_stats *ss, char *buf,
 		off = list_sep(buf, len, off, ':');
 		off = list_put(buf, len, off, u->type, sizeof(u->type));
 	}
-	if (ss->undeliverable[0] + ss->undeliverable[1] > ss->nnamed &&
-	    off + 5 < len)
+	if (total > nnamed && off + 5 < len)
 		strcpy(buf + off, off > 0 ? " ..." : "...");
 }
 
@@ -127,7 +132,11 @@ sm_name(const struct sg_session_stats *ss)
 
 	if (ss->sm_resumable)
 		return ("resumable");
-	return (ss->sm ? "yes" : "no");
+	if (ss->sm)
+		return ("client");
+	if (ss->sm_handback)
+		return ("handback");
+	return (ss->sm_refused ? "refused" : "no");
 }
 
 /* The per-side counts, as c_<what> and s_<what>. */
@@ -191,18 +200,29 @@ sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
 	sg_log_str(&r, "close", sg_close_reason_name(ss->reason));
 	log_sides(&r, ss);
 	sg_log_str(&r, "sm", sm_name(ss));
+	if (ss->sm_handback) {
+		sg_log_u64(&r, "handed_back", ss->handed_back);
+		sg_log_u64(&r, "s_unacked", ss->s_unacked);
+	}
 	if (ss->forced)
 		sg_log_str(&r, "forced", "yes");
 	log_errors(&r, sl, ss);
 	if (ss->nnamed > 0) {
-		undeliverable_list(ss, list, sizeof(list));
+		stanza_list(ss->named, ss->nnamed, ss->undeliverable[0] +
+		    ss->undeliverable[1], list, sizeof(list));
 		sg_log_str(&r, "undeliverable_list", list);
+	}
+	if (ss->nhanded > 0) {
+		stanza_list(ss->handed, ss->nhanded, ss->handed_back, list,
+		    sizeof(list));
+		sg_log_str(&r, "handed_back_list", list);
 	}
 	sg_log_end(&r);
 }
 
-void
-sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
+/* One event=undeliverable line. */
+static void
+log_undelivered(struct sg_log *log, uint64_t id,
     const struct sg_undelivered *u)
 {
 	struct sg_log_rec r;
@@ -215,5 +235,32 @@ sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
 	sg_log_strn(&r, "name", u->name, strnlen(u->name, sizeof(u->name)));
 	sg_log_strn(&r, "id", u->id, strnlen(u->id, sizeof(u->id)));
 	sg_log_strn(&r, "type", u->type, strnlen(u->type, sizeof(u->type)));
+	sg_log_end(&r);
+}
+
+void
+sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
+    struct sg_session *s)
+{
+	struct sg_undelivered u[8];
+	size_t i, n;
+
+	while ((n = sg_session_take_undelivered(s, u, 8)) > 0)
+		for (i = 0; i < n; i++)
+			log_undelivered(log, id, &u[i]);
+}
+
+void
+sg_sesslog_tls_error(struct sg_log *log, uint64_t id, enum sg_side side,
+    const char *why)
+{
+	struct sg_log_rec r;
+
+	if (why[0] == '\0' || !sg_log_enabled(log, LOG_NOTICE))
+		return;
+	sg_log_begin(&r, log, LOG_NOTICE, "tls-error");
+	sg_log_u64(&r, "session", id);
+	sg_log_str(&r, "side", side == SG_CLIENT ? "client" : "upstream");
+	sg_log_str(&r, "reason", why);
 	sg_log_end(&r);
 }

@@ -47,12 +47,22 @@ void sg_sesslog_end(struct sg_log *log, const struct sg_sesslog *sl,
     const struct sg_session_stats *ss);
 
 /*
- * sg_sesslog_undelivered(log, id, u):
+ * sg_sesslog_undelivered(log, id, s):
  * "event=undeliverable session=<id> dir=c2s|s2c name= id= type=": one line
- * per stanza that could not be delivered, as it happens (rule 5: every one
- * is named, even past the room in the session-end line).
+ * per stanza that session s could not deliver, taken from s
+ * (sg_session_take_undelivered) as it happens (rule 5: every one is
+ * named, even past the room in the session-end line).
  */
 void sg_sesslog_undelivered(struct sg_log *log, uint64_t id,
-    const struct sg_undelivered *u);
+    struct sg_session *s);
+
+/*
+ * sg_sesslog_tls_error(log, id, side, why):
+ * "event=tls-error session=<id> side=client|upstream reason=<why>": a
+ * TLS protocol error made that peer count as vanished.  Nothing if why
+ * is empty.
+ */
+void sg_sesslog_tls_error(struct sg_log *log, uint64_t id, enum sg_side side,
+    const char *why);
 
 #endif /* !SG_SESSLOG_H */

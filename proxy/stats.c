@@ -1,5 +1,7 @@
 /*
  * Totals.
+ *
+ * Owns the counters; calls log, and reads lib/session's statistics.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +73,9 @@ sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss)
 		st->c.by_reason[ss->reason]++;
 	if (ss->forced)
 		st->c.forced++;
+	st->c.sm_handback += ss->sm_handback != 0;
+	st->c.handed_back += ss->handed_back;
+	st->c.s_unacked += ss->s_unacked;
 	for (i = 0; i < 2; i++) {
 		st->c.bytes_in[i] += ss->bytes_in[i];
 		st->c.stanzas[i] += ss->stanzas_in[i];
@@ -80,8 +85,9 @@ sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss)
 	}
 }
 
-uint64_t
-sg_stats_active(const struct sg_stats *st)
+/* Sessions accepted and not yet ended. */
+static uint64_t
+active(const struct sg_stats *st)
 {
 
 	return (st->c.accepted - st->c.ended);
@@ -94,7 +100,7 @@ totals_fields(struct sg_log_rec *r, const struct sg_stats *st,
 {
 	int i;
 
-	sg_log_u64(r, "active", sg_stats_active(st));
+	sg_log_u64(r, "active", active(st));
 	sg_log_u64(r, "accepted", st->c.accepted);
 	sg_log_u64(r, "closing", closing);
 	sg_log_u64(r, "refused", st->c.refused);
@@ -106,6 +112,9 @@ totals_fields(struct sg_log_rec *r, const struct sg_stats *st,
 	sg_log_u64(r, "bounced", st->c.bounced);
 	sg_log_u64(r, "undeliverable", st->c.undeliverable);
 	sg_log_u64(r, "truncated", st->c.truncated);
+	sg_log_u64(r, "sm_handback", st->c.sm_handback);
+	sg_log_u64(r, "handed_back", st->c.handed_back);
+	sg_log_u64(r, "s_unacked", st->c.s_unacked);
 	sg_log_u64(r, "forced", st->c.forced);
 	for (i = SG_REASON_NONE + 1; i < SG_REASON_COUNT; i++)
 		sg_log_u64(r, reason_key[i], st->c.by_reason[i]);
@@ -171,6 +180,6 @@ sg_stats_status(const struct sg_stats *st, size_t closing, char *buf,
 {
 
 	snprintf(buf, len, "sessions: %llu active, %zu closing",
-	    (unsigned long long)sg_stats_active(st), closing);
+	    (unsigned long long)active(st), closing);
 	return (buf);
 }

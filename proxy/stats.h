@@ -33,6 +33,9 @@ struct sg_stats_counts {
 	uint64_t bounced;
 	uint64_t undeliverable;
 	uint64_t truncated;
+	uint64_t sm_handback;		/* sessions with SM on C's behalf */
+	uint64_t handed_back;
+	uint64_t s_unacked;
 	uint64_t lost;			/* ended with a worker that died */
 };
 
@@ -60,12 +63,6 @@ void sg_stats_refused(struct sg_stats *st);
  * A session that sg_stats_accepted() counted has ended with ss.
  */
 void sg_stats_ended(struct sg_stats *st, const struct sg_session_stats *ss);
-
-/*
- * sg_stats_active(st):
- * Sessions accepted and not yet ended.
- */
-uint64_t sg_stats_active(const struct sg_stats *st);
 
 /*
  * sg_stats_log(st, log, closing):

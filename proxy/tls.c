@@ -1,6 +1,8 @@
 /*
  * TLS contexts: one SSL_CTX per certificate of a listener (SNI switches
  * between them with SSL_set_SSL_CTX), one per upstream route.
+ *
+ * Owns the SSL_CTXs; calls OpenSSL and log (certificate warnings).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -7,6 +7,16 @@
  * the record and wants the same bytes again: the transport keeps a copy
  * (held) and reports them written, so that the caller's queue never
  * changes under a record already encrypted, and flush() sends it.
+ *
+ * Acknowledged bytes: after each record is wholly on the socket, a mark
+ * pairs the plaintext taken so far with the socket's byte count there;
+ * a plaintext byte counts as acknowledged once the peer's TCP has
+ * acknowledged up to the mark of its record (the record's end).  A few
+ * marks are kept; when they are full the newest is moved on, which only
+ * makes the count later, never earlier than the truth.
+ *
+ * Owns the SSL, its held record and its marks; calls OpenSSL, tls and
+ * transport.
  */
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -14,17 +24,32 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <sys/ioctl.h>
+
+#include <linux/sockios.h>
+
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
+#include "tcpacked.h"
 #include "tlstransport.h"
 
 /* The most plaintext of one TLS record. */
 #define RECORD	16384
+/* The socket's bytes before TLS, unknown: no acknowledged count. */
+#define NO_BASE	UINT64_MAX
+/* Record marks kept for acknowledged bytes. */
+#define MARKS	4
+
+struct mark {
+	uint64_t plain;		/* plaintext taken up to the record's end */
+	uint64_t sock;		/* socket bytes up to the record's end */
+};
 
 struct tls {
 	struct sg_transport base;	/* first: a tls is a transport */
@@ -36,6 +61,11 @@ struct tls {
 	unsigned fatal:1;		/* no more SSL calls but SSL_free */
 	char *held;			/* a record OpenSSL wants again */
 	size_t heldlen;
+	uint64_t plain;			/* plaintext taken by writev() */
+	uint64_t sock_base;		/* socket bytes before TLS began */
+	uint64_t plain_acked;
+	struct mark mark[MARKS];
+	unsigned nmarks;
 	char why[256];
 };
 
@@ -135,6 +165,40 @@ tls_read(struct sg_transport *t, void *buf, size_t len)
 	return (-1);
 }
 
+/* Every record taken so far is wholly on the socket: mark its end. */
+static void
+mark_record_end(struct tls *c)
+{
+	struct mark m = { c->plain,
+	    c->sock_base + BIO_number_written(SSL_get_wbio(c->ssl)) };
+
+	if (c->nmarks == MARKS)
+		c->mark[MARKS - 1] = m;
+	else
+		c->mark[c->nmarks++] = m;
+}
+
+static int
+tls_acked(struct sg_transport *t, uint64_t *bytes)
+{
+	struct tls *c = tls_of(t);
+	uint64_t sock;
+	unsigned i = 0;
+
+	if (c->sock_base == NO_BASE) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	if (sg_tcp_bytes_acked(c->fd, &sock) == -1)
+		return (-1);
+	while (i < c->nmarks && c->mark[i].sock <= sock)
+		c->plain_acked = c->mark[i++].plain;
+	memmove(c->mark, c->mark + i, (c->nmarks - i) * sizeof(c->mark[0]));
+	c->nmarks -= i;
+	*bytes = c->plain_acked;
+	return (0);
+}
+
 /* Send the held record.  0 when it is out. */
 static int
 tls_flush(struct sg_transport *t)
@@ -157,6 +221,8 @@ tls_flush(struct sg_transport *t)
 		}
 		memmove(c->held, c->held + r, c->heldlen - (size_t)r);
 		c->heldlen -= (size_t)r;
+		if (c->heldlen == 0)
+			mark_record_end(c);
 	}
 	free(c->held);
 	c->held = NULL;
@@ -201,8 +267,11 @@ tls_writev(struct sg_transport *t, const struct iovec *iov, int iovcnt)
 		return (0);
 	ERR_clear_error();
 	errno = 0;
-	if ((r = SSL_write(c->ssl, p, (int)len)) > 0)
+	if ((r = SSL_write(c->ssl, p, (int)len)) > 0) {
+		c->plain += (uint64_t)r;
+		mark_record_end(c);
 		return (r);
+	}
 	if (tls_fail(c, r) == 1) {
 		errno = EPIPE;
 		return (-1);
@@ -216,6 +285,7 @@ tls_writev(struct sg_transport *t, const struct iovec *iov, int iovcnt)
 	}
 	memcpy(c->held, p, len);
 	c->heldlen = len;
+	c->plain += len;
 	return ((ssize_t)len);
 }
 
@@ -300,8 +370,26 @@ static const struct sg_transport_type tls_type = {
 	.wants = tls_wants,
 	.pending = tls_pending,
 	.flush = tls_flush,
-	.why = tls_why
+	.why = tls_why,
+	.acked = tls_acked
 };
+
+/*
+ * What the socket carried before TLS (a STARTTLS dialogue): acknowledged
+ * plus still queued.  NO_BASE if it cannot tell: then no count at all,
+ * rather than one that may be too high.
+ */
+static uint64_t
+socket_bytes_before(int fd)
+{
+	uint64_t acked = 0;
+	int queued = 0;
+
+	if (sg_tcp_bytes_acked(fd, &acked) == -1 ||
+	    ioctl(fd, SIOCOUTQ, &queued) == -1 || queued < 0)
+		return (NO_BASE);
+	return (acked + (uint64_t)queued);
+}
 
 struct sg_transport *
 sg_tlstransport_new(SSL *ssl, int fd)
@@ -321,6 +409,7 @@ sg_tlstransport_new(SSL *ssl, int fd)
 		return (NULL);
 	}
 	c->base.type = &tls_type;
+	c->sock_base = socket_bytes_before(fd);
 	c->ssl = ssl;
 	c->fd = fd;
 	c->server = SSL_is_server(ssl);

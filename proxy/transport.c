@@ -1,5 +1,7 @@
 /*
  * The plain TCP transport.
+ *
+ * Owns the descriptor; calls the socket only.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tcpacked.h"
 #include "transport.h"
 
 struct tcp {
@@ -44,6 +47,14 @@ tcp_writev(struct sg_transport *t, const struct iovec *iov, int iovcnt)
 	msg.msg_iov = (struct iovec *)(uintptr_t)iov;
 	msg.msg_iovlen = (size_t)iovcnt;
 	return (sendmsg(tcp_of(t)->fd, &msg, MSG_NOSIGNAL));
+}
+
+/* The socket carries nothing but what writev() was given. */
+static int
+tcp_acked(struct sg_transport *t, uint64_t *bytes)
+{
+
+	return (sg_tcp_bytes_acked(tcp_of(t)->fd, bytes));
 }
 
 static int
@@ -88,6 +99,7 @@ static const struct sg_transport_type tcp_type = {
 	.name = "tcp",
 	.read = tcp_read,
 	.writev = tcp_writev,
+	.acked = tcp_acked,
 	.connect_result = tcp_connect_result,
 	.shutdown_write = tcp_shutdown_write,
 	.close = tcp_close,

@@ -30,6 +30,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <errno.h>
+#include <stdint.h>
+
 struct sg_transport;
 
 /* What an EAGAIN waits for (wants()); 0: the call's own direction. */
@@ -65,6 +68,12 @@ struct sg_transport_type {
 	int (*flush)(struct sg_transport *t);
 	/* The last failure in one line, "" if none known. */
 	const char *(*why)(const struct sg_transport *t);
+	/*
+	 * How many of the bytes given to writev() the peer's TCP stack has
+	 * acknowledged, never more (TLS: those whose records are wholly
+	 * acknowledged).  0, or -1 with errno.
+	 */
+	int (*acked)(struct sg_transport *t, uint64_t *bytes);
 };
 
 /*
@@ -165,6 +174,17 @@ static inline const char *
 sg_transport_why(const struct sg_transport *t)
 {
 	return (t->type->why != NULL ? t->type->why(t) : "");
+}
+
+/* -1 with ENOTSUP if t cannot tell. */
+static inline int
+sg_transport_acked(struct sg_transport *t, uint64_t *bytes)
+{
+	if (t->type->acked == NULL) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	return (t->type->acked(t, bytes));
 }
 
 #endif /* !SG_TRANSPORT_H */

@@ -2,6 +2,10 @@
  * One upstream connection attempt after another: connect, send-proxy,
  * upstream-tls.  Each step that fails moves on to the next address, as a
  * refused connection does.
+ *
+ * Owns each attempt and the pool of finished ones; calls route (read
+ * only), addr, lib/proxyproto (send-proxy), tls, tlstransport, transport
+ * and log.  Reports to its caller (conn) through callbacks only.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -14,11 +18,10 @@
 #include <ev.h>
 
 #include "addr.h"
-#include "config.h"
-#include "conn.h"
-#include "listener.h"
+#include "confdata.h"
 #include "log.h"
 #include "proxyproto.h"
+#include "route.h"
 #include "tls.h"
 #include "tlstransport.h"
 #include "transport.h"
@@ -30,7 +33,7 @@ struct sg_upconn {
 	struct ev_loop *loop;
 	struct sg_log *log;
 	const struct sg_route *route;
-	const struct sg_conn_addrs *addrs;
+	const struct sg_addr_conn *addrs;
 	uint64_t id;
 	struct sg_upconn_cb cb;
 	void *arg;
@@ -285,7 +288,7 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 struct sg_upconn *
 sg_upconn_start(struct sg_upconn_pool *pool, struct ev_loop *loop,
     struct sg_log *log, const struct sg_route *route,
-    const struct sg_conn_addrs *addrs, uint64_t id,
+    const struct sg_addr_conn *addrs, uint64_t id,
     const struct sg_upconn_cb *cb, void *arg, unsigned *addri)
 {
 	struct sg_upconn *u;
@@ -318,13 +321,6 @@ sg_upconn_cancel(struct sg_upconn *u)
 	if (u->t != NULL)
 		abandon(u, 0);
 	give_back(u);
-}
-
-unsigned
-sg_upconn_addri(const struct sg_upconn *u)
-{
-
-	return (u->addri);
 }
 
 void

@@ -15,7 +15,7 @@
 
 /* Opaque types. */
 struct ev_loop;
-struct sg_conn_addrs;
+struct sg_addr_conn;
 struct sg_log;
 struct sg_route;
 struct sg_transport;
@@ -51,7 +51,7 @@ struct sg_upconn_cb {
  */
 struct sg_upconn *sg_upconn_start(struct sg_upconn_pool *pool,
     struct ev_loop *loop, struct sg_log *log, const struct sg_route *route,
-    const struct sg_conn_addrs *addrs, uint64_t id,
+    const struct sg_addr_conn *addrs, uint64_t id,
     const struct sg_upconn_cb *cb, void *arg, unsigned *addri);
 
 /*
@@ -60,12 +60,6 @@ struct sg_upconn *sg_upconn_start(struct sg_upconn_pool *pool,
  * and give it back to its pool.  A NULL u is a no-op.
  */
 void sg_upconn_cancel(struct sg_upconn *u);
-
-/*
- * sg_upconn_addri(u):
- * The route's address being tried now.
- */
-unsigned sg_upconn_addri(const struct sg_upconn *u);
 
 /*
  * sg_upconn_pool_drain(pool):

@@ -2,6 +2,8 @@
  * A worker's link to the master: it reports that it listens, answers
  * pings and requests for totals, and stops when the master is gone.  The
  * design of workers = N is at the top of workers.c.
+ *
+ * Owns the worker's end of the socket; calls workmsg and stats.
  */
 #include <signal.h>
 #include <stdlib.h>

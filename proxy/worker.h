@@ -11,10 +11,17 @@
 #include <stddef.h>
 
 /* Opaque types. */
+struct ev_loop;
+struct sg_config;
 struct sg_daemon;
 struct sg_stats;
 struct sg_worker;
-struct ev_loop;
+
+/*
+ * What runs in each worker: main.c's daemon, given its configuration (to
+ * free) and its link to the master.  Returns the exit status.
+ */
+typedef int sg_worker_run_fn(struct sg_config *cfg, struct sg_worker *w);
 
 /* What the master asks of a worker's daemon. */
 enum sg_worker_request {

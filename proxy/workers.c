@@ -32,9 +32,10 @@
  * the master exits with the first such status (1 for a signal), so that
  * systemd records the stop as failed and a test under valgrind fails.
  * SIGHUP: the master reads and validates the file first; a bad file is
- * logged and nothing else happens.  A good one is kept for workers started later, and SIGHUP goes
- * to every worker, which reloads the file itself (listeners, upstreams,
- * session options); READY=1 follows once every worker has answered.
+ * logged and nothing else happens.  A good one is kept for workers
+ * started later, and SIGHUP goes to every worker, which reloads the file
+ * itself (listeners, upstreams, session options); READY=1 follows once
+ * every worker has answered.
  * workers itself is read at start only.
  *
  * Totals.  Every stats-interval the master asks each worker over its
@@ -64,6 +65,9 @@
  * stop); master.c its rounds with the running workers (messages, totals,
  * reload, watchdog), over the structs of master.h; worker.c is each
  * worker's link to it; workmsg.h is the wire between the two.
+ *
+ * Owns struct sg_master and the worker processes; calls master (its
+ * rounds), worker (in the child), workmsg, config, notify, stats, log.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -90,23 +94,11 @@
 #include "workers.h"
 #include "workmsg.h"
 
-#define EXIT_RUNTIME	1
 #define BACKOFF_FIRST	0.5	/* s before the first restart */
 #define BACKOFF_MAX	30.0
 #define BACKOFF_RESET	60.0	/* a worker up this long starts afresh */
 
 static void spawn(struct sg_master_slot *s);
-
-unsigned
-sg_workers_count(const struct sg_config *cfg)
-{
-	long n = cfg->workers;
-
-	if (n == 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
-		n = 1;
-	return (n > SG_CONFIG_WORKERS_MAX ? SG_CONFIG_WORKERS_MAX :
-	    (unsigned)n);
-}
 
 static void
 kill_all(struct sg_master *m, int sig)
@@ -198,7 +190,7 @@ stop_failed(struct sg_master *m, int wstatus)
 	m->failed++;
 	if (m->stop_status == 0)
 		m->stop_status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
-		    EXIT_RUNTIME;
+		    SG_CONFIG_EXIT_RUNTIME;
 }
 
 /* A worker that never listened at start: the daemon cannot start. */
@@ -209,7 +201,7 @@ start_failed(struct sg_master *m, int wstatus)
 	if (m->stopping)
 		return;
 	m->status = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0 ?
-	    WEXITSTATUS(wstatus) : EXIT_RUNTIME;
+	    WEXITSTATUS(wstatus) : SG_CONFIG_EXIT_RUNTIME;
 	m->stopping = 1;
 	ev_timer_stop(m->loop, &m->stats_timer);
 	kill_all(m, SIGTERM);
@@ -393,13 +385,13 @@ become_worker(struct sg_master_slot *s, int fd)
 	struct sg_master *m = s->m;
 	struct sg_worker *w;
 	struct sg_config *cfg = m->cfg;
-	sg_workers_run_fn *run = m->run;
+	sg_worker_run_fn *run = m->run;
 	unsigned id = s->id, n = m->n;
 	int status;
 
 	/* Die with the master; it may have died before this line. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != m->pid)
-		_exit(EXIT_RUNTIME);
+		_exit(SG_CONFIG_EXIT_RUNTIME);
 	master_watchers_stop(m);
 	ev_loop_destroy(m->loop);
 	/* Only the master talks to systemd. */
@@ -410,7 +402,7 @@ become_worker(struct sg_master_slot *s, int fd)
 	master_free(m, 1);
 	if ((w = sg_worker_new(id, n, fd)) == NULL) {
 		sg_config_free(cfg);
-		_exit(EXIT_RUNTIME);
+		_exit(SG_CONFIG_EXIT_RUNTIME);
 	}
 	status = run(cfg, w);
 	sg_worker_free(w);
@@ -465,7 +457,7 @@ fail:
 }
 
 int
-sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run)
+sg_workers_master(struct sg_config *cfg, sg_worker_run_fn *run)
 {
 	struct sg_master *m;
 	size_t i;
@@ -476,7 +468,7 @@ sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run)
 	m->cfg = cfg;
 	m->run = run;
 	m->pid = getpid();
-	m->n = sg_workers_count(cfg);
+	m->n = sg_config_workers(cfg);
 	if ((m->slots = calloc(m->n, sizeof(*m->slots))) == NULL ||
 	    (m->log = sg_log_new(cfg->log_format, cfg->log_level)) == NULL ||
 	    (m->notify = sg_notify_new()) == NULL ||
@@ -485,7 +477,7 @@ sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run)
 	if ((m->loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
 		fprintf(stderr, "stanzaguard: cannot start libev\n");
 		master_free(m, 0);
-		return (EXIT_RUNTIME);
+		return (SG_CONFIG_EXIT_RUNTIME);
 	}
 	sg_log_set_tag(m->log, "process", "master");
 	master_init_watchers(m);
@@ -506,5 +498,5 @@ oom1:
 oom0:
 	fprintf(stderr, "stanzaguard: out of memory\n");
 	sg_config_free(cfg);
-	return (EXIT_RUNTIME);
+	return (SG_CONFIG_EXIT_RUNTIME);
 }

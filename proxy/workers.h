@@ -12,31 +12,15 @@
 #include "config.h"
 #include "worker.h"	/* the worker's side, which main.c calls */
 
-/* Opaque types. */
-struct sg_worker;
-
-/*
- * What runs in each worker: main.c's daemon, given its configuration (to
- * free) and its link to the master.  Returns the exit status.
- */
-typedef int sg_workers_run_fn(struct sg_config *cfg, struct sg_worker *w);
-
-/*
- * sg_workers_count(cfg):
- * The number of processes cfg asks for: workers, or for 0 the number of
- * CPUs online, at most SG_CONFIG_WORKERS_MAX.
- */
-unsigned sg_workers_count(const struct sg_config *cfg);
-
 /*
  * sg_workers_master(cfg, run):
- * Be the master of sg_workers_count(cfg) workers, each calling run in a
+ * Be the master of sg_config_workers(cfg) workers, each calling run in a
  * child process, until they have all stopped.  Takes cfg over.  Returns
  * the exit status: 0 after a clean stop, the status of a worker that
  * could not start (1: a port in use, 2: a bad configuration), or that of
  * the first worker that died during the stop (its exit status other than
  * 0, or 1 if a signal killed it).
  */
-int sg_workers_master(struct sg_config *cfg, sg_workers_run_fn *run);
+int sg_workers_master(struct sg_config *cfg, sg_worker_run_fn *run);
 
 #endif /* !SG_WORKERS_H */

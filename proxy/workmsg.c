@@ -2,6 +2,8 @@
  * The master-worker wire: fixed-size datagrams on a SOCK_SEQPACKET pair,
  * never blocking either side (a master that waited on a stuck worker
  * would stop watching the others).
+ *
+ * Owns nothing; calls the socket and stats (the counters it carries).
  */
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -6,7 +6,11 @@
  * to C: what tests/bench/loadgen and echo_upstream make the proxy do.  One
  * stanza here is one round trip, as in loadgen's cpu_us_per_stanza.
  *
- *   bench_session [-n STANZAS] [-k PER_READ] [-s SESSIONS] [-r ROUNDS]
+ *   bench_session [-n STANZAS] [-k PER_READ] [-s SESSIONS] [-r ROUNDS] [-m]
+ *
+ * -m: stream management on C's behalf (sm-handback = auto) is on: S offers
+ * it, C binds without it, every S->C stanza is numbered and C's TCP
+ * acknowledgements are reported after each write to C, as the daemon does.
  *
  * Deterministic, so `valgrind --tool=callgrind bench_session -n 100000 -r 1`
  * gives instructions per stanza (subtract a run with -n 0 for the setup).
@@ -27,6 +31,16 @@
 	"from='bench.example' id='bench' xmlns='jabber:client' " \
 	"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
 #define STANZA_LEN	200
+#define NS_SM		"urn:xmpp:sm:3"
+#define S_FEATURES	"<stream:features><bind xmlns='urn:ietf:params:" \
+	"xml:ns:xmpp-bind'/><sm xmlns='" NS_SM "'/></stream:features>"
+#define C_BIND		"<iq type='set' id='b'><bind xmlns='urn:ietf:" \
+	"params:xml:ns:xmpp-bind'/></iq>"
+#define S_BOUND		"<iq type='result' id='b'><bind xmlns='urn:ietf:" \
+	"params:xml:ns:xmpp-bind'><jid>echo@bench.example/b</jid></bind>" \
+	"</iq>"
+#define C_PRESENCE	"<presence/>"
+#define S_ENABLED	"<enabled xmlns='" NS_SM "'/>"
 
 /* loadgen's stanza: 200 bytes, an id, a time stamp and filler. */
 static void
@@ -66,6 +80,10 @@ drain(struct sg_session *s, enum sg_side side)
 			len += iov[i].iov_len;
 		sg_session_on_written(s, side, len, 0);
 	}
+	/* A socket that takes everything: C's TCP acknowledges it all. */
+	if (side == SG_CLIENT && sg_session_counts_acks(s))
+		sg_session_on_acked(s, sg_session_stats(s)->bytes_out[SG_CLIENT],
+		    0);
 	while (sg_session_take_actions(s, a, 32) > 0)
 		;
 }
@@ -78,24 +96,47 @@ feed(struct sg_session *s, enum sg_side from, const char *buf, size_t len)
 	drain(s, from == SG_CLIENT ? SG_SERVER : SG_CLIENT);
 }
 
+/* want stanzas each way after the setup's (base, for S and for C). */
 static void
-check(struct sg_session *s, uint64_t want)
+check(struct sg_session *s, uint64_t want, const uint64_t base[2])
 {
 	const struct sg_session_stats *st = sg_session_stats(s);
 
-	if (st->stanzas_out[SG_SERVER] != want ||
-	    st->stanzas_out[SG_CLIENT] != want || st->reason != SG_REASON_NONE) {
+	if (st->stanzas_out[SG_SERVER] != want + base[SG_SERVER] ||
+	    st->stanzas_out[SG_CLIENT] != want + base[SG_CLIENT] ||
+	    st->reason != SG_REASON_NONE || (base[0] > 0 && !st->sm_handback)) {
 		fprintf(stderr, "bench: session lost stanzas or closed\n");
 		exit(1);
 	}
 }
 
+/* Both headers; with sm, C bound and SM enabled on its behalf. */
+static struct sg_session *
+session_open(const struct sg_session_params *p, int sm)
+{
+	struct sg_session *s;
+
+	if ((s = sg_session_new(p, 0)) == NULL)
+		exit(1);
+	feed(s, SG_CLIENT, C_HEADER, sizeof(C_HEADER) - 1);
+	feed(s, SG_SERVER, S_HEADER, sizeof(S_HEADER) - 1);
+	if (sm) {
+		feed(s, SG_SERVER, S_FEATURES, sizeof(S_FEATURES) - 1);
+		feed(s, SG_CLIENT, C_BIND, sizeof(C_BIND) - 1);
+		feed(s, SG_SERVER, S_BOUND, sizeof(S_BOUND) - 1);
+		feed(s, SG_CLIENT, C_PRESENCE, sizeof(C_PRESENCE) - 1);
+		feed(s, SG_SERVER, S_ENABLED, sizeof(S_ENABLED) - 1);
+	}
+	return (s);
+}
+
 static double
-run(unsigned nst, unsigned per_read, unsigned nsess, char *reads)
+run(unsigned nst, unsigned per_read, unsigned nsess, char *reads, int sm)
 {
 	struct sg_session_params p;
 	struct sg_session **s;
 	size_t rlen = (size_t)per_read * STANZA_LEN;
+	uint64_t base[2] = { 0, 0 };
 	unsigned done, i;
 	double t0;
 
@@ -104,14 +145,13 @@ run(unsigned nst, unsigned per_read, unsigned nsess, char *reads)
 	p.idle_timeout = p.close_timeout = p.stanza_timeout = 1000000;
 	p.high_water = 1 << 20;
 	p.low_water = 1 << 18;
+	p.sm_handback = sm;
 	if ((s = calloc(nsess, sizeof(*s))) == NULL)
 		exit(1);
-	for (i = 0; i < nsess; i++) {
-		if ((s[i] = sg_session_new(&p, 0)) == NULL)
-			exit(1);
-		feed(s[i], SG_CLIENT, C_HEADER, sizeof(C_HEADER) - 1);
-		feed(s[i], SG_SERVER, S_HEADER, sizeof(S_HEADER) - 1);
-	}
+	for (i = 0; i < nsess; i++)
+		s[i] = session_open(&p, sm);
+	base[SG_SERVER] = sg_session_stats(s[0])->stanzas_out[SG_SERVER];
+	base[SG_CLIENT] = sg_session_stats(s[0])->stanzas_out[SG_CLIENT];
 	t0 = now();
 	for (done = 0, i = 0; done < nst; done += per_read, i = (i + 1) % nsess) {
 		const char *r = reads + (size_t)(i % 16) * rlen;
@@ -122,7 +162,7 @@ run(unsigned nst, unsigned per_read, unsigned nsess, char *reads)
 	t0 = now() - t0;
 	for (i = 0; i < nsess; i++) {
 		check(s[i], (uint64_t)(nst / per_read / nsess +
-		    (i < nst / per_read % nsess)) * per_read);
+		    (i < nst / per_read % nsess)) * per_read, base);
 		sg_session_free(s[i]);
 	}
 	free(s);
@@ -142,17 +182,18 @@ main(int argc, char **argv)
 	unsigned nst = 2000000, per_read = 8, nsess = 64, rounds = 3, i;
 	double best = 1e9, d;
 	char *reads;
-	int o;
+	int o, sm = 0;
 
-	while ((o = getopt(argc, argv, "n:k:s:r:")) != -1) {
+	while ((o = getopt(argc, argv, "n:k:s:r:m")) != -1) {
 		switch (o) {
+		case 'm': sm = 1; break;
 		case 'n': nst = arg(optarg); break;
 		case 'k': per_read = arg(optarg); break;
 		case 's': nsess = arg(optarg); break;
 		case 'r': rounds = arg(optarg); break;
 		default:
 			fprintf(stderr, "usage: bench_session [-n stanzas] "
-			    "[-k per read] [-s sessions] [-r rounds]\n");
+			    "[-k per read] [-s sessions] [-r rounds] [-m]\n");
 			return (2);
 		}
 	}
@@ -165,11 +206,11 @@ main(int argc, char **argv)
 	for (i = 0; i < 16 * per_read; i++)
 		make_stanza(reads + (size_t)i * STANZA_LEN, i);
 	for (i = 0; i < rounds; i++)
-		if ((d = run(nst, per_read, nsess, reads)) < best)
+		if ((d = run(nst, per_read, nsess, reads, sm)) < best)
 			best = d;
 	printf("session: %u stanzas of %d B, each way, %u per read, "
-	    "%u sessions, best of %u\n", nst, STANZA_LEN, per_read, nsess,
-	    rounds);
+	    "%u sessions, best of %u%s\n", nst, STANZA_LEN, per_read, nsess,
+	    rounds, sm ? ", sm-handback" : "");
 	printf("session: %.0f ns per stanza (round trip), %.0f stanzas/s\n",
 	    nst ? best * 1e9 / nst : 0., nst ? nst / best : 0.);
 	free(reads);

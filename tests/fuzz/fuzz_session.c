@@ -7,7 +7,9 @@
  *    stanza boundaries, well-formed composed XML), and nothing follows the
  *    close tag, nor any shutdown;
  *  - no action after CLOSE;
- *  - rule 5: every complete stanza read is forwarded, bounced or counted;
+ *  - rule 5: every complete stanza read is forwarded, handed back, bounced
+ *    or counted (stream management on C's behalf when bit 5 of the first
+ *    byte is set: SM fragments below, and C's TCP acknowledgements);
  *  - every <stream:features> C gets is one S sent, byte for byte, with its
  *    <starttls/> children cut out if and only if hide_starttls is on
  *    (bit 4 of the first byte).
@@ -53,6 +55,14 @@ static const char *fragments[] = {
 	    "xmpp-tls'/>",
 	"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
 	"</stream:features>",
+	"<stream:features><sm xmlns='urn:xmpp:sm:3'/></stream:features>",
+	"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-"
+	    "bind'/></iq>",
+	"<iq type='result' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-"
+	    "bind'><jid>c@a.example/r</jid></bind></iq>",
+	"<failed xmlns='urn:xmpp:sm:3'/>", "<a xmlns='urn:xmpp:sm:3' h='1'/>",
+	"<a xmlns='urn:xmpp:sm:3' h='4294967295'/>",
+	"<enable xmlns='urn:xmpp:sm:3'/>",
 };
 #define NFRAG (sizeof(fragments) / sizeof(fragments[0]))
 
@@ -190,10 +200,11 @@ check_accounting(const struct sg_session_stats *st)
 	int x;
 
 	for (x = 0; x < 2; x++) {
-		uint64_t rw = x == SG_SERVER ? st->rewritten : 0;
+		uint64_t rw = x == SG_SERVER ? st->rewritten +
+		    st->handed_back : 0;
 
 		if (st->stanzas_in[x] != st->stanzas_out[1 - x] +
-		    st->bounced[x] + st->undeliverable[x] + rw)
+		    st->bounced[x] + st->undeliverable[x] + st->sm_own[x] + rw)
 			abort();
 	}
 }
@@ -301,7 +312,7 @@ step(struct world *w, const uint8_t *p, size_t len)
 	enum sg_side side = (p[0] & 1) ? SG_SERVER : SG_CLIENT;
 	unsigned arg = len > 1 ? p[1] : 0;
 
-	switch ((p[0] >> 1) % 10) {
+	switch ((p[0] >> 1) % 11) {
 	case 0:
 	case 1:
 	case 2: {
@@ -345,6 +356,11 @@ step(struct world *w, const uint8_t *p, size_t len)
 		else
 			sg_session_on_force_close(w->s, w->now);
 		return (2);
+	case 9:
+		/* C's TCP acknowledged a part of what it was written. */
+		sg_session_on_acked(w->s, w->view[SG_CLIENT].log.len * arg / 255,
+		    w->now);
+		return (2);
 	default:
 		write_some(w, SG_CLIENT, SIZE_MAX);
 		write_some(w, SG_SERVER, SIZE_MAX);
@@ -372,6 +388,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.server_first = size > 0 && (data[0] & 4);
 	p.rewrite_idle_errors = size > 0 && (data[0] & 8);
 	p.hide_starttls = size > 0 && (data[0] & 16);
+	p.sm_handback = size > 0 && (data[0] & 32);
 	p.high_water = 2048;
 	p.low_water = 512;
 	w.now = 1;

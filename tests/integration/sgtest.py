@@ -511,6 +511,10 @@ def stream_error(cond):
             "/></stream:error>" % cond).encode()
 
 
+# What the daemon tells a client when the service stops (SIGTERM).
+STOP = stream_error("system-shutdown") + CLOSE
+
+
 def split_stream(data):
     """Parse what one peer received: a stream header, stanzas, maybe the
     close tag.  Returns (header_attrs, [(name, attrs, raw_bytes)], closed).
@@ -763,6 +767,14 @@ def start_proxy(ctx, upstream_addr, *opts, host=LOOPBACK, **kw):
                 continue
             raise
     raise TestFailure("no free port")
+
+
+def proxy_and_upstream(ctx, *opts):
+    """An upstream and stanzaguard in front of it, with no periodic totals
+    lines: (daemon, port, upstream)."""
+    up = ctx.upstream()
+    d, port = start_proxy(ctx, up.addr, "--stats-interval=0", *opts)
+    return d, port, up
 
 
 def answer_shutdown(c, s, errors):

@@ -19,37 +19,19 @@ import signal
 import threading
 import time
 
-from sgtest import (CLOSE, SM_ENABLE, TestFailure, check, server_header,
-                    client_header, sm_enabled, start_proxy, stream_error,
-                    timeout)
+from sgtest import (CLOSE, SM_ENABLE, STOP, TestFailure, check, server_header,
+                    client_header, sm_enabled, stream_error, timeout)
+from sgtest import proxy_and_upstream as _proxy
 from xmpppeer import expect_next as _get, expect_wire as _wire
-from xmpppeer import (assert_ends_with_close_then_eof, assert_no_reset,
-                      check_bounce, fields, header, iq_get, msg, open_pair,
-                      parse_stanzas, pres, session_end, wait)
+from xmpppeer import session_end_clean as _end
+from xmpppeer import (assert_ends_with_close_then_eof, check_bounce, fields,
+                      header, iq_get, msg, open_pair, parse_stanzas, pres,
+                      wait)
 
 ALICE = "alice@example.com/c"       # the user behind C
 BOB = "bob@example.com/r"           # someone whose stanzas S routes to C
 CH = client_header()
 SH = server_header()
-
-
-def _proxy(ctx, *opts):
-    """An upstream and stanzaguard in front of it: (daemon, port, up)."""
-    up = ctx.upstream()
-    d, port = start_proxy(ctx, up.addr, "--stats-interval=0", *opts)
-    return d, port, up
-
-
-
-
-
-
-def _end(d, c, *peers):
-    """The session-end record of c's session, once no reset is pending
-    on any of the peers."""
-    rec = session_end(d, c)
-    assert_no_reset(c, *peers)
-    return rec
 
 
 def _named(rec, item):
@@ -352,9 +334,6 @@ def test_stanza_timeout_slowloris(ctx):
 
 # ---------------------------------------------------------------- SIGTERM
 
-STOP = stream_error("system-shutdown") + CLOSE
-
-
 @timeout(30)
 def test_sigterm_closes_every_session(ctx):
     """SIGTERM: each of 3 clients gets <system-shutdown/> and the tag,
@@ -506,7 +485,7 @@ def test_sm_resumable_vanish_passes_plain_disconnect(ctx):
 def test_sm_not_resumable_idle_no_bounce(ctx):
     """With stream management on (not resumable) and undeliverable=auto,
     S's message after the idle tag to C is not bounced but logged
-    undeliverable by id; sm=yes."""
+    undeliverable by id; sm=client."""
     d, port, up = _proxy(ctx, "--idle-timeout=1s", "--close-timeout=10s")
     c, s = open_pair(ctx, port, up)
     enable = b"<enable xmlns='urn:xmpp:sm:3'/>"
@@ -527,7 +506,7 @@ def test_sm_not_resumable_idle_no_bounce(ctx):
     _wire(s, CH + enable + CLOSE)
     _wire(c, SH + en + CLOSE)
     rec = _end(d, c, s)
-    fields(rec, close="idle", sm="yes", bounced_to_s=0, bounced_to_c=0,
+    fields(rec, close="idle", sm="client", bounced_to_s=0, bounced_to_c=0,
            undeliverable_s=1, undeliverable_c=0, c_closed="yes",
            s_closed="yes")
     _named(rec, "s2c:message:s-unbounced:chat")

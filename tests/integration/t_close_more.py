@@ -1,16 +1,17 @@
 """Close-engine scenarios that first showed the daemon contradicting the
 spec (spec/close-handshake.md): a session forced at drain-timeout, and bad
 XML before the client's stream header.  Both are fixed; kept apart from
-t_close.py only because they share its helpers by import.
+t_close.py, with the same helpers (sgtest.py, xmpppeer.py).
 """
 
 import os
 import signal
 import sys
 
-from sgtest import CLOSE, check, client_header, stream_error, timeout
-from t_close import STOP, SH, _end, _get, _proxy, _wire
-from xmpppeer import accept, connect, fields, open_pair, wait
+from sgtest import (CLOSE, STOP, check, client_header, proxy_and_upstream,
+                    server_header, stream_error, timeout)
+from xmpppeer import (accept, connect, expect_next, expect_wire, fields,
+                      open_pair, session_end_clean, wait)
 
 
 @timeout(30)
@@ -23,16 +24,17 @@ def test_sigterm_forced_session_closes_server_with_tag(ctx):
     # sessions still open at drain-timeout "are closed as in the
     # close-timeout row", and the idle procedure, when C's close timeout
     # passes, relays a close tag to S.
-    d, port, up = _proxy(ctx, "--drain-timeout=1s", "--close-timeout=30s")
+    d, port, up = proxy_and_upstream(ctx, "--drain-timeout=1s",
+                                     "--close-timeout=30s")
     c, s = open_pair(ctx, port, up)
     d.signal(signal.SIGTERM)
-    _get(c, STOP)           # C never answers
+    expect_next(c, STOP)           # C never answers
     check(d.wait_exit(wait()) == 0, "exit status %s" % d.proc.returncode)
     fields(d.wait_for(event="stopped"), closed_clean=0, forced=1)
     c.finish()
-    _wire(c, SH + STOP)
+    expect_wire(c, server_header() + STOP)
     s.finish()
-    _wire(s, client_header() + CLOSE)
+    expect_wire(s, client_header() + CLOSE)
 
 
 @timeout(30)
@@ -43,7 +45,7 @@ def test_bad_xml_dtd_before_header(ctx):
     # + stream error it sends to a peer when it must refuse a session
     # (limits, bad XML, ...)") and the bad-XML row ("Stream error to the
     # peer that sent it (<restricted-xml/>...), close tag").
-    d, port, up = _proxy(ctx, "--close-timeout=10s")
+    d, port, up = proxy_and_upstream(ctx, "--close-timeout=10s")
     c = connect(ctx, port)
     c.send(b"<?xml version='1.0'?><!DOCTYPE stream:stream "
            b"[<!ENTITY x 'y'>]>" +
@@ -57,7 +59,7 @@ def test_bad_xml_dtd_before_header(ctx):
     c.finish()
     s.finish_without_tag(b"")   # S was never sent a header: nothing
     s.shutdown_write()          # and S hangs up too, as peers do
-    fields(_end(d, c, s), close="bad-xml")
+    fields(session_end_clean(d, c, s), close="bad-xml")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import time
 from sgtest import (CLOSE, LOOPBACK, check, client_header, random_stanzas,
                     rng_for, server_header, split_stream, start_proxy,
                     timeout)
+from sgtest import proxy_and_upstream as _proxy
 from xmpppeer import expect_next as _get, expect_wire as _wire
 from xmpppeer import (assert_no_reset, fields, iq_get, msg, open_pair,
                       parse_stanzas, session_end, wait)
@@ -32,16 +33,6 @@ ALICE = "alice@example.com/c"
 BOB = "bob@example.com/r"
 CH = client_header()
 SH = server_header()
-
-
-def _proxy(ctx, *opts):
-    up = ctx.upstream()
-    d, port = start_proxy(ctx, up.addr, "--stats-interval=0", *opts)
-    return d, port, up
-
-
-
-
 
 
 def _reset(peer):

@@ -2,9 +2,9 @@
 
 import signal
 
-from sgtest import (CLOSE, LOOPBACK, answer_shutdown_all, check,
+from sgtest import (CLOSE, LOOPBACK, STOP, answer_shutdown_all, check,
                     close_politely, free_port, hostport, message,
-                    open_session, start_proxy, stream_error, timeout)
+                    open_session, start_proxy, timeout)
 
 
 @timeout(60)
@@ -42,7 +42,7 @@ def test_sigterm_server_first(ctx):
     check(c.recv_exact(len(m)) == m, "S's last stanza before its tag")
     s.send(CLOSE)
     got = c.recv_until(CLOSE)
-    want = stream_error("system-shutdown") + CLOSE
+    want = STOP
     check(got == want, "C got %r, want %r" % (got, want))
     c.send(CLOSE)
     c.expect_eof()

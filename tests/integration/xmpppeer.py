@@ -251,6 +251,14 @@ def session_end(d, c, timeout=None):
         time.sleep(0.02)
 
 
+def session_end_clean(d, c, *peers):
+    """The session-end record of c's session, once no reset is pending on
+    any of the peers."""
+    rec = session_end(d, c)
+    assert_no_reset(c, *peers)
+    return rec
+
+
 def fields(rec, **want):
     """Every key=value of want is in the log record (values compared as
     strings)."""

@@ -1,35 +1,45 @@
 #!/bin/sh
-# stanzaguard's units under a real systemd as PID 1 (as root):
-#   tests/systemd/boot.sh ./stanzaguard
+# stanzaguard's package and units under a real systemd as PID 1 (as root):
+#   tests/systemd/boot.sh stanzaguard_V_ARCH.deb stanzaguard_V2_ARCH.deb
+# (make deb; the second a higher version, for the upgrade).
 # A minimal Debian 12 root, made once by debootstrap and kept in
 # build/bootroot, is booted by systemd-nspawn with a throwaway overlay over
 # it (--volatile=overlay: the cached root is never written), its own
 # network namespace (loopback only, so 5222/5269 of the example config
-# clash with nothing on this machine), and `make install PREFIX=/usr/local`
-# bound in.  A oneshot unit inside runs tests/systemd/boot_inside.sh
-# (enable, socket activation, sandbox, watchdog, reload, restart, crash,
-# stop, journal), writes its lines to a bound folder and powers the container
-# off.  Every wait is bounded; the container is gone when this ends.
+# clash with nothing on this machine), and both packages bound in.  A
+# oneshot unit inside runs tests/systemd/boot_inside.sh (apt-get install
+# of the first package, socket activation, sandbox, watchdog, reload,
+# restart, the upgrade to the second, crash, stop, journal, apt-get
+# purge), writes its lines to a bound folder and powers the container off.
+# Every wait is bounded; the container is gone when this ends.
+#
+# The container has no network, so apt there installs the package from its
+# file alone: the root gets the package's dependencies (its Depends:) at
+# debootstrap time, and is made anew when they change.
 #
 # The mirror for debootstrap is the one apt uses here (read from
 # /etc/apt/sources.list and sources.list.d at run time), or SG_MIRROR.
 # SG_BOOTROOT moves the cached root; delete it to make it anew.
 set -u
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-	echo "usage: $0 path/to/stanzaguard" >&2
+if [ $# -ne 2 ] || [ ! -f "$1" ] || [ ! -f "$2" ]; then
+	echo "usage: $0 stanzaguard_V_ARCH.deb stanzaguard_V2_ARCH.deb" >&2
 	exit 2
 fi
-BIN=$(realpath "$1")
+DEB=$(realpath "$1")
+NEWDEB=$(realpath "$2")
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 SUITE=bookworm
-# systemd as PID 1, the daemon's libraries, python3 for the peers.
-PKGS=systemd,systemd-sysv,dbus
-PKGS=$PKGS,libev4,libexpat1,libinih1,libsystemd0,libssl3,python3
+# systemd as PID 1, python3 for the peers, and the package's dependencies
+# (the first of each alternative, without its version).
+PKGS=systemd,systemd-sysv,dbus,python3
+PKGS=$PKGS$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' |
+    sed 's/|.*//; s/(.*)//; s/[[:space:]]//g; /^$/d' | sort -u |
+    sed 's/^/,/' | tr -d '\n')
 ROOTFS=${SG_BOOTROOT:-$ROOT/build/bootroot}
 STAMP=$ROOTFS/.sg-bootroot
-# The container's run takes about 18 s (up to 15 of them waiting for a
+# The container's run takes about 25 s (up to 15 of them waiting for a
 # watchdog ping); these are only the bounds.
 INSIDE_TIMEOUT=180
 BOOT_TIMEOUT=240
@@ -121,13 +131,11 @@ ensure_root()
 	echo "boot: debootstrap took $(($(date +%s) - t0)) s"
 }
 
-# `make install` into a staging folder, then the binary under test.
+# The packages to bind in, and the unit that runs the test.
 stage()
 {
-	make -s -C "$ROOT" install DESTDIR="$TMP/stage" PREFIX=/usr/local \
-	    >"$TMP/install.log" 2>&1 || return 1
-	install -m 755 "$BIN" "$TMP/stage/usr/local/sbin/stanzaguard"
-	mkdir -p "$TMP/out"
+	mkdir -p "$TMP/debs" "$TMP/out"
+	cp "$DEB" "$NEWDEB" "$TMP/debs/"
 	# The test, started by PID 1 once the system is up; either way it
 	# ends, the container powers off.
 	cat >"$TMP/sg-boot-test.service" <<-EOF
@@ -140,6 +148,7 @@ stage()
 	[Service]
 	Type=oneshot
 	ExecStart=/bin/sh -c 'sh /sgtest/boot_inside.sh /out \\
+	    /sgdeb/$(basename "$DEB") /sgdeb/$(basename "$NEWDEB") \\
 	    >/out/result.log 2>&1; echo \$\$? >/out/status'
 	TimeoutStartSec=$INSIDE_TIMEOUT
 	EOF
@@ -152,8 +161,7 @@ boot()
 	    --directory="$ROOTFS" --machine="$MACHINE" --boot \
 	    --register=no --keep-unit --private-network --volatile=overlay \
 	    --console=pipe \
-	    --bind-ro="$TMP/stage/usr/local:/usr/local" \
-	    --bind="$TMP/stage/etc/stanzaguard:/etc/stanzaguard" \
+	    --bind-ro="$TMP/debs:/sgdeb" \
 	    --bind-ro="$HERE:/sgtest" \
 	    --bind="$TMP/out:/out" \
 	    --bind-ro="$TMP/sg-boot-test.service:$UNIT" \
@@ -174,7 +182,7 @@ main()
 	done
 	ensure_root
 	TMP=$(mktemp -d /tmp/sg-boot.XXXXXX)
-	stage || { cat "$TMP/install.log" >&2; die "make install failed"; }
+	stage
 	echo "boot: systemd-nspawn --boot $ROOTFS (machine $MACHINE)"
 	t0=$(date +%s)
 	boot

@@ -1,16 +1,24 @@
 #!/bin/sh
 # The half of tests/systemd/boot.sh that runs inside the booted container,
 # as a oneshot unit of its systemd (PID 1), root, no sandbox of its own:
-#   sh /sgtest/boot_inside.sh OUTDIR
-# stanzaguard is installed by `make install` (PREFIX=/usr/local, bound
-# at /usr/local, its config at /etc/stanzaguard) with the shipped units
-# unchanged; the example config's [c2s] relays 127.0.0.1:5222 to
-# 127.0.0.1:5322, where xmpp_peer.py plays the upstream.  One "ok:" or
-# "FAIL:" line per property on stdout; the container's network namespace
-# is its own (loopback only).  Every wait is bounded.
+#   sh /sgtest/boot_inside.sh OUTDIR DEB NEWDEB
+# stanzaguard is installed from its package DEB (make deb) by apt-get, as
+# an admin would: the binary in /usr/sbin, the shipped units, the example
+# config as the conffile /etc/stanzaguard/stanzaguard.conf, whose [c2s]
+# relays 127.0.0.1:5222 to 127.0.0.1:5322, where xmpp_peer.py plays the
+# upstream.  Midway the package is upgraded to NEWDEB, a higher version,
+# and at the end purged.  One "ok:" or "FAIL:" line per property on
+# stdout; the container's network namespace is its own (loopback only), so
+# apt installs from the files alone.  Every wait is bounded.
 set -u
 
-OUT=${1:-/out}
+if [ $# -ne 3 ]; then
+	echo "usage: $0 OUTDIR DEB NEWDEB" >&2
+	exit 2
+fi
+OUT=$1
+DEB=$2
+NEWDEB=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 PEER="$PY $HERE/xmpp_peer.py"
@@ -18,6 +26,7 @@ SVC=stanzaguard.service
 SOCK=stanzaguard.socket
 CONF=/etc/stanzaguard/stanzaguard.conf
 TMP=$(mktemp -d /tmp/sg-boot.XXXXXX)
+export DEBIAN_FRONTEND=noninteractive
 PIDS=""
 
 cleanup()
@@ -194,19 +203,34 @@ pid1_said()
 }
 
 # ---------------------------------------------------------------------------
-# The units as installed, enabled like a user would, the socket alone
-# started: nothing runs until the first client comes.
-t_enable()
+# apt-get install of the package: both units enabled by its postinst, the
+# socket alone started: systemd listens, nothing runs until the first
+# client comes.
+t_install()
 {
-	if systemctl enable "$SOCK" "$SVC" >"$TMP/enable.log" 2>&1 &&
-	    [ "$(systemctl is-enabled "$SVC")" = enabled ] &&
-	    [ "$(systemctl is-enabled "$SOCK")" = enabled ]; then
-		pass "systemctl enable stanzaguard.socket stanzaguard.service"
+	cp /etc/passwd /etc/group /etc/shadow "$TMP/"
+	if timeout 120 apt-get install -y -q "$DEB" >"$TMP/install.log" 2>&1 &&
+	    [ "$(pkg_status)" = "install ok installed $(deb_version "$DEB")" ]
+	then
+		pass "apt-get install $(basename "$DEB"): $(pkg_status)"
 	else
-		fail "systemctl enable"
-		show "$TMP/enable.log"
+		fail "apt-get install $(basename "$DEB"): '$(pkg_status)'"
+		show "$TMP/install.log"
 	fi
-	systemctl start "$SOCK"
+	if dpkg-query -W -f='${Conffiles}\n' stanzaguard | grep -q " $CONF "; then
+		pass "$CONF is a conffile"
+	else
+		fail "$CONF is no conffile:" \
+		    "'$(dpkg-query -W -f='${Conffiles}' stanzaguard)'"
+	fi
+	if [ "$(systemctl is-enabled "$SVC")" = enabled ] &&
+	    [ "$(systemctl is-enabled "$SOCK")" = enabled ]; then
+		pass "the package enabled stanzaguard.socket and" \
+		    "stanzaguard.service"
+	else
+		fail "enabled: service $(systemctl is-enabled "$SVC")," \
+		    "socket $(systemctl is-enabled "$SOCK")"
+	fi
 	if wait_for 10 is_prop "$SOCK" SubState listening &&
 	    is_listening 5222 && is_listening 5269 &&
 	    is_prop "$SVC" ActiveState inactive &&
@@ -218,6 +242,17 @@ t_enable()
 		    "service $(prop "$SVC" ActiveState), 5222 held by" \
 		    "'$(listener_pids 5222)'"
 	fi
+}
+
+# The package's state and version as dpkg has them.
+pkg_status()
+{
+	dpkg-query -W -f='${Status} ${Version}' stanzaguard 2>/dev/null
+}
+
+deb_version()
+{
+	dpkg-deb -f "$1" Version
 }
 
 # The first client starts the service through the socket and is relayed.
@@ -448,6 +483,96 @@ t_restart()
 	MAIN=$new
 }
 
+# The upgrade to NEWDEB with a session open and the conffile edited: dpkg
+# keeps the edit; the postinst restarts the service, whose old daemon
+# drains the session (the held client answers the close handshake only
+# when told) while a new client connects to the port that the socket unit
+# kept, and the new daemon, the new binary, serves it.
+t_upgrade()
+{
+	echo "# edited by boot_inside.sh" >>"$CONF"
+	upstream upgrade 2
+	rm -f "$TMP/uheld.relayed" "$TMP/uheld.answer" "$TMP/ulate.connected"
+	$PEER --timeout 90 client --port 5222 \
+	    --relayed-file "$TMP/uheld.relayed" \
+	    --shutdown --answer-after "$TMP/uheld.answer" \
+	    >"$TMP/upgrade-held.log" 2>&1 &
+	held=$!
+	PIDS="$PIDS $held"
+	if ! wait_for 10 is_file "$TMP/uheld.relayed"; then
+		fail "upgrade: the held session did not start"
+		show "$TMP/upgrade-held.log" "$TMP/upgrade-upstream.log"
+		return
+	fi
+	timeout 120 apt-get install -y -q "$NEWDEB" >"$TMP/upgrade.log" 2>&1 &
+	apt=$!
+	PIDS="$PIDS $apt"
+	if ! wait_for 60 is_prop "$SVC" ActiveState deactivating; then
+		fail "upgrade: the service was never restarted (now" \
+		    "$(prop ActiveState))"
+		show "$TMP/upgrade.log"
+		return
+	fi
+	$PEER --timeout 90 client --port 5222 \
+	    --connected-file "$TMP/ulate.connected" \
+	    >"$TMP/upgrade-late.log" 2>&1 &
+	late=$!
+	PIDS="$PIDS $late"
+	if wait_for 10 is_file "$TMP/ulate.connected" &&
+	    is_prop "$SVC" ActiveState deactivating &&
+	    [ "$(prop MainPID)" = "$MAIN" ]; then
+		pass "upgrade: a client connects while the old daemon drains" \
+		    "(stanzaguard.socket kept the port)"
+	else
+		fail "upgrade: no connection during the drain (state" \
+		    "$(prop ActiveState), MainPID $(prop MainPID))"
+		show "$TMP/upgrade-late.log"
+	fi
+	: >"$TMP/uheld.answer"
+	if wait_pid 20 "$held"; then
+		pass "upgrade: the open session got <system-shutdown/>," \
+		    "then the close tag"
+	else
+		fail "upgrade: the open session"
+		show "$TMP/upgrade-held.log"
+	fi
+	if wait_pid 30 "$late" && wait_pid 10 "$UP_PID"; then
+		pass "upgrade: the client that came meanwhile is served by" \
+		    "the new daemon, not refused"
+	else
+		fail "upgrade: the client that came meanwhile"
+		show "$TMP/upgrade-late.log" "$TMP/upgrade-upstream.log"
+	fi
+	if wait_pid 120 "$apt" &&
+	    [ "$(pkg_status)" = "install ok installed $(deb_version "$NEWDEB")" ]
+	then
+		pass "apt-get install $(basename "$NEWDEB"): $(pkg_status)"
+	else
+		fail "upgrade to $(basename "$NEWDEB"): '$(pkg_status)'"
+		show "$TMP/upgrade.log"
+	fi
+	if grep -q '^# edited by boot_inside.sh$' "$CONF" &&
+	    ! ls /etc/stanzaguard/*.dpkg-* >/dev/null 2>&1; then
+		pass "upgrade: the edited conffile is kept as it was"
+	else
+		fail "upgrade: the conffile's edit is gone"
+		ls -l /etc/stanzaguard
+	fi
+	new=$(prop MainPID)
+	# The old daemon's binary was replaced: its exe link says (deleted).
+	exe=$(readlink "/proc/$new/exe" 2>/dev/null)
+	if wait_for 10 is_running && [ "$new" != "$MAIN" ] &&
+	    [ "$new" != 0 ] && [ "$exe" = /usr/sbin/stanzaguard ] &&
+	    [ "$(prop NRestarts)" = 0 ]; then
+		pass "upgrade: restarted, the new binary runs" \
+		    "(MainPID $MAIN -> $new, $exe)"
+	else
+		fail "upgrade: state $(prop ActiveState)/$(prop SubState)," \
+		    "MainPID $MAIN -> $new ($exe), NRestarts $(prop NRestarts)"
+	fi
+	MAIN=$new
+}
+
 # A crash (SIGKILL): Restart=on-failure starts a new daemon after
 # RestartSec=1s on the socket that systemd kept, and it relays.
 t_crash()
@@ -521,13 +646,14 @@ t_journal()
 	journalctl --no-pager -o cat -u "$SVC" >"$TMP/unit.log" 2>&1
 	starts=$(grep -c 'session-start' "$TMP/unit.log")
 	ends=$(grep -c 'session-end' "$TMP/unit.log")
-	# activation 1, reload 1, broken reload 1, restart 2, crash 1, stop 1
-	if [ "$starts" -ge 7 ] && [ "$ends" -ge 7 ]; then
+	# activation 1, reload 1, broken reload 1, restart 2, upgrade 2,
+	# crash 1, stop 1
+	if [ "$starts" -ge 9 ] && [ "$ends" -ge 9 ]; then
 		pass "journalctl -u stanzaguard: $starts session-start," \
 		    "$ends session-end lines"
 	else
 		fail "journalctl -u stanzaguard: $starts session-start," \
-		    "$ends session-end lines (want 7 each)"
+		    "$ends session-end lines (want 9 each)"
 		show "$TMP/unit.log"
 	fi
 	if grep 'session-end' "$TMP/unit.log" | grep -q 'shutdown'; then
@@ -545,20 +671,92 @@ t_journal()
 	fi
 }
 
+# apt-get purge with a session open: the prerm stops the units (the
+# session gets the close handshake), and nothing is left behind: no file
+# named after stanzaguard, no unit, no enablement link, no user, no port.
+t_purge()
+{
+	upstream purge 1
+	rm -f "$TMP/purge.relayed"
+	$PEER --timeout 30 client --port 5222 \
+	    --relayed-file "$TMP/purge.relayed" \
+	    --shutdown >"$TMP/purge-client.log" 2>&1 &
+	cl=$!
+	PIDS="$PIDS $cl"
+	if ! wait_for 10 is_file "$TMP/purge.relayed"; then
+		fail "purge: the session did not start"
+		show "$TMP/purge-client.log" "$TMP/purge-upstream.log"
+	fi
+	# The search below, before the purge: it must see the package's files
+	# and the links that enable its units, or its empty answer proves
+	# nothing.
+	find / /run -xdev -name '*stanzaguard*' >"$TMP/before.txt" 2>/dev/null
+	before=$(wc -l <"$TMP/before.txt")
+	if ! grep -qx /usr/sbin/stanzaguard "$TMP/before.txt" ||
+	    ! grep -qx /etc/systemd/system/sockets.target.wants/$SOCK \
+	    "$TMP/before.txt"; then
+		fail "purge: find does not see the installed package"
+		sed 's/^/    /' "$TMP/before.txt"
+	fi
+	if timeout 120 apt-get purge -y -q stanzaguard >"$TMP/purge.log" 2>&1 &&
+	    ! dpkg-query -W -f='${Status}' stanzaguard 2>/dev/null |
+	    grep -q installed; then
+		pass "apt-get purge stanzaguard"
+	else
+		fail "apt-get purge stanzaguard: '$(pkg_status)'"
+		show "$TMP/purge.log"
+	fi
+	if wait_pid 10 "$cl" && wait_pid 10 "$UP_PID"; then
+		pass "purge: the open session got <system-shutdown/>," \
+		    "then the close tag"
+	else
+		fail "purge: the open session"
+		show "$TMP/purge-client.log" "$TMP/purge-upstream.log"
+	fi
+	# The root is one file system (the overlay), /run and /tmp others.
+	find / /run -xdev -name '*stanzaguard*' >"$TMP/left.txt" 2>/dev/null
+	if [ ! -s "$TMP/left.txt" ] && [ ! -e /etc/stanzaguard ]; then
+		pass "purge: no file named stanzaguard left ($before before)," \
+		    "no /etc/stanzaguard"
+	else
+		fail "purge: left behind:"
+		sed 's/^/    /' "$TMP/left.txt"
+	fi
+	units=$(systemctl list-unit-files --no-legend 'stanzaguard*' | wc -l)
+	if [ "$units" = 0 ] && is_prop "$SVC" LoadState not-found &&
+	    is_prop "$SOCK" LoadState not-found && ! is_listening 5222 &&
+	    ! is_listening 5269; then
+		pass "purge: no unit left (not-found), 5222 and 5269 closed"
+	else
+		fail "purge: $units unit files, service" \
+		    "$(prop "$SVC" LoadState), socket $(prop "$SOCK" LoadState)"
+	fi
+	if cmp -s /etc/passwd "$TMP/passwd" && cmp -s /etc/group "$TMP/group" &&
+	    cmp -s /etc/shadow "$TMP/shadow" &&
+	    ! getent passwd stanzaguard >/dev/null; then
+		pass "purge: /etc/passwd, group and shadow as before the install"
+	else
+		fail "purge: a user or group was left behind"
+		diff "$TMP/passwd" /etc/passwd
+	fi
+}
+
 main()
 {
 	echo "(inside: systemd $(systemctl --version | sed -n '1s/^systemd //p')," \
 	    "$(systemd-detect-virt) container, PID 1 $(cat /proc/1/comm))"
-	t_enable
+	t_install
 	t_activation
 	t_sandbox
 	t_watchdog
 	t_reload
 	t_reload_bad
 	t_restart
+	t_upgrade
 	t_crash
 	t_stop
 	t_journal
+	t_purge
 	journalctl --no-pager -b >"$OUT/journal.log" 2>&1
 }
 

@@ -4,6 +4,7 @@
 #include <check.h>
 
 #include "bq.h"
+#include "bqpriv.h"
 #include "suites.h"
 
 /* Read the whole queue through sg_bq_peek, as writev would. */

@@ -15,7 +15,9 @@
 #include <check.h>
 
 #include "config.h"
+#include "confopt.h"
 #include "suites.h"
+#include "tracker.h"
 
 #define ERRLEN	1024
 
@@ -85,7 +87,8 @@ member(const struct sg_config *c, const struct sg_session_options *o,
 {
 	static const char *const names[] = { "idle-timeout", "close-timeout",
 	    "stanza-timeout", "connect-timeout", "close-order",
-	    "undeliverable", "rewrite-idle-errors", "max-stanza-size",
+	    "undeliverable", "sm-handback", "rewrite-idle-errors",
+	    "max-stanza-size",
 	    "max-depth", "max-attributes", "max-name-length",
 	    "max-attribute-length", "high-water", "low-water",
 	    "max-connections", "stats-interval", "drain-timeout", "watchdog",
@@ -93,7 +96,8 @@ member(const struct sg_config *c, const struct sg_session_options *o,
 	    "upstream-tls-verify", "send-proxy", "accept-proxy" };
 	const uint64_t v[] = { o->idle_timeout_ms, o->close_timeout_ms,
 	    o->stanza_timeout_ms, o->connect_timeout_ms, o->close_order,
-	    o->undeliverable, (uint64_t)o->rewrite_idle_errors, o->max_stanza,
+	    o->undeliverable, (uint64_t)o->sm_handback,
+	    (uint64_t)o->rewrite_idle_errors, o->max_stanza,
 	    o->max_depth, o->max_attrs, o->max_name, o->max_value,
 	    o->high_water, o->low_water, c->max_connections,
 	    c->stats_interval_ms, c->drain_timeout_ms, c->watchdog,
@@ -109,13 +113,24 @@ member(const struct sg_config *c, const struct sg_session_options *o,
 	return (0);
 }
 
+/*
+ * Row i of the option table (private to the configuration, read here to
+ * hold the docs to it), or NULL past the last row.
+ */
+static const struct sg_confopt_info *
+option_at(size_t i)
+{
+
+	return (i < SG_CONFOPT_N ? &sg_confopt_rows[i].info : NULL);
+}
+
 static int
 is_global(const char *name)
 {
 	size_t i;
-	const struct sg_config_option *o;
+	const struct sg_confopt_info *o;
 
-	for (i = 0; (o = sg_config_option_at(i)) != NULL; i++)
+	for (i = 0; (o = option_at(i)) != NULL; i++)
 		if (strcmp(o->name, name) == 0)
 			return (strcmp(o->scope, "global") == 0);
 	ck_abort_msg("no option %s", name);
@@ -128,10 +143,15 @@ START_TEST(test_defaults)
 		{ "idle-timeout", 300000 }, { "close-timeout", 5000 },
 		{ "stanza-timeout", 30000 }, { "connect-timeout", 10000 },
 		{ "close-order", SG_CLOSE_CLIENT_FIRST },
-		{ "undeliverable", SG_UNDELIVERABLE_AUTO },
-		{ "rewrite-idle-errors", 0 }, { "max-stanza-size", 262144 },
-		{ "max-depth", 64 }, { "max-attributes", 64 },
-		{ "max-name-length", 1024 }, { "max-attribute-length", 65536 },
+		{ "undeliverable", SG_POLICY_AUTO },
+		{ "sm-handback", 1 },
+		{ "rewrite-idle-errors", 0 },
+		/* The tracker's own defaults: one source, lib/trackdefs.h. */
+		{ "max-stanza-size", SG_TRACKER_DEFAULT_MAX_STANZA },
+		{ "max-depth", SG_TRACKER_DEFAULT_MAX_DEPTH },
+		{ "max-attributes", SG_TRACKER_DEFAULT_MAX_ATTRS },
+		{ "max-name-length", SG_TRACKER_DEFAULT_MAX_NAME },
+		{ "max-attribute-length", SG_TRACKER_DEFAULT_MAX_VALUE },
 		{ "high-water", 1048576 }, { "low-water", 262144 },
 		{ "max-connections", 10000 }, { "stats-interval", 60000 },
 		{ "drain-timeout", 10000 }, { "watchdog", 1 },
@@ -162,7 +182,7 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(cfg->listeners[0].upstream_tls_name);
 	ck_assert_ptr_null(cfg->listeners[0].trusted_proxies);
 	/* Every row of the table is checked above, and nothing else. */
-	for (i = 0; sg_config_option_at(i) != NULL; i++)
+	for (i = 0; option_at(i) != NULL; i++)
 		;
 	ck_assert_uint_eq(i, sizeof(want) / sizeof(want[0]) + 7);
 	sg_config_free(cfg);
@@ -184,9 +204,9 @@ static const struct form {
 	{ "stanza-timeout", "45s", 45000 }, { "connect-timeout", "3", 3000 },
 	{ "close-order", "client-first", SG_CLOSE_CLIENT_FIRST },
 	{ "close-order", "server-first", SG_CLOSE_SERVER_FIRST },
-	{ "undeliverable", "auto", SG_UNDELIVERABLE_AUTO },
-	{ "undeliverable", "bounce", SG_UNDELIVERABLE_BOUNCE },
-	{ "undeliverable", "log", SG_UNDELIVERABLE_LOG },
+	{ "undeliverable", "auto", SG_POLICY_AUTO },
+	{ "undeliverable", "bounce", SG_POLICY_BOUNCE },
+	{ "undeliverable", "log", SG_POLICY_LOG },
 	{ "rewrite-idle-errors", "yes", 1 }, { "rewrite-idle-errors", "no", 0 },
 	{ "rewrite-idle-errors", "true", 1 },
 	{ "rewrite-idle-errors", "false", 0 },
@@ -704,13 +724,13 @@ table_range(const char *name, char *buf, size_t len)
  */
 START_TEST(test_man_page_lists_every_option)
 {
-	const struct sg_config_option *o;
+	const struct sg_confopt_info *o;
 	char *man = slurp("proxy/stanzaguard.conf.5"), *at, *end;
 	char want[128], range[64];
 	int numeric;
 	size_t i;
 
-	for (i = 0; (o = sg_config_option_at(i)) != NULL; i++) {
+	for (i = 0; (o = option_at(i)) != NULL; i++) {
 		snprintf(want, sizeof(want), "\n.It Cm %s ", o->name);
 		ck_assert_msg((at = strstr(man, want)) != NULL,
 		    "%s is not in stanzaguard.conf.5", o->name);
@@ -742,13 +762,13 @@ END_TEST
 /* The example shows every option, commented, with its default. */
 START_TEST(test_example_lists_every_option)
 {
-	const struct sg_config_option *o;
+	const struct sg_confopt_info *o;
 	struct sg_config *cfg;
 	char *ex = slurp("proxy/stanzaguard.conf.example"), want[128];
 	char path[512], err[ERRLEN];
 	size_t i;
 
-	for (i = 0; (o = sg_config_option_at(i)) != NULL; i++) {
+	for (i = 0; (o = option_at(i)) != NULL; i++) {
 		if (o->def[0] == '\0')
 			continue;
 		snprintf(want, sizeof(want), "\n#%s = %s\n", o->name, o->def);
@@ -772,12 +792,12 @@ END_TEST
 
 START_TEST(test_usage_lists_every_option)
 {
-	const struct sg_config_option *o;
+	const struct sg_confopt_info *o;
 	const char *u = sg_config_usage();
 	char want[128];
 	size_t i, len;
 
-	for (i = 0; (o = sg_config_option_at(i)) != NULL; i++) {
+	for (i = 0; (o = option_at(i)) != NULL; i++) {
 		snprintf(want, sizeof(want), "--%s=%s", o->name,
 		    strcmp(o->scope, "listener") == 0 ? "" : o->type);
 		ck_assert_msg(strstr(u, want) != NULL, "--help lacks %s",

@@ -206,6 +206,38 @@ START_TEST(test_ledger_packed_block)
 END_TEST
 
 /* Freed with records in it: no leak (check-san). */
+/* Newest first from the tail, oldest from the head; drop. */
+START_TEST(test_ledger_pop_drop_boundary)
+{
+	struct sg_ledger *l = sg_ledger_new();
+	struct sg_ledger_entry *e = malloc(sizeof(*e));
+	uint64_t end;
+	unsigned i;
+
+	ck_assert_int_eq(sg_ledger_last_end(l, &end), 0);
+	ck_assert_int_eq(sg_ledger_pop(l, e), 0);
+	for (i = 0; i < 40; i++)
+		push(l, i);
+	ck_assert_int_eq(sg_ledger_last_end(l, &end), 1);
+	ck_assert_uint_eq(end, 4000);
+	ck_assert_int_eq(sg_ledger_pop(l, e), 1);
+	ck_assert_str_eq(e->info.id, "m39");
+	ck_assert_uint_eq(e->end, 4000);
+	ck_assert_int_eq(e->bounce, 0);
+	ck_assert_ptr_null(e->info.type);
+	sg_ledger_written(l, 350);
+	sg_ledger_drop(l, 2);
+	ck_assert_uint_eq(sg_ledger_count(l), 34);
+	expect(l, e, 5);
+	ck_assert_int_eq(sg_ledger_pop(l, e), 1);
+	ck_assert_str_eq(e->info.id, "m38");
+	sg_ledger_drop(l, UINT64_MAX);
+	ck_assert_uint_eq(sg_ledger_count(l), 0);
+	free(e);
+	sg_ledger_free(l);
+}
+END_TEST
+
 START_TEST(test_ledger_free_with_records)
 {
 	struct sg_ledger *l = sg_ledger_new();
@@ -224,6 +256,7 @@ sg_suite_ledger(void)
 	TCase *tc = tcase_create("ledger");
 
 	tcase_add_test(tc, test_ledger_empty);
+	tcase_add_test(tc, test_ledger_pop_drop_boundary);
 	tcase_add_test(tc, test_ledger_ring_wraps_and_grows);
 	tcase_add_test(tc, test_ledger_reclaim_many_then_reuse);
 	tcase_add_test(tc, test_ledger_cut_and_absent);

@@ -15,6 +15,7 @@
 #include <check.h>
 
 #include "log.h"
+#include "logpriv.h"
 #include "suites.h"
 
 #define OUT	(16 * SG_LOG_BUF)

@@ -18,6 +18,7 @@ main(void)
 	srunner_add_suite(sr, sg_suite_ledger());
 	srunner_add_suite(sr, sg_suite_tracker());
 	srunner_add_suite(sr, sg_suite_session());
+	srunner_add_suite(sr, sg_suite_smback());
 	srunner_add_suite(sr, sg_suite_config());
 	srunner_add_suite(sr, sg_suite_log());
 	srunner_add_suite(sr, sg_suite_notify());

@@ -360,19 +360,21 @@ test_crc32c(const unsigned char *p, size_t len)
 	return (c ^ 0xffffffff);
 }
 
-/* The standard check value, and iSCSI's (RFC 3720, B.4) 32-byte vectors. */
+/*
+ * The standard check value, and iSCSI's (RFC 3720, B.4) 32-byte vectors:
+ * the computation the library's CRC is checked against below (its own is
+ * static, seen only through the headers it accepts and refuses).
+ */
 START_TEST(test_crc32c_vectors)
 {
 	unsigned char b[32];
 
 	ck_assert_uint_eq(test_crc32c((const unsigned char *)"123456789", 9),
 	    0xe3069283);
-	ck_assert_uint_eq(sg_proxyproto_crc32c("123456789", 9), 0xe3069283);
-	ck_assert_uint_eq(sg_proxyproto_crc32c("", 0), 0);
+	ck_assert_uint_eq(test_crc32c(b, 0), 0);
 	memset(b, 0, sizeof(b));
-	ck_assert_uint_eq(sg_proxyproto_crc32c(b, sizeof(b)), 0x8a9136aa);
+	ck_assert_uint_eq(test_crc32c(b, sizeof(b)), 0x8a9136aa);
 	memset(b, 0xff, sizeof(b));
-	ck_assert_uint_eq(sg_proxyproto_crc32c(b, sizeof(b)), 0x62a8ab43);
 	ck_assert_uint_eq(test_crc32c(b, sizeof(b)), 0x62a8ab43);
 }
 END_TEST

@@ -313,14 +313,14 @@ START_TEST(test_c2s_client_events)
 		STANZA("<presence/>", "<presence/>", PRESENCE, "presence",
 		    NULL),
 		BLANK("\n"),
-		STANZA("<enable", "/>", OTHER, "enable", NULL),
+		STANZA("<enable", "/>", SM_ENABLE, "enable", NULL),
 		BLANK("\n"),
 		STANZA("<message", "</message>", MESSAGE, "message", "m1"),
 		BLANK("\n"),
 		STANZA("<message", "</message>", MESSAGE, "message", "m2"),
 		BLANK("\n"),
-		STANZA("<r ", "/>", OTHER, "r", NULL),
-		STANZA("<a ", "/>", OTHER, "a", NULL),
+		STANZA("<r ", "/>", SM_REQUEST, "r", NULL),
+		STANZA("<a ", "/>", SM_ACK, "a", NULL),
 		BLANK("\r\n \t\r\n"),
 		CLOSE("</stream:stream>")
 	};
@@ -358,8 +358,8 @@ START_TEST(test_c2s_server_events)
 		    "c2FtcGxlLXNtLWlk"),
 		STANZA("<presence", "</presence>", PRESENCE, "presence", NULL),
 		STANZA("<message", "</message>", MESSAGE, "message", "r1"),
-		STANZA("<r ", "/>", OTHER, "r", NULL),
-		STANZA("<a ", "/>", OTHER, "a", NULL),
+		STANZA("<r ", "/>", SM_REQUEST, "r", NULL),
+		STANZA("<a ", "/>", SM_ACK, "a", NULL),
 		STANZA("<stream:error>", "</stream:error>", STREAM_ERROR,
 		    "error", NULL),
 		CLOSE("</stream:stream>")

@@ -8,6 +8,7 @@ Suite *sg_suite_bq(void);
 Suite *sg_suite_ledger(void);
 Suite *sg_suite_tracker(void);
 Suite *sg_suite_session(void);
+Suite *sg_suite_smback(void);
 Suite *sg_suite_config(void);
 Suite *sg_suite_log(void);
 Suite *sg_suite_notify(void);
