@@ -907,6 +907,48 @@ async def scenario_server_cut(a):
               "elements" % c.boundjid.full)
 
 
+async def scenario_cut_recipient(a):
+    """Prosody cuts bob's session (mod_legacy_idle_cut) after he has read
+    every message alice sent him: none may come again from offline storage
+    at his next login, so every one of them must have been acknowledged
+    to Prosody before the cut, although no close tag (and so no final
+    <a/>) goes to Prosody on a cut."""
+    rng = random.Random(a.seed)
+    sg = SgLog(a.sg_log)
+    link = None
+    if a.link_port:
+        link = SlowLink(a.link_port, a.upstream_port, a.link_delay)
+        await link.start()
+    ledger = Ledger("cut-recipient")
+    bobs, bob_recs, alices = [], [], []
+    for rnd in range(a.rounds):
+        bob = await login(a.port, "bob", "r%02d" % rnd)
+        bobs.append(bob)
+        alice = await login(a.upstream_port, "alice", "direct%02d" % rnd)
+        alices.append(alice)
+        await settle_offline(ledger, bobs, alices, sg)
+        ids = [new_id("r%02d-m%02d" % (rnd, i)) for i in range(a.burst)]
+        ledger.sent += ids
+        await alice.burst(bob.boundjid.full, ids, a.gap, rng)
+        await wait_until(lambda b=bob, i=ids: set(i) <= {
+            m["id"] for m in b.messages}, 5)
+        await alice.close()
+        await wait_event(bob.gone, a.cut_after + a.close_timeout + 8,
+                         "round %d: bob cut" % rnd)
+        rec = await sg.wait_end(bob, 10)
+        if rec:
+            bob_recs.append(rec)
+    await collect(a.port, "bob", ledger, bobs, alices, sg, timeout=2.0)
+    await asyncio.sleep(0.2)
+    if link is not None:
+        await link.stop()
+    counts, details = ledger.account(bobs, alices, sg)
+    ledger.report(counts)
+    say("handback: cut-recipient bob's sessions: %s" % sg_summary(bob_recs))
+    check_counts("cut-recipient", counts, details)
+    check_sessions("cut-recipient", a, [], bobs)
+
+
 async def scenario_client_sm(a):
     """Clients doing XEP-0198 themselves: stanzaguard only watches."""
     sg = SgLog(a.sg_log)
@@ -956,6 +998,7 @@ SCENARIOS = {
     "idle": scenario_idle,
     "vanish": scenario_vanish,
     "server-cut": scenario_server_cut,
+    "cut-recipient": scenario_cut_recipient,
     "client-sm": scenario_client_sm,
 }
 
