@@ -562,7 +562,7 @@ class Ledger:
                 counts["lost"] += 1
                 lost.append(mid)
         return counts, {"lost": lost, "dup": dups, "both": both,
-                        "bounced": bounced}
+                        "bounced": bounced, "got": got}
 
     def report(self, counts, extra=""):
         say("handback: %s counts: written=%d %s%s" % (
@@ -592,19 +592,25 @@ def check_counts(name, counts, details, allow_bounce=False, allow_named=False):
                                              counts["named_and_delivered"]))
 
 
-def handback_expected(a):
-    return a.expect_handback
-
-
-def check_sessions(name, a, recs, clients):
-    """What the session lines say of clients that do not do SM."""
+def check_sessions(name, a, recs, clients, details=None):
+    """What the session lines say of clients that do not do SM; and no
+    stanza named as handed back reached the client (details: a ledger's)."""
     for c in clients:
         check(not c.saw_sm_elements(), "%s: %s received SM elements: %s"
               % (name, c.boundjid.full, c.saw_sm_elements()[:3]))
-    if handback_expected(a):
+    if a.expect_handback:
         for r in recs:
             check(r.get("sm") == "handback", "%s: session %s logged sm=%s, "
                   "want handback" % (name, r.get("session"), r.get("sm")))
+    if details is None:
+        return
+    for r in recs:
+        items, _more = parse_list(r.get("handed_back_list"))
+        for _d, _n, mid, _t in items:
+            cases = details["got"].get(mid, [])
+            check(not cases or cases[0] == "offline", "%s: session %s "
+                  "handed back %s, yet the client got it %s" % (
+                      name, r.get("session"), mid, cases[:1]))
 
 
 async def collect(port, user, ledger, recipients, senders, sg,
@@ -649,6 +655,7 @@ class SlowLink:
         self.port, self.upstream_port, self.delay = port, upstream_port, delay
         self.server = None
         self.links = 0
+        self.ends = {}              # "c2s eof", "s2c reset", ...: count
 
     async def start(self):
         self.server = await asyncio.start_server(self._accept, "127.0.0.1",
@@ -670,11 +677,16 @@ class SlowLink:
         for w in (c_writer, s_writer):
             w.get_extra_info("socket").setsockopt(
                 socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await asyncio.gather(self._pump(c_reader, s_writer),
-                             self._pump(s_reader, c_writer),
+        await asyncio.gather(self._pump(c_reader, s_writer, "c2s"),
+                             self._pump(s_reader, c_writer, "s2c"),
                              return_exceptions=True)
 
-    async def _pump(self, reader, writer):
+    def summary(self):
+        return "links=%d %s" % (self.links, " ".join(
+            "%s=%d" % (k.replace(" ", "_"), v)
+            for k, v in sorted(self.ends.items())))
+
+    async def _pump(self, reader, writer, way):
         """Read everything from reader; hand each piece (bytes, EOF, reset)
         to writer `delay` later, in order."""
         queue = asyncio.Queue()
@@ -707,7 +719,10 @@ class SlowLink:
             if data:
                 queue.put_nowait((due, data))
                 continue
-            queue.put_nowait((due, "eof" if data == b"" else "reset"))
+            end = "eof" if data == b"" else "reset"
+            key = "%s %s" % (way, end)
+            self.ends[key] = self.ends.get(key, 0) + 1
+            queue.put_nowait((due, end))
             break
         await task
 
@@ -755,7 +770,8 @@ async def scenario_read_close(a):
     say("handback: read-close bob's sessions: %s" % sg_summary(bob_recs))
     check_counts("read-close", counts, details)
     check_sessions("read-close", a, bob_recs + [
-        r for r in (sg.end_of(alice), sg.end_of(last)) if r], bobs + [alice])
+        r for r in (sg.end_of(alice), sg.end_of(last)) if r], bobs + [alice],
+        details)
 
 
 async def scenario_idle(a):
@@ -793,7 +809,7 @@ async def scenario_idle(a):
     ledger.report(counts)
     say("handback: idle bob's sessions: %s" % sg_summary(bob_recs))
     check_counts("idle", counts, details)
-    check_sessions("idle", a, bob_recs, bobs)
+    check_sessions("idle", a, bob_recs, bobs, details)
 
 
 async def scenario_vanish(a):
@@ -845,7 +861,7 @@ async def scenario_vanish(a):
                   % (stalled, unacked))
     say("handback: vanish bob's sessions: %s" % sg_summary(bob_recs))
     check_counts("vanish", counts, details)
-    check_sessions("vanish", a, bob_recs, bobs)
+    check_sessions("vanish", a, bob_recs, bobs, details)
 
 
 async def scenario_server_cut(a):
@@ -894,6 +910,7 @@ async def scenario_server_cut(a):
     await asyncio.sleep(0.2)
     if link is not None:
         await link.stop()
+        say("handback: server-cut link: %s" % link.summary())
     counts, details = ledger.account(bobs, alices, sg)
     reached = sum(counts[k] for k in ("live", "live-after-close", "offline"))
     ledger.report(counts, "reached_server=%d not_written=%d"
