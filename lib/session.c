@@ -779,6 +779,7 @@ sg_session_release_idle(struct sg_session *s)
 		sg_bq_trim(s->peer[side].out);
 		sg_ledger_trim(s->peer[side].ledger);
 	}
+	sg_smback_release_idle(s);
 }
 
 const struct sg_session_stats *

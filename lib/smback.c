@@ -487,6 +487,18 @@ sg_smback_counts_acks(const struct sg_session *s)
 	return (s->sm != NULL && sg_bq_len(s->sm->s2c) > 0);
 }
 
+void
+sg_smback_release_idle(struct sg_session *s)
+{
+	struct sg_smback *sm = s->sm;
+
+	if (sm == NULL)
+		return;
+	sg_bq_trim(sm->s2c);
+	sg_ledger_trim(sm->unacked);
+	sg_bq_trim(sm->end);
+}
+
 uint64_t
 sg_smback_deadline(const struct sg_session *s)
 {

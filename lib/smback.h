@@ -114,6 +114,12 @@ void sg_smback_on_acked(struct sg_session *s, uint64_t acked);
 int sg_smback_counts_acks(const struct sg_session *s);
 
 /*
+ * sg_smback_release_idle(s):
+ * Give back the memory kept for records to come: the session went quiet.
+ */
+void sg_smback_release_idle(struct sg_session *s);
+
+/*
  * sg_smback_deadline(s):
  * When the held close tag is given up on, or SG_NO_DEADLINE.
  */
