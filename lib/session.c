@@ -682,7 +682,7 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 		return;
 	check_timeouts(s, SG_CLIENT);
 	check_timeouts(s, SG_SERVER);
-	if (sg_smback_holding(s) && now >= sg_smback_deadline(s))
+	if (sg_smback_hold_expired(s))
 		release_held_end(s);
 	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header &&
 	    now >= s->failed_at + s->p.close_timeout) {

@@ -120,8 +120,16 @@ int sg_smback_counts_acks(const struct sg_session *s);
 void sg_smback_release_idle(struct sg_session *s);
 
 /*
+ * sg_smback_hold_expired(s):
+ * Non-zero if S's end has been held back for close-timeout.
+ */
+int sg_smback_hold_expired(const struct sg_session *s);
+
+/*
  * sg_smback_deadline(s):
- * When the held close tag is given up on, or SG_NO_DEADLINE.
+ * When the held close tag is given up on, or C's acknowledgements are to
+ * be looked at again for S (an event, with the count reported before it,
+ * is then due); SG_NO_DEADLINE if neither.
  */
 uint64_t sg_smback_deadline(const struct sg_session *s);
 

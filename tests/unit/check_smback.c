@@ -212,6 +212,53 @@ START_TEST(test_request_answered_with_tcp_count)
 }
 END_TEST
 
+/*
+ * The answer to an <r/> lags C's TCP: S is told the new count unasked at
+ * the next look, and the looks stop once all is told.
+ */
+START_TEST(test_lagging_answer_told_later)
+{
+	struct h *h = handing_back();
+	uint64_t all;
+
+	feed(h, SG_SERVER, S_MSG S_MSG R);
+	EXPECT_OUT(h, SG_SERVER, A(0));
+	all = stats(h)->bytes_out[SG_CLIENT];
+	ck_assert_uint_eq(sg_session_deadline(h->s), h->now + 20);
+	sg_session_on_acked(h->s, all, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, "");
+	h->now += 20;
+	sg_session_on_acked(h->s, all, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, A(2));
+	ck_assert_uint_gt(sg_session_deadline(h->s), h->now + 1000);
+	h_free(h);
+}
+END_TEST
+
+/* Nothing moves: the looks grow apart, and nothing is told. */
+START_TEST(test_poll_backs_off)
+{
+	struct h *h = handing_back();
+	uint64_t t0;
+
+	feed(h, SG_SERVER, S_MSG R);
+	EXPECT_OUT(h, SG_SERVER, A(0));
+	t0 = h->now;
+	h->now += 20;
+	sg_session_on_acked(h->s, 0, h->now);
+	ck_assert_uint_eq(sg_session_deadline(h->s), h->now + 40);
+	h->now += 40;
+	sg_session_on_acked(h->s, 0, h->now);
+	ck_assert_uint_eq(sg_session_deadline(h->s), h->now + 80);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_uint_eq(h->now, t0 + 60);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_count_never_past_written)
 {
 	struct h *h = handing_back();
@@ -561,6 +608,8 @@ sg_suite_smback(void)
 	tcase_add_test(on, test_server_refuses);
 	tcase_add_test(acks, test_request_answered_with_tcp_count);
 	tcase_add_test(acks, test_count_never_past_written);
+	tcase_add_test(acks, test_lagging_answer_told_later);
+	tcase_add_test(acks, test_poll_backs_off);
 	tcase_add_test(acks, test_h_wraps);
 	tcase_add_test(acks, test_unacked_bounded);
 	tcase_add_test(ends, test_client_close_tag_gets_final_ack);
