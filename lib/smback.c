@@ -69,6 +69,7 @@ struct sg_smback {
 	unsigned holding:1;
 	unsigned settled:1;	/* the final <a/> is decided */
 	unsigned owed:1;	/* S asked, and was told less than it sent */
+	unsigned tag_held:1;	/* end holds S's close tag, not only its error */
 };
 
 static int
@@ -451,6 +452,7 @@ sg_smback_hold_end(struct sg_session *s, struct sg_dir *d,
 	if (!sm->holding)
 		sm->hold_at = s->now;
 	sm->holding = 1;
+	sm->tag_held = ev->type == SG_EV_CLOSE;
 	return (1);
 }
 
@@ -459,6 +461,13 @@ sg_smback_holding(const struct sg_session *s)
 {
 
 	return (s->sm != NULL && s->sm->holding);
+}
+
+int
+sg_smback_tag_held(const struct sg_session *s)
+{
+
+	return (sg_smback_holding(s) && s->sm->tag_held);
 }
 
 /*

@@ -76,6 +76,13 @@ int sg_smback_hold_end(struct sg_session *s, struct sg_dir *d,
  */
 int sg_smback_holding(const struct sg_session *s);
 
+/*
+ * sg_smback_tag_held(s):
+ * Non-zero while what is held back ends with S's close tag (else it is
+ * S's stream error alone, its close tag not come yet).
+ */
+int sg_smback_tag_held(const struct sg_session *s);
+
 /* What becomes of S's held end, and of the stanzas S did not ack. */
 enum sg_smback_release {
 	SG_SMBACK_RELAY,	/* bounced (or named), then S's end to C */

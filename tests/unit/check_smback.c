@@ -511,6 +511,41 @@ START_TEST(test_server_end_held_until_eof)
 }
 END_TEST
 
+/*
+ * Found by the hand-back interop test: S's stream error held, then S's
+ * EOF without a close tag (a legacy cut): the error reaches C after the
+ * bounces, then our close tag, and the session says why.
+ */
+START_TEST(test_server_error_held_then_eof)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 S_ERROR TAG);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SERVER_VANISHED);
+	ck_assert_uint_eq(stats(h)->s_unacked, 1);
+	/* C's stanzas after it are bounced no more: named. */
+	feed(h, SG_CLIENT, C_MSG2 TAG);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 1);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_server_error_held_then_silence)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 S_ERROR TAG);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_server_end_held_until_timeout)
 {
 	struct h *h = handing_back();
@@ -623,6 +658,8 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_vanishes_unacked_bounced);
 	tcase_add_test(ends, test_server_end_held_until_eof);
 	tcase_add_test(ends, test_server_end_held_until_timeout);
+	tcase_add_test(ends, test_server_error_held_then_eof);
+	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
 	tcase_add_test(ends, test_stop_final_ack_and_handback);
