@@ -265,13 +265,23 @@ begin_close(struct sg_session *s, enum sg_close_reason r)
 		close_dir(s, first, HOW_TAG, NULL);
 }
 
-/* S's end was held back until S acknowledged C's stanzas: relay it now. */
-static void
+/*
+ * S's end was held back until S acknowledged C's stanzas: relay it now.
+ * 1 if that was S's close tag (S->C is closed), 0 if nothing was held or
+ * only S's stream error (its close tag has not come).
+ */
+static int
 release_held_end(struct sg_session *s)
 {
+	int tag = sg_smback_tag_held(s);
 
+	if (!sg_smback_holding(s))
+		return (0);
 	sg_smback_release_end(s, SG_SMBACK_RELAY);
+	if (!tag)
+		return (0);
 	close_dir(s, SG_SERVER, HOW_RELAYED, NULL);
+	return (1);
 }
 
 static void
@@ -521,8 +531,9 @@ sg_session_on_eof(struct sg_session *s, enum sg_side side, uint64_t now)
 	if (pe->eof || s->over)
 		return;
 	pe->eof = pe->finished = 1;
-	if (side == SG_SERVER && sg_smback_holding(s)) {
-		release_held_end(s);
+	/* S's stream error alone was held: it is relayed, then S vanished. */
+	if (side == SG_SERVER && release_held_end(s)) {
+		/* Its close tag came before its EOF: relayed now. */
 	} else if (s->st.opaque && !d->closed) {
 		sg_sessout_set_reason(s, side == SG_CLIENT ? SG_REASON_CLIENT :
 		    SG_REASON_SERVER);
@@ -682,8 +693,9 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 		return;
 	check_timeouts(s, SG_CLIENT);
 	check_timeouts(s, SG_SERVER);
-	if (sg_smback_holding(s) && now >= sg_smback_deadline(s))
-		release_held_end(s);
+	/* S went quiet after its stream error: end S->C ourselves. */
+	if (sg_smback_hold_expired(s) && !release_held_end(s))
+		close_dir(s, SG_SERVER, HOW_TAG, NULL);
 	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header &&
 	    now >= s->failed_at + s->p.close_timeout) {
 		sg_held_drop_partial(&s->dir[SG_CLIENT]);
@@ -779,6 +791,7 @@ sg_session_release_idle(struct sg_session *s)
 		sg_bq_trim(s->peer[side].out);
 		sg_ledger_trim(s->peer[side].ledger);
 	}
+	sg_smback_release_idle(s);
 }
 
 const struct sg_session_stats *

@@ -23,6 +23,18 @@
  */
 #define UNACKED_MAX	4096
 
+/*
+ * An <r/> is answered at once, with what C's TCP has acknowledged by
+ * then: usually not yet the stanzas S has just sent.  While S has been
+ * told less than it sent, C's acknowledgements are looked at again after
+ * ACK_POLL_MIN ms, then twice as long each time nothing moved (at most
+ * ACK_POLL_MAX), and S is told the new count unasked (XEP-0198 allows an
+ * <a/> at any time): else a server that cuts the session in that window
+ * would re-route stanzas C has already received.
+ */
+#define ACK_POLL_MIN	20
+#define ACK_POLL_MAX	1000
+
 enum sm_state {
 	SM_OFFERED,	/* S offers SM; C has not bound yet */
 	SM_DECIDE,	/* bind result relayed: C's next element decides */
@@ -45,6 +57,9 @@ struct sg_smback {
 	uint64_t c2s_acked;	/* of them, acknowledged by S */
 	uint64_t untracked;	/* unacknowledged, no longer in unacked */
 	uint64_t hold_at;
+	uint64_t h_told;	/* the h S was last told */
+	uint64_t poll_at;	/* while owed: look at C's acks again */
+	unsigned poll_ms;
 	/* Numbered S->C stanzas not yet received: struct span, in order. */
 	struct sg_bq *s2c;
 	/* C->S stanzas S has not acknowledged, oldest first. */
@@ -53,6 +68,8 @@ struct sg_smback {
 	unsigned r_out:1;	/* an <r/> to S is unanswered */
 	unsigned holding:1;
 	unsigned settled:1;	/* the final <a/> is decided */
+	unsigned owed:1;	/* S asked, and was told less than it sent */
+	unsigned tag_held:1;	/* end holds S's close tag, not only its error */
 };
 
 static int
@@ -133,16 +150,47 @@ ask_ack(struct sg_session *s)
 		sm->r_out = 1;
 }
 
+/* <a h='N'/> to S with the count of now. */
+static void
+tell_h(struct sg_session *s)
+{
+	struct sg_smback *sm = s->sm;
+	struct sg_bq *q = sg_bq_new();
+
+	(void)sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
+	    sg_compose_sm_ack(q, (uint32_t)sm->h));
+	sm->h_told = sm->h;
+	sm->owed = sg_bq_len(sm->s2c) > 0;
+}
+
 static void
 answer_request(struct sg_session *s)
 {
-	struct sg_bq *q;
+	struct sg_smback *sm = s->sm;
 
 	if (!c2s_open(s))
 		return;
-	q = sg_bq_new();
-	(void)sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
-	    sg_compose_sm_ack(q, (uint32_t)s->sm->h));
+	tell_h(s);
+	sm->poll_ms = ACK_POLL_MIN;
+	sm->poll_at = s->now + sm->poll_ms;
+}
+
+/* Poll time: S is told a count that moved, or the poll waits longer. */
+static void
+poll_acks(struct sg_session *s)
+{
+	struct sg_smback *sm = s->sm;
+
+	if (!c2s_open(s)) {
+		sm->owed = 0;
+		return;
+	}
+	if (sm->h > sm->h_told) {
+		tell_h(s);
+		sm->poll_ms = ACK_POLL_MIN;
+	} else if (sm->poll_ms < ACK_POLL_MAX)
+		sm->poll_ms *= 2;
+	sm->poll_at = s->now + sm->poll_ms;
 }
 
 uint64_t
@@ -331,6 +379,7 @@ settle(struct sg_session *s)
 	if (sm->settled)
 		return;
 	sm->settled = 1;
+	sm->owed = 0;
 	while (sg_bq_copyout(sm->s2c, 0, &sp, sizeof(sp)) == sizeof(sp) &&
 	    sp.end <= s->peer[SG_CLIENT].written) {
 		sg_bq_consume(sm->s2c, sizeof(sp));
@@ -403,6 +452,7 @@ sg_smback_hold_end(struct sg_session *s, struct sg_dir *d,
 	if (!sm->holding)
 		sm->hold_at = s->now;
 	sm->holding = 1;
+	sm->tag_held = ev->type == SG_EV_CLOSE;
 	return (1);
 }
 
@@ -411,6 +461,13 @@ sg_smback_holding(const struct sg_session *s)
 {
 
 	return (s->sm != NULL && s->sm->holding);
+}
+
+int
+sg_smback_tag_held(const struct sg_session *s)
+{
+
+	return (sg_smback_holding(s) && s->sm->tag_held);
 }
 
 /*
@@ -478,6 +535,8 @@ sg_smback_on_acked(struct sg_session *s, uint64_t acked)
 		sg_bq_consume(sm->s2c, sizeof(sp));
 		sm->h++;
 	}
+	if (sm->owed && s->now >= sm->poll_at)
+		poll_acks(s);
 }
 
 int
@@ -487,11 +546,37 @@ sg_smback_counts_acks(const struct sg_session *s)
 	return (s->sm != NULL && sg_bq_len(s->sm->s2c) > 0);
 }
 
+void
+sg_smback_release_idle(struct sg_session *s)
+{
+	struct sg_smback *sm = s->sm;
+
+	if (sm == NULL)
+		return;
+	sg_bq_trim(sm->s2c);
+	sg_ledger_trim(sm->unacked);
+	sg_bq_trim(sm->end);
+}
+
+int
+sg_smback_hold_expired(const struct sg_session *s)
+{
+
+	return (sg_smback_holding(s) &&
+	    s->now >= s->sm->hold_at + s->p.close_timeout);
+}
+
 uint64_t
 sg_smback_deadline(const struct sg_session *s)
 {
+	const struct sg_smback *sm = s->sm;
+	uint64_t t = SG_NO_DEADLINE;
 
-	if (!sg_smback_holding(s))
-		return (SG_NO_DEADLINE);
-	return (s->sm->hold_at + s->p.close_timeout);
+	if (sm == NULL)
+		return (t);
+	if (sm->holding)
+		t = sm->hold_at + s->p.close_timeout;
+	if (sm->owed && !sm->settled && sm->poll_at < t)
+		t = sm->poll_at;
+	return (t);
 }

@@ -76,6 +76,13 @@ int sg_smback_hold_end(struct sg_session *s, struct sg_dir *d,
  */
 int sg_smback_holding(const struct sg_session *s);
 
+/*
+ * sg_smback_tag_held(s):
+ * Non-zero while what is held back ends with S's close tag (else it is
+ * S's stream error alone, its close tag not come yet).
+ */
+int sg_smback_tag_held(const struct sg_session *s);
+
 /* What becomes of S's held end, and of the stanzas S did not ack. */
 enum sg_smback_release {
 	SG_SMBACK_RELAY,	/* bounced (or named), then S's end to C */
@@ -114,8 +121,22 @@ void sg_smback_on_acked(struct sg_session *s, uint64_t acked);
 int sg_smback_counts_acks(const struct sg_session *s);
 
 /*
+ * sg_smback_release_idle(s):
+ * Give back the memory kept for records to come: the session went quiet.
+ */
+void sg_smback_release_idle(struct sg_session *s);
+
+/*
+ * sg_smback_hold_expired(s):
+ * Non-zero if S's end has been held back for close-timeout.
+ */
+int sg_smback_hold_expired(const struct sg_session *s);
+
+/*
  * sg_smback_deadline(s):
- * When the held close tag is given up on, or SG_NO_DEADLINE.
+ * When the held close tag is given up on, or C's acknowledgements are to
+ * be looked at again for S (an event, with the count reported before it,
+ * is then due); SG_NO_DEADLINE if neither.
  */
 uint64_t sg_smback_deadline(const struct sg_session *s);
 

@@ -212,6 +212,53 @@ START_TEST(test_request_answered_with_tcp_count)
 }
 END_TEST
 
+/*
+ * The answer to an <r/> lags C's TCP: S is told the new count unasked at
+ * the next look, and the looks stop once all is told.
+ */
+START_TEST(test_lagging_answer_told_later)
+{
+	struct h *h = handing_back();
+	uint64_t all;
+
+	feed(h, SG_SERVER, S_MSG S_MSG R);
+	EXPECT_OUT(h, SG_SERVER, A(0));
+	all = stats(h)->bytes_out[SG_CLIENT];
+	ck_assert_uint_eq(sg_session_deadline(h->s), h->now + 20);
+	sg_session_on_acked(h->s, all, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, "");
+	h->now += 20;
+	sg_session_on_acked(h->s, all, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, A(2));
+	ck_assert_uint_gt(sg_session_deadline(h->s), h->now + 1000);
+	h_free(h);
+}
+END_TEST
+
+/* Nothing moves: the looks grow apart, and nothing is told. */
+START_TEST(test_poll_backs_off)
+{
+	struct h *h = handing_back();
+	uint64_t t0;
+
+	feed(h, SG_SERVER, S_MSG R);
+	EXPECT_OUT(h, SG_SERVER, A(0));
+	t0 = h->now;
+	h->now += 20;
+	sg_session_on_acked(h->s, 0, h->now);
+	ck_assert_uint_eq(sg_session_deadline(h->s), h->now + 40);
+	h->now += 40;
+	sg_session_on_acked(h->s, 0, h->now);
+	ck_assert_uint_eq(sg_session_deadline(h->s), h->now + 80);
+	run(h);
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_uint_eq(h->now, t0 + 60);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_count_never_past_written)
 {
 	struct h *h = handing_back();
@@ -464,6 +511,41 @@ START_TEST(test_server_end_held_until_eof)
 }
 END_TEST
 
+/*
+ * Found by the hand-back interop test: S's stream error held, then S's
+ * EOF without a close tag (a legacy cut): the error reaches C after the
+ * bounces, then our close tag, and the session says why.
+ */
+START_TEST(test_server_error_held_then_eof)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 S_ERROR TAG);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SERVER_VANISHED);
+	ck_assert_uint_eq(stats(h)->s_unacked, 1);
+	/* C's stanzas after it are bounced no more: named. */
+	feed(h, SG_CLIENT, C_MSG2 TAG);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 1);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_server_error_held_then_silence)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 S_ERROR TAG);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_server_end_held_until_timeout)
 {
 	struct h *h = handing_back();
@@ -561,6 +643,8 @@ sg_suite_smback(void)
 	tcase_add_test(on, test_server_refuses);
 	tcase_add_test(acks, test_request_answered_with_tcp_count);
 	tcase_add_test(acks, test_count_never_past_written);
+	tcase_add_test(acks, test_lagging_answer_told_later);
+	tcase_add_test(acks, test_poll_backs_off);
 	tcase_add_test(acks, test_h_wraps);
 	tcase_add_test(acks, test_unacked_bounded);
 	tcase_add_test(ends, test_client_close_tag_gets_final_ack);
@@ -574,6 +658,8 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_vanishes_unacked_bounced);
 	tcase_add_test(ends, test_server_end_held_until_eof);
 	tcase_add_test(ends, test_server_end_held_until_timeout);
+	tcase_add_test(ends, test_server_error_held_then_eof);
+	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
 	tcase_add_test(ends, test_stop_final_ack_and_handback);
