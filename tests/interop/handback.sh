@@ -5,8 +5,8 @@
 #
 #   tests/interop/handback.sh path/to/stanzaguard [SCENARIO...]
 #
-# For each scenario (default: all but the two that fail today, see ALL
-# below; tests/interop/handback.py says what each does): a throwaway Prosody 0.12 (tests/interop/prosody.sh, debug
+# For each scenario (default: all; tests/interop/handback.py says what
+# each does): a throwaway Prosody 0.12 (tests/interop/prosody.sh, debug
 # log) with the modules that Debian's /etc/prosody/prosody.cfg.lua enables
 # (mod_smacks among them; mod_offline is always loaded) and its c2s rate
 # limit, stanzaguard in front of it, both on free loopback ports:
@@ -24,16 +24,17 @@
 #               storage (no duplicate)
 #   client-sm   clients doing XEP-0198 themselves pass through: sm=client
 #
-# Each prints its counts ("handback: NAME counts: ..."); it fails on any
-# message lost, bounced (but in server-cut) or delivered twice.  When this
-# stanzaguard has --sm-handback, sessions must also log sm=handback.
-# HANDBACK_SG_OPTS: more stanzaguard options (e.g. --sm-handback=no, to
-# see what happens without the feature).  SG_SEED=N replays the timing.
+# Each prints its counts ("handback: NAME counts: ...") and fails on any
+# message lost, bounced or only named in the log (in server-cut only a
+# silent loss fails), or delivered twice.  When this stanzaguard has
+# --sm-handback, sessions must also log sm=handback.
+# HANDBACK_SG_OPTS: more stanzaguard options (--sm-handback=no shows
+# what happens without the feature).  SG_SEED=N replays the timing.
 # Skips (exit 0, "handback: skipped: WHY") when Prosody or
 # python3-slixmpp is missing, or this stanzaguard has no --sm-handback
-# (HANDBACK_FORCE=1 runs it all the same: the counts without the feature).  Logs in build/handback.XXXXXX, kept when a
-# scenario failed (KEEP=1: always).  Last line: "handback: N passed, N
-# failed"; exit status non-zero if any failed.
+# (HANDBACK_FORCE=1 runs it all the same).  Logs in build/handback.XXXXXX,
+# kept when a scenario failed (KEEP=1: always).  Last line: "handback: N
+# passed, N failed"; exit status non-zero if any failed.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,23 +54,8 @@ if [ ! -x "$BIN" ]; then
 	echo "handback: $BIN is not an executable (make stanzaguard)" >&2
 	exit 2
 fi
-# Two scenarios fail with today's stanzaguard (found by them; see the
-# commits that added them): they run only when named, or with
-# HANDBACK_ALL=1, and are listed as skipped otherwise.
-#   server-cut: S's stream error, then its EOF, while stanzaguard holds
-#     the error back for unacknowledged stanzas: the error is relayed
-#     but no close tag follows (close=none c_closed=timeout s_closed=-),
-#     and what C sends meanwhile is neither relayed, bounced nor named.
-#   cut-recipient: the <a/> answering Prosody's <r/> lags C's TCP ack and
-#     no later one is sent: after a cut, Prosody re-routes stanzas C has
-#     read to offline storage (duplicates).
-ALL="read-close idle vanish client-sm"
-KNOWN_FAILING="server-cut cut-recipient"
-if [ "${HANDBACK_ALL:-0}" = 1 ]; then
-	ALL="read-close idle vanish server-cut cut-recipient client-sm"
-fi
+ALL="read-close idle vanish server-cut cut-recipient client-sm"
 SCENARIOS=${*:-$ALL}
-NAMED=$#
 
 skip()
 {
@@ -303,11 +289,6 @@ for s in $SCENARIOS; do
 	esac
 done
 
-if [ "$NAMED" -eq 0 ] && [ "${HANDBACK_ALL:-0}" != 1 ]; then
-	for s in $KNOWN_FAILING; do
-		echo "handback: SKIP $s: fails today, run it by name"
-	done
-fi
 echo "handback: ran in $(($(date +%s) - STARTED))s"
 echo "handback: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
