@@ -139,7 +139,7 @@ write_config()
 	    <module>sqlite</module>
 	    <mechanisms>
 	      <traditional><plain/></traditional>
-	      <sasl><plain/></sasl>
+	      <sasl><plain/><scram-sha-1/></sasl>
 	    </mechanisms>
 	    <sqlite><dbname>$DIR/sqlite.db</dbname>
 	      <busy-timeout>2000</busy-timeout>
