@@ -33,6 +33,7 @@ seen on the wire; the last line is "matrix: N passed, N failed".
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import signal
@@ -1010,6 +1011,31 @@ class Run:
             if why:
                 say("matrix: %s cannot run: %s" % (k, why))
 
+    def client_versions(self):
+        def deb(pkg):
+            st = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
+                                capture_output=True, text=True)
+            return st.stdout.strip() or "?"
+        out = []
+        for k in self.kinds:
+            if k == "slixmpp":
+                out.append("slixmpp " + deb("python3-slixmpp"))
+            elif k == "strophe":
+                out.append("libstrophe " + deb("libstrophe-dev"))
+            else:
+                try:
+                    node = subprocess.run(["node", "--version"],
+                                          capture_output=True,
+                                          text=True).stdout.strip()
+                    with open(os.path.join(HERE, "xmppjs", "node_modules",
+                                           "@xmpp", "client",
+                                           "package.json")) as f:
+                        v = json.load(f)["version"]
+                except (OSError, ValueError, KeyError):
+                    node, v = "?", "?"
+                out.append("@xmpp/client %s on Node.js %s" % (v, node))
+        return out
+
     def record(self, server, column, kind, ok, failures):
         self.results[(server, column, kind)] = (ok, failures)
 
@@ -1092,6 +1118,7 @@ def print_matrix(run, servers):
     say("")
     say("interop matrix: cells are %s; ok, FAIL or -" % "/".join(
         "%s=%s" % (abbrev[k], k) for k in run.kinds))
+    say("clients: " + ", ".join(run.client_versions()))
     say("")
     head = "| server | " + " | ".join(cols) + " |"
     say(head)
