@@ -119,7 +119,7 @@ check-valgrind: stanzaguard
 	    /usr/bin/python3 tests/integration/run.py --binary ./stanzaguard
 
 # Prosody's own scenarios (run.sh), then the matrix of three servers by
-# three client libraries (matrix.py, about 2 minutes): both always run.
+# three client libraries (matrix.py, about a minute): both always run.
 check-interop: stanzaguard $(B)/interop/client_strophe deps-interop-js
 	@rc=0; tests/interop/run.sh ./stanzaguard || rc=1; \
 	/usr/bin/python3 tests/interop/matrix.py --binary ./stanzaguard || rc=1; \

@@ -22,9 +22,11 @@ direction ended: a FIN as a FIN (shutdown), a reset as a reset (SO_LINGER
 clients of one scenario run at once (users alice_KIND, bob_KIND); the
 servers run in parallel; scenarios run one after the other per server.
 
-To add a scenario: write an async function (cell) -> None that drives the
-cell's clients and calls cell.check(); add it to SCENARIOS with the
-servers it applies to.
+To add a scenario (the stream management hand-back, say): write an async
+function (cell) -> None that calls cell.setup(stanzaguard options), drives
+the cell's clients (cell.clients, Client.tell) and checks what the relays
+saw (cell.conns(), cell.check...); add it to SCENARIOS with the servers it
+applies to (and to VARIANT if it needs a server configured otherwise).
 
 Every server must start: one that does not fails its whole row, with the
 reason.  The matrix is printed at the end, each failing cell with what was
@@ -985,8 +987,8 @@ SCENARIOS = {
 }
 # The server variant a scenario needs ("cut": the server cuts idle ones).
 VARIANT = {"server-cut": "cut"}
-COLUMNS = ["login", "client-close", "idle", "server-cut", "vanish", "drain",
-           "starttls"]
+# The matrix's columns: login comes from the client-close cells.
+COLUMNS = ["login"] + list(SCENARIOS)
 
 
 # -------------------------------------------------------------------- run
