@@ -635,6 +635,18 @@ earliest(uint64_t a, uint64_t b)
 	return (a < b ? a : b);
 }
 
+/*
+ * The upstream failed and the client's header has not come: it gets
+ * close-timeout to send it, then the stream to it is ended; not after.
+ */
+static int
+awaits_header(const struct sg_session *s)
+{
+
+	return (s->upstream_failed && !s->dir[SG_CLIENT].have_header &&
+	    !s->dir[SG_SERVER].closed);
+}
+
 uint64_t
 sg_session_deadline(const struct sg_session *s)
 {
@@ -659,7 +671,7 @@ sg_session_deadline(const struct sg_session *s)
 	}
 	if (!s->closing && !partial)
 		t = earliest(t, s->last_active + s->p.idle_timeout);
-	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header)
+	if (awaits_header(s))
 		t = earliest(t, s->failed_at + s->p.close_timeout);
 	return (earliest(t, sg_smback_deadline(s)));
 }
@@ -693,11 +705,11 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 		return;
 	check_timeouts(s, SG_CLIENT);
 	check_timeouts(s, SG_SERVER);
+	sg_smback_on_timer(s);
 	/* S went quiet after its stream error: end S->C ourselves. */
 	if (sg_smback_hold_expired(s) && !release_held_end(s))
 		close_dir(s, SG_SERVER, HOW_TAG, NULL);
-	if (s->upstream_failed && !s->dir[SG_CLIENT].have_header &&
-	    now >= s->failed_at + s->p.close_timeout) {
+	if (awaits_header(s) && now >= s->failed_at + s->p.close_timeout) {
 		sg_held_drop_partial(&s->dir[SG_CLIENT]);
 		close_dir(s, SG_SERVER, HOW_NOTAG, NULL);
 	}

@@ -188,7 +188,9 @@ poll_acks(struct sg_session *s)
 	if (sm->h > sm->h_told) {
 		tell_h(s);
 		sm->poll_ms = ACK_POLL_MIN;
-	} else if (sm->poll_ms < ACK_POLL_MAX)
+	} else if (sg_bq_len(sm->s2c) == 0)
+		sm->owed = 0;
+	else if (sm->poll_ms < ACK_POLL_MAX)
 		sm->poll_ms *= 2;
 	sm->poll_at = s->now + sm->poll_ms;
 }
@@ -543,7 +545,17 @@ int
 sg_smback_counts_acks(const struct sg_session *s)
 {
 
-	return (s->sm != NULL && sg_bq_len(s->sm->s2c) > 0);
+	return (s->sm != NULL && (sg_bq_len(s->sm->s2c) > 0 || s->sm->owed));
+}
+
+void
+sg_smback_on_timer(struct sg_session *s)
+{
+	struct sg_smback *sm = s->sm;
+
+	/* Without a new count the look is still due: it moves on. */
+	if (sm != NULL && sm->owed && s->now >= sm->poll_at)
+		poll_acks(s);
 }
 
 void

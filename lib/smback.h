@@ -116,9 +116,18 @@ void sg_smback_on_acked(struct sg_session *s, uint64_t acked);
 
 /*
  * sg_smback_counts_acks(s):
- * Non-zero if S->C stanzas wait for C's TCP acknowledgement.
+ * Non-zero if S->C stanzas wait for C's TCP acknowledgement, or S is owed
+ * a newer count than it was told.
  */
 int sg_smback_counts_acks(const struct sg_session *s);
+
+/*
+ * sg_smback_on_timer(s):
+ * The session's timer fired: a look at C's acknowledgements that is due
+ * and found nothing new (no count was reported) moves on, so that the
+ * deadline never stays in the past.
+ */
+void sg_smback_on_timer(struct sg_session *s);
 
 /*
  * sg_smback_release_idle(s):

@@ -6,7 +6,7 @@
  *  - what is written to each side parses as an XMPP stream (close tags at
  *    stanza boundaries, well-formed composed XML), and nothing follows the
  *    close tag, nor any shutdown;
- *  - no action after CLOSE;
+ *  - no action after CLOSE, and no deadline left in the past by a timer;
  *  - rule 5: every complete stanza read is forwarded, handed back, bounced
  *    or counted (stream management on C's behalf when bit 5 of the first
  *    byte is set: SM fragments below, and C's TCP acknowledgements);
@@ -339,8 +339,12 @@ step(struct world *w, const uint8_t *p, size_t len)
 		return (1);
 	case 5:
 		w->now += (uint64_t)arg * 500;
-		if (sg_session_deadline(w->s) <= w->now)
+		if (sg_session_deadline(w->s) <= w->now) {
 			sg_session_on_timer(w->s, w->now);
+			/* A deadline left in the past would spin the timer. */
+			if (sg_session_deadline(w->s) <= w->now)
+				abort();
+		}
 		return (2);
 	case 6:
 		write_some(w, side, arg == 0 ? SIZE_MAX : arg * 4);

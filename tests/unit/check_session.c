@@ -889,6 +889,9 @@ START_TEST(test_upstream_unreachable_silent_client)
 	run(h);
 	advance(h, CLOSE);
 	EXPECT_TRACE(h, "Sc");
+	/* The wait for its header is over: no deadline left in the past
+	 * (it was, and the daemon's timer would fire without end). */
+	ck_assert_uint_gt(sg_session_deadline(h->s), h->now);
 	eof(h, SG_CLIENT);
 	EXPECT_TRACE(h, "X");
 	EXPECT_OUT(h, SG_CLIENT, "");

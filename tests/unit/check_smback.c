@@ -259,6 +259,34 @@ START_TEST(test_poll_backs_off)
 }
 END_TEST
 
+/*
+ * All acknowledged before the look, or no count reported at it: the look
+ * still ends or moves on, and the deadline is never left in the past.
+ */
+START_TEST(test_poll_deadline_never_stale)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_SERVER, S_MSG R);
+	EXPECT_OUT(h, SG_SERVER, A(0));
+	/* C's ack of everything comes before the look is due. */
+	acked_all(h);
+	ck_assert(sg_session_counts_acks(h->s));
+	h->now += 20;
+	acked_all(h);
+	EXPECT_OUT(h, SG_SERVER, A(1));
+	ck_assert(!sg_session_counts_acks(h->s));
+	ck_assert_uint_gt(sg_session_deadline(h->s), h->now);
+	/* A look with no count reported at all. */
+	feed(h, SG_SERVER, S_MSG R);
+	EXPECT_OUT(h, SG_SERVER, A(1));
+	advance(h, 20);
+	ck_assert_uint_gt(sg_session_deadline(h->s), h->now);
+	EXPECT_OUT(h, SG_SERVER, "");
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_count_never_past_written)
 {
 	struct h *h = handing_back();
@@ -645,6 +673,7 @@ sg_suite_smback(void)
 	tcase_add_test(acks, test_count_never_past_written);
 	tcase_add_test(acks, test_lagging_answer_told_later);
 	tcase_add_test(acks, test_poll_backs_off);
+	tcase_add_test(acks, test_poll_deadline_never_stale);
 	tcase_add_test(acks, test_h_wraps);
 	tcase_add_test(acks, test_unacked_bounded);
 	tcase_add_test(ends, test_client_close_tag_gets_final_ack);
