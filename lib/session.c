@@ -651,7 +651,7 @@ uint64_t
 sg_session_deadline(const struct sg_session *s)
 {
 	uint64_t t = SG_NO_DEADLINE;
-	int side, partial = 0;
+	int side;
 
 	if (s->over)
 		return (t);
@@ -659,17 +659,21 @@ sg_session_deadline(const struct sg_session *s)
 		const struct sg_dir *d = &s->dir[side];
 		const struct sg_peer *pe = &s->peer[side];
 
-		if (d->partial && !d->dead && !pe->paused) {
-			partial = 1;
+		if (d->partial && !d->dead && !pe->paused)
 			t = earliest(t, d->partial_since + s->p.stanza_timeout);
-		}
 		if (pe->tag_sent && s->st.answer[side] == SG_ANSWER_NONE &&
 		    !pe->eof)
 			t = earliest(t, pe->tag_at + s->p.close_timeout);
 		if (pe->shut && !pe->finished)
 			t = earliest(t, pe->shut_at + s->p.close_timeout);
 	}
-	if (!s->closing && !partial)
+	/*
+	 * As on_timer decides: a stanza under way, even from a side paused
+	 * by backpressure, is no idle session (a deadline it would not act
+	 * on would stay in the past).
+	 */
+	if (!s->closing && !s->dir[SG_CLIENT].partial &&
+	    !s->dir[SG_SERVER].partial)
 		t = earliest(t, s->last_active + s->p.idle_timeout);
 	if (awaits_header(s))
 		t = earliest(t, s->failed_at + s->p.close_timeout);

@@ -1142,6 +1142,37 @@ START_TEST(test_backpressure)
 }
 END_TEST
 
+/*
+ * Found by fuzz_session: a side paused by backpressure in the middle of a
+ * stanza is no idle session, and the idle deadline is not left in the
+ * past either (the daemon's timer would fire without end).
+ */
+START_TEST(test_paused_mid_stanza_not_idle)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+	char msg[1100];
+	int i;
+
+	p.high_water = 5000;
+	p.low_water = 1024;
+	h = opened_with(p);
+	h->stalled[SG_SERVER] = 1;
+	snprintf(msg, sizeof(msg), "<message><body>%01000d</body></message>",
+	    0);
+	for (i = 0; i < 5; i++)
+		feed(h, SG_CLIENT, msg);
+	feed(h, SG_CLIENT, "<message><body>part");
+	EXPECT_TRACE(h, "Pc");
+	advance(h, IDLE);
+	ck_assert_uint_gt(sg_session_deadline(h->s), h->now);
+	ck_assert(!sg_session_closing(h->s));
+	unstall(h, SG_SERVER);
+	EXPECT_TRACE(h, "Rc");
+	h_free(h);
+}
+END_TEST
+
 /* A big stanza held over many reads comes out whole (many chunks). */
 START_TEST(test_big_stanza_over_many_reads)
 {
@@ -1356,6 +1387,7 @@ sg_suite_session(void)
 
 	tcase_add_test(relay, test_relay_stanzas_whole);
 	tcase_add_test(relay, test_backpressure);
+	tcase_add_test(relay, test_paused_mid_stanza_not_idle);
 	tcase_add_test(relay, test_byte_at_a_time);
 	tcase_add_test(relay, test_big_stanza_over_many_reads);
 	tcase_add_test(close, test_client_closes_first);
