@@ -26,6 +26,7 @@ main(void)
 	srunner_add_suite(sr, sg_suite_addrmatch());
 	srunner_add_suite(sr, sg_suite_proxyin());
 	srunner_add_suite(sr, sg_suite_front());
+	srunner_add_suite(sr, sg_suite_quirks());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

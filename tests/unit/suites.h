@@ -16,5 +16,6 @@ Suite *sg_suite_proxyproto(void);
 Suite *sg_suite_addrmatch(void);
 Suite *sg_suite_proxyin(void);
 Suite *sg_suite_front(void);
+Suite *sg_suite_quirks(void);
 
 #endif /* !SG_TEST_SUITES_H */
