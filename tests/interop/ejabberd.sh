@@ -6,7 +6,10 @@
 #	127.0.0.1:C2S-PORT, PLAIN allowed: for tests only), start ejabberd in
 #	the background (log in DIR/logs/ejabberd.log), wait until it listens
 #	and register alice, bob and the matrix's other users (-u USER:PASS,
-#	repeatable; default alice:secret bob:secret).
+#	repeatable; default alice:secret bob:secret).  Stream management
+#	and offline storage as Debian's /etc/ejabberd/ejabberd.yml sets them.
+#	-v LEVEL sets the log level (default info; debug shows every
+#	element read from a client, "Received XML on stream = ...").
 #   tests/interop/ejabberd.sh ctl DIR COMMAND...
 #	ejabberdctl against that node, e.g. kick_session alice localhost r x
 #   tests/interop/ejabberd.sh stop DIR
@@ -49,7 +52,7 @@ write_config()
 {
 	cat >"$DIR/ejabberd.yml" <<-EOF2
 	# Written by tests/interop/ejabberd.sh: a throwaway test server.
-	loglevel: info
+	loglevel: $LEVEL
 	log_rotate_count: 0
 	hosts:
 	  - localhost
@@ -67,6 +70,11 @@ write_config()
 	acl:
 	  local:
 	    user_regexp: ""
+	# shaper_rules and the mod_offline and mod_stream_mgmt options: those
+	# of Debian's /etc/ejabberd/ejabberd.yml (its 5000 for admin aside:
+	# this server has no admin).
+	shaper_rules:
+	  max_user_offline_messages: 100
 	access_rules:
 	  local:
 	    allow: local
@@ -83,7 +91,10 @@ write_config()
 	  mod_disco: {}
 	  mod_ping: {}
 	  mod_roster: {}
-	  mod_offline: {}
+	  mod_offline:
+	    access_max_user_messages: max_user_offline_messages
+	  mod_stream_mgmt:
+	    resend_on_timeout: if_offline
 	EOF2
 	cat >"$DIR/ejabberdctl.cfg" <<-EOF2
 	ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"
@@ -98,15 +109,18 @@ write_config()
 
 start()
 {
-	[ $# -ge 2 ] || die "usage: start DIR C2S-PORT [-u USER:PASS]..."
+	[ $# -ge 2 ] ||
+	    die "usage: start DIR C2S-PORT [-u USER:PASS]... [-v LEVEL]"
 	mkdir -p "$1"
 	DIR=$(cd "$1" && pwd)
 	C2S=$2
 	shift 2
 	USERS=""
-	while getopts u: opt; do
+	LEVEL=info
+	while getopts u:v: opt; do
 		case $opt in
 		u) USERS="$USERS $OPTARG" ;;
+		v) LEVEL=$OPTARG ;;
 		*) die "unknown option" ;;
 		esac
 	done

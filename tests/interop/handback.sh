@@ -1,15 +1,18 @@
 #!/bin/sh
 # Issue 13's interop test: stanzaguard hands undelivered stanzas back
-# through Prosody's stream management, so that clients without it lose
+# through the server's stream management, so that clients without it lose
 # nothing and get nothing bounced.  Part of `make check-interop`.
 #
 #   tests/interop/handback.sh path/to/stanzaguard [SCENARIO...]
 #
-# For each scenario (default: all; tests/interop/handback.py says what
-# each does): a throwaway Prosody 0.12 (tests/interop/prosody.sh, debug
-# log) with the modules that Debian's /etc/prosody/prosody.cfg.lua enables
+# For each server (HANDBACK_SERVERS, default "prosody ejabberd") and each
+# scenario (default: all; tests/interop/handback.py says what each does):
+# stanzaguard in front of a throwaway server, both on free loopback ports.
+# The server (debug log) is Prosody 0.12 (tests/interop/prosody.sh) with
+# the modules that Debian's /etc/prosody/prosody.cfg.lua enables
 # (mod_smacks among them; mod_offline is always loaded) and its c2s rate
-# limit, stanzaguard in front of it, both on free loopback ports:
+# limit, or ejabberd 23.01 (tests/interop/ejabberd.sh: the mod_stream_mgmt
+# and mod_offline settings of Debian's /etc/ejabberd/ejabberd.yml):
 #
 #   read-close  bob reads k of N messages and closes his stream
 #   idle        bursts across stanzaguard's idle close (--idle-timeout=1s)
@@ -24,14 +27,17 @@
 #               storage (no duplicate)
 #   client-sm   clients doing XEP-0198 themselves pass through: sm=client
 #
-# Each prints its counts ("handback: NAME counts: ...") and fails on any
+# server-cut and cut-recipient need Prosody's mod_legacy_idle_cut: not
+# run against ejabberd.  Each scenario prints its counts ("handback:
+# SERVER NAME counts: ...") and fails on any
 # message lost, bounced or only named in the log (in server-cut only a
 # silent loss fails), or delivered twice.  When this stanzaguard has
 # --sm-handback, sessions must also log sm=handback.
 # HANDBACK_SG_OPTS: more stanzaguard options (--sm-handback=no shows
 # what happens without the feature).  SG_SEED=N replays the timing.
-# Skips (exit 0, "handback: skipped: WHY") when Prosody or
-# python3-slixmpp is missing, or this stanzaguard has no --sm-handback
+# Skips (exit 0, "handback: skipped: WHY") when python3-slixmpp or both
+# servers are missing (one missing: "handback: skipped SERVER: WHY" and
+# the other runs), or this stanzaguard has no --sm-handback
 # (HANDBACK_FORCE=1 runs it all the same).  Logs in build/handback.XXXXXX,
 # kept when a scenario failed (KEEP=1: always).  Last line: "handback: N
 # passed, N failed"; exit status non-zero if any failed.
@@ -62,12 +68,32 @@ skip()
 	echo "handback: skipped: $*"
 	exit 0
 }
-command -v "${PROSODY:-prosody}" >/dev/null 2>&1 ||
-    skip "no prosody on PATH (make deps-test)"
-command -v "${PROSODYCTL:-prosodyctl}" >/dev/null 2>&1 ||
-    skip "no prosodyctl on PATH (make deps-test)"
 "$PY" -c 'import slixmpp' 2>/dev/null ||
     skip "$PY cannot import slixmpp (make deps-test)"
+SERVERS=""
+for server in ${HANDBACK_SERVERS:-prosody ejabberd}; do
+	case $server in
+	prosody)
+		if ! command -v "${PROSODY:-prosody}" >/dev/null 2>&1 ||
+		    ! command -v "${PROSODYCTL:-prosodyctl}" >/dev/null 2>&1
+		then
+			echo "handback: skipped prosody: no prosody or" \
+			    "prosodyctl on PATH (make deps-test)"
+			continue
+		fi ;;
+	ejabberd)
+		if [ ! -x /usr/sbin/ejabberdctl ]; then
+			echo "handback: skipped ejabberd: no" \
+			    "/usr/sbin/ejabberdctl (make deps-test)"
+			continue
+		fi ;;
+	*)
+		echo "handback: no such server $server (prosody, ejabberd)" >&2
+		exit 2 ;;
+	esac
+	SERVERS="$SERVERS $server"
+done
+[ -n "$SERVERS" ] || skip "no server to run against"
 
 # The modules_enabled of Debian 12's prosody.cfg.lua, but posix (it would
 # daemonize and write a pid file of its own): prosody.sh already loads
@@ -134,7 +160,7 @@ cleanup()
 	[ -n "$CLIENTS" ] && kill -TERM "$CLIENTS" 2>/dev/null
 	for d in $RUNNING; do
 		stop_sg "$d/stanzaguard.pid"
-		"$HERE/prosody.sh" stop "$d/prosody" 2>/dev/null
+		stop_server "$d"
 	done
 	if [ "$FAILED" -eq 0 ] && [ "${KEEP:-0}" != 1 ]; then
 		rm -rf "$WORK"
@@ -159,25 +185,67 @@ free_ports()
 	EOF
 }
 
+# fail NAME WHY [LOG-DIR]
 fail()
 {
 	FAILED=$((FAILED + 1))
-	echo "handback: FAIL $1: $2 (logs in $WORK/$1)"
+	echo "handback: FAIL $SERVER $1: $2${3:+ (logs in $3)}"
+}
+
+# start_server DIR PORT FLAVOUR: $SERVER on 127.0.0.1:PORT, in DIR/$SERVER;
+# SERVER_LOG: its log.
+start_server()
+{
+	if [ "$SERVER" = ejabberd ]; then
+		SERVER_LOG=$1/ejabberd/logs/ejabberd.log
+		"$HERE/ejabberd.sh" start "$1/ejabberd" "$2" -v debug
+		return
+	fi
+	SERVER_LOG=$1/prosody/prosody.log
+	set -- "$1" "$2" "$3" -v debug -o "$DEBIAN_LIMITS"
+	for m in $DEBIAN_MODULES; do
+		set -- "$@" -l "$m"
+	done
+	if [ "$3" = cut ]; then
+		set -- "$@" -m "$HERE" -l legacy_idle_cut \
+		    -o "legacy_idle_cut_after = $CUT_AFTER"
+	fi
+	dir=$1 port=$2
+	shift 3
+	"$HERE/prosody.sh" start "$dir/prosody" "$port" "$@"
+}
+
+# stop_server DIR: whichever server runs in DIR.
+stop_server()
+{
+	"$HERE/prosody.sh" stop "$1/prosody" 2>/dev/null
+	"$HERE/ejabberd.sh" stop "$1/ejabberd" 2>/dev/null
 }
 
 # run NAME TIME-LIMIT FLAVOUR "STANZAGUARD-OPTIONS" "CLIENT-OPTIONS"
-#   FLAVOUR: plain; or cut: Prosody cuts idle c2s connections after
-#   CUT_AFTER seconds (mod_legacy_idle_cut), and stanzaguard's upstream is
-#   handback.py's SlowLink to Prosody (LINK_DELAY each way)
+#   against $SERVER.  FLAVOUR: plain; or cut: Prosody cuts idle c2s
+#   connections after CUT_AFTER seconds (mod_legacy_idle_cut), and
+#   stanzaguard's upstream is handback.py's SlowLink to Prosody
+#   (LINK_DELAY each way)
 CUT_AFTER=1
 LINK_DELAY=0.02
 run()
 {
 	name=$1 limit=$2 flavour=$3 sgopts=$4 copts=$5
-	d=$WORK/$name
+	if [ "$SERVER" != prosody ] && [ "$flavour" = cut ]; then
+		echo "handback: $SERVER $name: not run (needs Prosody's" \
+		    "mod_legacy_idle_cut)"
+		return
+	fi
+	d=$WORK/$SERVER-$name
+	n=1
+	while [ -e "$d" ]; do	# the same scenario again: a new server
+		n=$((n + 1))
+		d=$WORK/$SERVER-$name.$n
+	done
 	mkdir -p "$d"
 	t0=$(date +%s)
-	echo "handback: $name"
+	echo "handback: $SERVER $name"
 	# shellcheck disable=SC2046 # three words
 	set -- $(free_ports 3)
 	pport=$1 lport=$2 uport=$1
@@ -188,18 +256,10 @@ run()
 	fi
 	RUNNING="$RUNNING $d"
 
-	set -- -v debug -o "$DEBIAN_LIMITS"
-	for m in $DEBIAN_MODULES; do
-		set -- "$@" -l "$m"
-	done
-	if [ "$flavour" = cut ]; then
-		set -- "$@" -m "$HERE" -l legacy_idle_cut \
-		    -o "legacy_idle_cut_after = $CUT_AFTER"
-	fi
-	if ! "$HERE/prosody.sh" start "$d/prosody" "$pport" "$@" \
-	    >"$d/prosody.sh.out" 2>&1; then
-		sed 's/^/    /' "$d/prosody.sh.out"
-		fail "$name" "Prosody did not start"
+	if ! start_server "$d" "$pport" "$flavour" >"$d/server.out" 2>&1
+	then
+		sed 's/^/    /' "$d/server.out"
+		fail "$name" "$SERVER did not start" "$d"
 		return
 	fi
 
@@ -216,8 +276,8 @@ run()
 		then
 			sed 's/^/    /' "$d/stanzaguard.log"
 			stop_sg "$d/stanzaguard.pid"
-			"$HERE/prosody.sh" stop "$d/prosody"
-			fail "$name" "stanzaguard did not start listening"
+			stop_server "$d"
+			fail "$name" "stanzaguard did not start listening" "$d"
 			return
 		fi
 		sleep 0.1
@@ -226,9 +286,8 @@ run()
 	# In the background, so that a signal runs the trap at once.
 	# shellcheck disable=SC2086 # options are words
 	timeout -k 5 "$limit" "$PY" "$HERE/handback.py" "$name" \
-	    --port "$lport" --upstream-port "$pport" \
-	    --sg-log "$d/stanzaguard.log" \
-	    --prosody-log "$d/prosody/prosody.log" \
+	    --server "$SERVER" --port "$lport" --upstream-port "$pport" \
+	    --sg-log "$d/stanzaguard.log" --server-log "$SERVER_LOG" \
 	    --debug-log "$d/slixmpp.log" $EXPECT $copts \
 	    >"$d/clients.out" 2>&1 &
 	CLIENTS=$!
@@ -247,22 +306,24 @@ run()
 	elif [ "$SG_STATUS" != 0 ]; then
 		why="${why:+$why; }stanzaguard exited with status $SG_STATUS"
 	fi
-	"$HERE/prosody.sh" stop "$d/prosody"
+	stop_server "$d"
 	if grep -E 'level=(emerg|alert|crit|error)' "$d/stanzaguard.log" \
 	    >"$d/errors" 2>/dev/null; then
 		sed 's/^/    /' "$d/errors"
 		why="${why:+$why; }stanzaguard logged errors"
 	fi
 	if [ -n "$why" ]; then
-		fail "$name" "$why"
+		fail "$name" "$why" "$d"
 	else
 		PASSED=$((PASSED + 1))
-		echo "handback: PASS $name ($(($(date +%s) - t0))s)"
+		echo "handback: PASS $SERVER $name ($(($(date +%s) - t0))s)"
 	fi
 }
 
-for s in $SCENARIOS; do
-	case $s in
+# scenario NAME: run NAME against $SERVER
+scenario()
+{
+	case $1 in
 	read-close)
 		run read-close 60 plain "--idle-timeout=30s --close-timeout=2s" \
 		    "--rounds 8 --burst 20 --gap 0.01" ;;
@@ -285,8 +346,14 @@ for s in $SCENARIOS; do
 		run client-sm 30 plain "--idle-timeout=30s --close-timeout=2s" \
 		    "--burst 10 --gap 0.01" ;;
 	*)
-		fail "$s" "no such scenario ($ALL)" ;;
+		fail "$1" "no such scenario ($ALL)" ;;
 	esac
+}
+
+for SERVER in $SERVERS; do
+	for s in $SCENARIOS; do
+		scenario "$s"
+	done
 done
 
 echo "handback: ran in $(($(date +%s) - STARTED))s"
