@@ -144,8 +144,8 @@ check-valgrind: stanzaguard
 
 # Prosody's own scenarios (run.sh), then the matrix of three servers by
 # three client libraries (matrix.py, about a minute), then the hand-back
-# of undelivered stanzas through stream management (handback.sh, about
-# 90 s): all always run.
+# of undelivered stanzas through stream management against Prosody and
+# ejabberd (handback.sh, about 3 minutes): all always run.
 check-interop: stanzaguard $(B)/interop/client_strophe deps-interop-js
 	@rc=0; tests/interop/run.sh ./stanzaguard || rc=1; \
 	/usr/bin/python3 tests/interop/matrix.py --binary ./stanzaguard || rc=1; \
