@@ -1117,7 +1117,12 @@ START_TEST(test_custom_prefix_close_tag)
 }
 END_TEST
 
-START_TEST(test_backpressure)
+/*
+ * S stalled, C sends n stanzas of about 1 kB towards a high-water mark of
+ * 5000 bytes: the fifth pauses C.
+ */
+static struct h *
+stalled_server(int n)
 {
 	struct sg_session_params p = params();
 	struct h *h;
@@ -1130,10 +1135,18 @@ START_TEST(test_backpressure)
 	h->stalled[SG_SERVER] = 1;
 	snprintf(msg, sizeof(msg), "<message><body>%01000d</body></message>",
 	    0);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < n; i++)
 		feed(h, SG_CLIENT, msg);
+	return (h);
+}
+
+START_TEST(test_backpressure)
+{
+	struct h *h = stalled_server(4);
+
 	EXPECT_TRACE(h, "");
-	feed(h, SG_CLIENT, msg);
+	h_free(h);
+	h = stalled_server(5);
 	EXPECT_TRACE(h, "Pc");
 	unstall(h, SG_SERVER);
 	EXPECT_TRACE(h, "Rc");
@@ -1149,19 +1162,8 @@ END_TEST
  */
 START_TEST(test_paused_mid_stanza_not_idle)
 {
-	struct sg_session_params p = params();
-	struct h *h;
-	char msg[1100];
-	int i;
+	struct h *h = stalled_server(5);
 
-	p.high_water = 5000;
-	p.low_water = 1024;
-	h = opened_with(p);
-	h->stalled[SG_SERVER] = 1;
-	snprintf(msg, sizeof(msg), "<message><body>%01000d</body></message>",
-	    0);
-	for (i = 0; i < 5; i++)
-		feed(h, SG_CLIENT, msg);
 	feed(h, SG_CLIENT, "<message><body>part");
 	EXPECT_TRACE(h, "Pc");
 	advance(h, IDLE);
