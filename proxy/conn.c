@@ -64,12 +64,14 @@ struct side {
 	unsigned shut:1;
 	unsigned dead:1;		/* writing failed for good */
 	unsigned read_wants_write:1;	/* TLS: a read waits for writable */
+	unsigned flush_wanted:1;	/* bytes queued since the last flush */
 };
 
 struct sg_conn {
 	struct sg_daemon *d;
 	struct sg_route *route;
 	LIST_ENTRY(sg_conn) link;	/* in d->conns */
+	LIST_ENTRY(sg_conn) flush_link;	/* in d->flushing, if flush_queued */
 	struct sg_session *s;
 	struct side side[2];		/* indexed by enum sg_side */
 	ev_timer timer;
@@ -84,6 +86,7 @@ struct sg_conn {
 	unsigned refs;			/* callbacks on the stack */
 	unsigned closed:1;
 	unsigned released:1;		/* parser memory given back */
+	unsigned flush_queued:1;
 };
 
 static void conn_run(struct sg_conn *, uint64_t);
@@ -248,19 +251,47 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 	}
 }
 
+/*
+ * Writes wait until the loop is about to sleep (sg_conn_flush_queued):
+ * by then every read of this loop iteration has been taken, so a peer is
+ * woken once for all that is written to it, not once per read.  A peer on
+ * the other CPU costs the writer a wake-up in the kernel each time, more
+ * than the write itself when the stanzas are small.
+ */
 static void
-conn_act(struct sg_conn *c, const struct sg_action *a, uint64_t now)
+conn_want_flush(struct sg_conn *c, enum sg_side i)
+{
+
+	c->side[i].flush_wanted = 1;
+	if (c->flush_queued)
+		return;
+	c->flush_queued = 1;
+	LIST_INSERT_HEAD(&c->d->flushing, c, flush_link);
+}
+
+static void
+conn_unqueue_flush(struct sg_conn *c)
+{
+
+	if (!c->flush_queued)
+		return;
+	c->flush_queued = 0;
+	LIST_REMOVE(c, flush_link);
+}
+
+static void
+conn_act(struct sg_conn *c, const struct sg_action *a)
 {
 	struct side *sd = &c->side[a->side];
 
 	switch (a->type) {
 	case SG_ACT_WRITE:
-		conn_flush(c, a->side, now);
+		conn_want_flush(c, a->side);
 		break;
 	case SG_ACT_SHUTDOWN:
 		/* Only once what is queued before it has gone out. */
 		sd->shut_wanted = 1;
-		conn_flush(c, a->side, now);
+		conn_want_flush(c, a->side);
 		break;
 	case SG_ACT_PAUSE:
 		sd->paused = 1;
@@ -315,7 +346,7 @@ conn_run(struct sg_conn *c, uint64_t now)
 		if ((n = sg_session_take_actions(c->s, a, ACTION_BATCH)) == 0)
 			break;
 		for (i = 0; i < n && !c->closed; i++)
-			conn_act(c, &a[i], now);
+			conn_act(c, &a[i]);
 	}
 	if (c->closed)
 		return;
@@ -580,6 +611,7 @@ conn_teardown(struct sg_conn *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
+	conn_unqueue_flush(c);
 	ev_timer_stop(d->loop, &c->timer);
 	sg_upconn_cancel(c->upc);
 	c->upc = NULL;
@@ -783,4 +815,69 @@ sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms)
 	sg_upconn_pool_drain(&d->upconns);
 	if (n >= TRIM_AFTER)
 		malloc_trim(0);
+}
+
+/* The writes one session asked for since the last flush. */
+static void
+flush_queued_one(struct sg_conn *c, uint64_t now)
+{
+	int i;
+
+	conn_unqueue_flush(c);
+	conn_hold(c);
+	for (i = 0; i < 2 && !c->closed; i++) {
+		if (!c->side[i].flush_wanted)
+			continue;
+		c->side[i].flush_wanted = 0;
+		conn_flush(c, (enum sg_side)i, now);
+	}
+	conn_run(c, now);
+	conn_release(c);
+}
+
+/*
+ * Before the loop sleeps: every queued session once, and those its
+ * flush queued again (a write that ends a close, say) once more.  What
+ * is still queued then waits one more turn of the loop, which must not
+ * sleep meanwhile.
+ */
+static void
+flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct sg_daemon *d = w->data;
+	struct sg_conn *c;
+	uint64_t now = sg_clock_ms();
+	size_t n, max = 2 * d->nconns + 16;
+
+	(void)revents;
+	for (n = 0; n < max && (c = LIST_FIRST(&d->flushing)) != NULL; n++)
+		flush_queued_one(c, now);
+	if (!LIST_EMPTY(&d->flushing))
+		ev_idle_start(loop, &d->flush_again);
+}
+
+static void
+flush_again_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+
+	(void)revents;
+	ev_idle_stop(loop, w);
+}
+
+void
+sg_conn_batch_start(struct sg_daemon *d)
+{
+
+	ev_prepare_init(&d->flush, flush_cb);
+	ev_idle_init(&d->flush_again, flush_again_cb);
+	d->flush.data = d;
+	ev_prepare_start(d->loop, &d->flush);
+}
+
+void
+sg_conn_batch_stop(struct sg_daemon *d)
+{
+
+	ev_prepare_stop(d->loop, &d->flush);
+	ev_idle_stop(d->loop, &d->flush_again);
 }

@@ -69,4 +69,13 @@ size_t sg_conn_closing(const struct sg_daemon *d);
  */
 void sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms);
 
+/*
+ * sg_conn_batch_start(d), sg_conn_batch_stop(d):
+ * Start and stop the writing of what sessions queued, once per turn of
+ * d's loop, just before it waits for events: a peer is woken once for all
+ * the reads of that turn.  Started with the daemon's other watchers.
+ */
+void sg_conn_batch_start(struct sg_daemon *d);
+void sg_conn_batch_stop(struct sg_daemon *d);
+
 #endif /* !SG_CONN_H */

@@ -45,6 +45,7 @@ struct sg_daemon {
 	/* sys/queue.h lists: unlinked in O(1) without the head. */
 	LIST_HEAD(, sg_conn) conns;	/* every open session, newest first */
 	LIST_HEAD(, sg_prelude) preludes;	/* before their session */
+	LIST_HEAD(, sg_conn) flushing;	/* sessions with writes to make */
 	size_t nconns;			/* sessions and preludes */
 	size_t nrefusing;		/* preludes refusing over
 					   max-connections: not in nconns */
@@ -61,6 +62,8 @@ struct sg_daemon {
 	ev_timer stats_timer;		/* stats-interval */
 	ev_timer watchdog;		/* WATCHDOG=1 */
 	ev_timer sweep;			/* parser memory of quiet sessions */
+	ev_prepare flush;		/* makes those writes before a sleep */
+	ev_idle flush_again;		/* keeps the loop awake for more */
 
 	char rbuf[SG_DAEMON_RBUF];
 };

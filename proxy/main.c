@@ -241,6 +241,7 @@ watchers_init(struct sg_daemon *d)
 	ev_signal_start(d->loop, &d->sigint);
 	ev_signal_start(d->loop, &d->sighup);
 	ev_timer_start(d->loop, &d->sweep);
+	sg_conn_batch_start(d);
 	stats_timer_set(d);
 	usec = sg_notify_watchdog_usec(d->notify);
 	sg_reload_every(d->loop, &d->watchdog, d->cfg->watchdog ? usec / 1e6 :
@@ -258,6 +259,7 @@ watchers_stop(struct sg_daemon *d)
 	ev_timer_stop(d->loop, &d->stats_timer);
 	ev_timer_stop(d->loop, &d->watchdog);
 	ev_timer_stop(d->loop, &d->sweep);
+	sg_conn_batch_stop(d);
 }
 
 /* What the master of a worker process asks. */
