@@ -13,10 +13,13 @@
  * large stanza stays in few iovecs.  The first chunk of an empty queue is
  * small (SG_BQ_FIRST, one malloc size class that glibc serves from its
  * per-thread cache), so a queue that only ever carries a stream header or
- * a few stanzas costs little.  A consumed chunk of SG_BQ_CHUNK bytes is
- * kept as the queue's one spare instead of freed: a busy queue that fills
- * and drains once per read would otherwise malloc and free 16 KiB every
- * time.  sg_bq_trim() gives the spare back once the queue goes quiet.
+ * a few stanzas costs little.  A consumed chunk of at most SG_BQ_CHUNK
+ * bytes is kept as the queue's one spare instead of freed (the larger of
+ * two): a busy queue that fills and drains once per read would otherwise
+ * malloc and free a chunk every time, a small one as often as a full one
+ * when the reads are short (1,000 sessions: 1.3% of the proxy's CPU in
+ * malloc and free).  sg_bq_trim() gives the spare back once the queue goes
+ * quiet.
  */
 #define SG_BQ_CHUNK	(16 * 1024)
 
@@ -62,7 +65,7 @@ chunk_get(struct sg_bq *q, size_t atleast)
 	struct sg_bq_chunk *c;
 	size_t size = SG_BQ_CHUNK;
 
-	if (q->spare != NULL && atleast <= SG_BQ_CHUNK) {
+	if (q->spare != NULL && atleast <= q->spare->size) {
 		c = q->spare;
 		q->spare = NULL;
 		return (c);
@@ -79,15 +82,17 @@ chunk_get(struct sg_bq *q, size_t atleast)
 	return (c);
 }
 
-/* A chunk is done with: keep it as the spare if it is a full one. */
+/* A chunk is done with: keep it as the spare, or the spare kept. */
 static void
 chunk_put(struct sg_bq *q, struct sg_bq_chunk *c)
 {
 
-	if (c->size != SG_BQ_CHUNK || q->spare != NULL) {
+	if (c->size > SG_BQ_CHUNK ||
+	    (q->spare != NULL && q->spare->size >= c->size)) {
 		free(c);
 		return;
 	}
+	free(q->spare);
 	c->next = NULL;
 	c->head = c->tail = 0;
 	q->spare = c;

@@ -173,12 +173,24 @@ END_TEST
 START_TEST(test_bq_small_first_chunk)
 {
 	struct sg_bq *q = sg_bq_new();
-	char out[200];
+	static char big[5000], out[5000];
 
 	ck_assert_int_eq(sg_bq_append(q, "<stream:stream>", 15), 0);
 	ck_assert_uint_le(sg_bq_held(q), 1024);
 	ck_assert_uint_eq(drain_peek(q, out, sizeof(out)), 15);
-	/* Not a full chunk: freed at once, as before. */
+	/* Kept as the spare, and taken again for the next bytes. */
+	ck_assert_uint_le(sg_bq_held(q), 1024);
+	ck_assert_uint_gt(sg_bq_held(q), 0);
+	ck_assert_int_eq(sg_bq_append(q, "<presence/>", 11), 0);
+	ck_assert_uint_le(sg_bq_held(q), 1024);
+	ck_assert_uint_eq(drain_peek(q, out, sizeof(out)), 11);
+	ck_assert_int_eq(memcmp(out, "<presence/>", 11), 0);
+	/* A full chunk replaces it as the spare: one spare at a time. */
+	memset(big, 'b', sizeof(big));
+	ck_assert_int_eq(sg_bq_append(q, big, sizeof(big)), 0);
+	ck_assert_uint_eq(drain_peek(q, out, sizeof(out)), sizeof(big));
+	ck_assert_uint_eq(sg_bq_held(q), 16 * 1024);
+	sg_bq_trim(q);
 	ck_assert_uint_eq(sg_bq_held(q), 0);
 	sg_bq_free(q);
 }
