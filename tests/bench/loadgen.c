@@ -58,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lgstanza.h"
 #include "lgtls.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -72,24 +73,18 @@
 #define HBUF		512
 #define NS		1000000000ULL
 
-#define HEADER	"<?xml version='1.0'?><stream:stream to='bench.example' " \
-	"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/" \
-	"streams' version='1.0'>"
 #define CLOSE_TAG	"</stream:stream>"
 /* In echo_upstream's header: a proxy's own (with a stream error) is not. */
 #define ECHO_ID		"id='echo'"
 #define CLOSE_LEN	(sizeof(CLOSE_TAG) - 1)
 
-/* The fixed layout of a stanza. */
-#define REC_HEAD	"<message to='echo@bench.example' type='chat' id='"
-#define REC_MID		"'><body>"
-#define REC_TAIL	"</body></message>"
+/* The fixed layout of a stanza to echo_upstream (lgstanza.h). */
+#define REC_HEAD	LGSTANZA_HEAD(LGSTANZA_ECHO_TO)
 #define ID_OFF		(sizeof(REC_HEAD) - 1)
-#define ID_DIGITS	10
-#define TS_OFF		(ID_OFF + ID_DIGITS + sizeof(REC_MID) - 1)
-#define TS_DIGITS	20
+#define TS_OFF		(ID_OFF + LGSTANZA_ID_DIGITS + sizeof(LGSTANZA_MID) - 1)
+#define TS_DIGITS	LGSTANZA_TS_DIGITS
 #define PREFIX		(TS_OFF + TS_DIGITS)	/* bytes we look at */
-#define MIN_SIZE	(PREFIX + 1 + sizeof(REC_TAIL) - 1)
+#define MIN_SIZE	(PREFIX + 1 + sizeof(LGSTANZA_TAIL) - 1)
 
 /* Latency histogram: exact below 64 ns, then 32 buckets per power of 2. */
 #define HIST_BUCKETS	(64 + 58 * 32)
@@ -146,7 +141,9 @@ struct lg {
 	int ep;
 	struct lgtls *tls;
 	struct sess *s;
-	char *tmpl;		/* one stanza, id and time to fill in */
+	struct lgstanza tmpl;	/* the stanza to echo_upstream */
+	char *header;		/* our stream header */
+	size_t header_len;
 	unsigned opened, pending, up, done, failed, unexpected_eof, bad;
 	uint64_t stanzas, bytes;	/* received, all sessions */
 	uint64_t sent_total, skipped;
@@ -403,16 +400,6 @@ out_room(struct sess *s, size_t len)
 	return (s->olen + len <= s->ocap ? s->out + s->olen : NULL);
 }
 
-static void
-put_digits(char *p, uint64_t v, int n)
-{
-
-	while (n-- > 0) {
-		p[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /* Queue k stanzas stamped with now; returns how many fitted. */
 static unsigned
 queue_stanzas(struct lg *g, struct sess *s, unsigned k, uint64_t now)
@@ -423,9 +410,7 @@ queue_stanzas(struct lg *g, struct sess *s, unsigned k, uint64_t now)
 	for (i = 0; i < k; i++) {
 		if ((p = out_room(s, g->size)) == NULL)
 			break;
-		memcpy(p, g->tmpl, g->size);
-		put_digits(p + ID_OFF, s->next_id++, ID_DIGITS);
-		put_digits(p + TS_OFF, now, TS_DIGITS);
+		lgstanza_put(&g->tmpl, p, s->next_id++, now);
 		s->olen += g->size;
 		s->sent++;
 	}
@@ -620,8 +605,8 @@ send_header(struct lg *g, struct sess *s, uint64_t now)
 {
 
 	s->st = S_HEADER;
-	memcpy(s->out, HEADER, sizeof(HEADER) - 1);
-	s->olen = sizeof(HEADER) - 1;
+	memcpy(s->out, g->header, g->header_len);
+	s->olen = g->header_len;
 	flush(g, s, now);	/* and drops EPOLLOUT when done */
 }
 
@@ -1138,7 +1123,7 @@ setup(struct lg *g)
 	struct rlimit rl;
 	size_t cap;
 	unsigned i;
-	char *t;
+	int n;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -1155,11 +1140,18 @@ setup(struct lg *g)
 		return (-1);
 	if ((g->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    (g->s = calloc(g->nsess, sizeof(*g->s))) == NULL ||
-	    (g->tmpl = malloc(g->size)) == NULL)
+	    lgstanza_init(&g->tmpl, LGSTANZA_ECHO_TO, g->size) == -1)
 		return (-1);
+	/* LGSTANZA_HEADER("%s") is a format: the domain goes in. */
+	if ((n = snprintf(NULL, 0, LGSTANZA_HEADER("%s"),
+	    LGSTANZA_ECHO_DOMAIN)) < 0 ||
+	    (g->header = malloc((size_t)n + 1)) == NULL)
+		return (-1);
+	g->header_len = (size_t)snprintf(g->header, (size_t)n + 1,
+	    LGSTANZA_HEADER("%s"), LGSTANZA_ECHO_DOMAIN);
 	/* A full window (throughput) or a burst of 64 (rate), and a tag. */
 	cap = (g->mode == M_THROUGHPUT ? g->window : g->mode == M_RATE ? 64 :
-	    0) * g->size + sizeof(HEADER) + CLOSE_LEN;
+	    0) * g->size + g->header_len + CLOSE_LEN;
 	for (i = 0; i < g->nsess; i++) {
 		g->s[i].fd = -1;
 		g->s[i].ocap = cap;
@@ -1167,13 +1159,6 @@ setup(struct lg *g)
 		if ((g->s[i].out = malloc(cap)) == NULL)
 			return (-1);
 	}
-	t = g->tmpl;
-	memset(t, 'x', g->size);
-	memcpy(t, REC_HEAD, ID_OFF);
-	memcpy(t + ID_OFF + ID_DIGITS, REC_MID, sizeof(REC_MID) - 1);
-	t[PREFIX] = ' ';
-	memcpy(t + g->size - (sizeof(REC_TAIL) - 1), REC_TAIL,
-	    sizeof(REC_TAIL) - 1);
 	return (0);
 }
 
