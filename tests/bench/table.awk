@@ -5,7 +5,7 @@
 # workers = 2 over one process.  Then the limit of issue 14 at 64 and
 # 1000 sessions: HAProxy's CPU per stanza plus expat's floor (bench_tracker
 # --floor, test=floor), and stanzaguard's CPU over it.  Variables:
-# idle_sizes, hold_n, storm_n.
+# idle_sizes, hold_n, storm_n, prosody_n, prosody_rate.
 
 function median(list,    a, n, i, j, t) {
 	n = split(list, a, " ")
@@ -35,13 +35,19 @@ function ratio(a, b) {
 	return sprintf("%.2f", a / b)
 }
 
-# One row: the key of each target, "added" subtracts direct's value.
-function row(label, test, key, f, how,    d, h1, h2, s, s2) {
-	d = val(test, "direct", key)
-	h1 = val(test, "haproxy-1t", key)
-	h2 = val(test, "haproxy-2t", key)
-	s = val(test, "stanzaguard", key)
-	s2 = val(test, "stanzaguard-2w", key)
+# One row: the key of each target, "added" subtracts direct's value;
+# "upstream": the upstream's CPU, cpu1 without a proxy and cpu2 with one.
+function row(label, test, key, f, how,    d, h1, h2, s, s2, pk) {
+	pk = key
+	if (how == "upstream") {
+		d = val(test, "direct", "cpu1_" key)
+		pk = "cpu2_" key
+	} else
+		d = val(test, "direct", key)
+	h1 = val(test, "haproxy-1t", pk)
+	h2 = val(test, "haproxy-2t", pk)
+	s = val(test, "stanzaguard", pk)
+	s2 = val(test, "stanzaguard-2w", pk)
 	if (how == "added") {
 		if (d == "")
 			h1 = h2 = s = s2 = ""
@@ -157,6 +163,21 @@ END {
 	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
 	row("  user space only, at 10k/s", "rate10k_64",
 	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
+	# Behind Prosody: its figures are Prosody's as much as the proxy's.
+	row(sprintf("stanzas/s behind Prosody, %d clients", prosody_n),
+	    "prosody_tp", "stanzas_s", "%.0f")
+	row(sprintf("p50 round trip via Prosody at %d/s (us)", prosody_rate),
+	    "prosody_rate", "p50_us", "%.1f")
+	row(sprintf("p99 round trip via Prosody at %d/s (us)", prosody_rate),
+	    "prosody_rate", "p99_us", "%.1f")
+	row("added p50 behind Prosody (us)", "prosody_rate", "p50_us",
+	    "%.1f", "added")
+	row("added p99 behind Prosody (us)", "prosody_rate", "p99_us",
+	    "%.1f", "added")
+	row("proxy CPU us/stanza behind Prosody", "prosody_tp",
+	    "cpu1_us_per_stanza", "%.2f", "proxy")
+	row("Prosody's CPU us/stanza (throughput)", "prosody_tp",
+	    "us_per_stanza", "%.2f", "upstream")
 	n = split(idle_sizes, sz, " ")
 	for (i = 1; i <= n; i++) {
 		row(sprintf("RSS bytes/idle session, %d sessions", sz[i]),
