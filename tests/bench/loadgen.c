@@ -34,8 +34,9 @@
  *   TTTTTTTTTTTTTTTTTTTT xxx...</body></message>
  * T is CLOCK_MONOTONIC in ns when the stanza was handed to write(), so the
  * round trip is measured when its copy comes back; the fixed size finds
- * the stanzas in the returned bytes without parsing XML (under --xmpp, the
- * JID is the session's own and the server's copy is its own).
+ * the stanzas in the returned bytes without parsing XML.  Under --xmpp
+ * they go to the session's own JID, and the server's copies (serialized
+ * its own way, a from added) are searched for their id and time.
  *
  * CPU: -P PID (repeatable) reads utime+stime of those processes from
  * /proc/PID/stat at the start and end of the measured window.
@@ -91,7 +92,8 @@
 /* The fixed layout of a stanza to echo_upstream (lgstanza.h). */
 #define REC_HEAD	LGSTANZA_HEAD(LGSTANZA_ECHO_TO)
 #define ID_OFF		(sizeof(REC_HEAD) - 1)
-#define TS_OFF		(ID_OFF + LGSTANZA_ID_DIGITS + sizeof(LGSTANZA_MID) - 1)
+#define TS_OFF		(ID_OFF + LGSTANZA_ID_DIGITS + \
+	sizeof(LGSTANZA_MID) - 1)
 #define TS_DIGITS	LGSTANZA_TS_DIGITS
 #define PREFIX		(TS_OFF + TS_DIGITS)	/* bytes we look at */
 #define MIN_SIZE	(PREFIX + 1 + sizeof(LGSTANZA_TAIL) - 1)
@@ -1357,7 +1359,9 @@ parse_ports(struct lg *g, char *arg)
 		g->ports[g->nports++] = atoi(tok);
 }
 
-enum { OPT_TLS = 256, OPT_CA, OPT_RESUME, OPT_XMPP, OPT_USER, OPT_PASSWORD };
+enum {
+	OPT_TLS = 256, OPT_CA, OPT_RESUME, OPT_XMPP, OPT_USER, OPT_PASSWORD
+};
 
 static void
 parse_args(struct lg *g, int argc, char **argv)

@@ -29,9 +29,9 @@
 # BENCH_PROSODY_RATE (1000 messages/s in prosody_rate: Prosody, one Lua
 # thread, routes ~15,000/s when they come in batches but pays ~250 us for
 # a message that comes alone, so 1000/s keeps it a quarter busy and the
-# latency is not that of a queue), BENCH_ONLY (the tests to run, of tp200_1 tp200_64
-# tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate idle hold storm;
-# default all).
+# latency is not that of a queue), BENCH_ONLY (the tests to run, of
+# tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate
+# idle hold storm; default all).
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -281,11 +281,13 @@ prosody_up() {
 	for i in $(seq 1 "$PROSODY_N"); do
 		users="$users -u u$i:secret"
 	done
-	log_cmd "tests/interop/prosody.sh start DIR $PORT -v warn -u u1:secret ... -u u$PROSODY_N:secret"
+	log_cmd "tests/interop/prosody.sh start DIR $PORT -v warn" \
+	    "-u u1:secret ... -u u$PROSODY_N:secret"
 	# shellcheck disable=SC2086
 	"$ROOT/tests/interop/prosody.sh" start "$TMP/prosody" "$PORT" -v warn \
 	    $users >"$TMP/prosody.out" 2>&1 || {
-		echo "bench: Prosody did not start: $(tail -5 "$TMP/prosody.out")" >&2
+		echo "bench: Prosody did not start:" \
+		    "$(tail -5 "$TMP/prosody.out")" >&2
 		return 1
 	}
 	PROSODY_PORT=$PORT
@@ -296,7 +298,8 @@ prosody_up() {
 prosody_down() {
 	[ -n "$PROSODY_PID" ] || return 0
 	"$ROOT/tests/interop/prosody.sh" stop "$TMP/prosody"
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$PROSODY_PID" | tr '\n' ' ')
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$PROSODY_PID" |
+	    tr '\n' ' ')
 	PROSODY_PID=""
 }
 
