@@ -38,8 +38,9 @@ DEPS_BUILD := build-essential pkg-config libev-dev libexpat1-dev \
 DEPS_TEST := $(DEPS_BUILD) python3 clang libclang-rt-14-dev systemd \
 	prosody python3-slixmpp openssl ejabberd jabberd2 libstrophe-dev
 DEPS_RUN := $(DEPS_BUILD) prosody
-# tests/bench: HAProxy to compare with, OpenSSL for loadgen --tls.
-DEPS_BENCH := $(DEPS_BUILD) haproxy iproute2 openssl libssl-dev
+# tests/bench: HAProxy to compare with, OpenSSL for loadgen --tls, Prosody
+# as a real upstream.
+DEPS_BENCH := $(DEPS_BUILD) haproxy iproute2 openssl libssl-dev prosody
 # make deb: dpkg-dev's dpkg-shlibdeps, dpkg-gencontrol and dpkg-deb, and
 # lintian, which must find no error in the package.
 DEPS_DEB := $(DEPS_BUILD) dpkg-dev lintian
@@ -247,7 +248,8 @@ fuzz: $(FUZZ_TARGETS)
 	done
 
 # Benchmarks: the tracker against bare expat, then the daemon against HAProxy
-# and no proxy on loopback (tests/bench/run.sh, about 7 minutes), then both
+# and no proxy on loopback, alone and in front of Prosody (tests/bench/run.sh,
+# about 9 minutes), then both
 # terminating TLS (tests/bench/tls.sh, about 90 s).
 bench: deps-bench stanzaguard
 	$(MAKE) -C tests/bench

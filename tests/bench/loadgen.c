@@ -17,6 +17,13 @@
  *               of: connect, (TLS handshake,) stream header, the answering
  *               header, our close tag, theirs, close.  Connections/s.
  *
+ * --xmpp DOMAIN: a real XMPP server instead of echo_upstream (throughput and
+ * rate modes).  Session i logs in as USER<i+1>@DOMAIN (--user USER, default
+ * "u"; --password, default "secret") with SASL PLAIN, restarts the stream,
+ * binds the resource "lg", then sends its stanzas to its own full JID, which
+ * the server routes back.  A reply is found by its </message>, matched by
+ * its id (the session's next one, in order) and timed by its body.
+ *
  * --tls speaks TLS from the first byte (XEP-0368 direct TLS, lgtls.c):
  * SNI localhost, the certificate checked against --ca FILE or not at all.
  * In handshakes mode every handshake is a full one, or with --resume
@@ -27,7 +34,9 @@
  *   TTTTTTTTTTTTTTTTTTTT xxx...</body></message>
  * T is CLOCK_MONOTONIC in ns when the stanza was handed to write(), so the
  * round trip is measured when its copy comes back; the fixed size finds
- * the stanzas in the returned bytes without parsing XML.
+ * the stanzas in the returned bytes without parsing XML.  Under --xmpp
+ * they go to the session's own JID, and the server's copies (serialized
+ * its own way, a from added) are searched for their id and time.
  *
  * CPU: -P PID (repeatable) reads utime+stime of those processes from
  * /proc/PID/stat at the start and end of the measured window.
@@ -58,6 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lgstanza.h"
 #include "lgtls.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -68,34 +78,33 @@
 #define MAX_CPU_PIDS	4
 #define MAX_PENDING	256		/* handshakes under way at once */
 #define MAX_EVENTS	512
+#define IBUF		(16 * 1024)	/* --xmpp: bytes not yet taken */
+#define XMPP_ROOM	1024		/* --xmpp: for auth, header, bind */
 #define RBUF		(256 * 1024)
 #define HBUF		512
 #define NS		1000000000ULL
 
-#define HEADER	"<?xml version='1.0'?><stream:stream to='bench.example' " \
-	"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/" \
-	"streams' version='1.0'>"
 #define CLOSE_TAG	"</stream:stream>"
 /* In echo_upstream's header: a proxy's own (with a stream error) is not. */
 #define ECHO_ID		"id='echo'"
 #define CLOSE_LEN	(sizeof(CLOSE_TAG) - 1)
 
-/* The fixed layout of a stanza. */
-#define REC_HEAD	"<message to='echo@bench.example' type='chat' id='"
-#define REC_MID		"'><body>"
-#define REC_TAIL	"</body></message>"
+/* The fixed layout of a stanza to echo_upstream (lgstanza.h). */
+#define REC_HEAD	LGSTANZA_HEAD(LGSTANZA_ECHO_TO)
 #define ID_OFF		(sizeof(REC_HEAD) - 1)
-#define ID_DIGITS	10
-#define TS_OFF		(ID_OFF + ID_DIGITS + sizeof(REC_MID) - 1)
-#define TS_DIGITS	20
+#define TS_OFF		(ID_OFF + LGSTANZA_ID_DIGITS + \
+	sizeof(LGSTANZA_MID) - 1)
+#define TS_DIGITS	LGSTANZA_TS_DIGITS
 #define PREFIX		(TS_OFF + TS_DIGITS)	/* bytes we look at */
-#define MIN_SIZE	(PREFIX + 1 + sizeof(REC_TAIL) - 1)
+#define MIN_SIZE	(PREFIX + 1 + sizeof(LGSTANZA_TAIL) - 1)
 
 /* Latency histogram: exact below 64 ns, then 32 buckets per power of 2. */
 #define HIST_BUCKETS	(64 + 58 * 32)
 
 enum mode { M_NONE, M_THROUGHPUT, M_RATE, M_IDLE, M_STORM, M_HANDSHAKES };
-enum state { S_CONNECTING, S_TLS, S_HEADER, S_RUNNING, S_DONE };
+enum state { S_CONNECTING, S_TLS, S_HEADER, S_LOGIN, S_RUNNING, S_DONE };
+/* --xmpp: what S_LOGIN waits for. */
+enum login { L_FEATURES, L_SUCCESS, L_BIND_FEATURES, L_BOUND };
 
 struct sess {
 	int fd;
@@ -114,6 +123,11 @@ struct sess {
 	char pre[PREFIX];
 	size_t hlen;
 	char *hbuf;		/* answering header, while S_HEADER */
+	/* --xmpp */
+	enum login login;
+	char *ibuf;		/* read, not yet taken: ibuf[0..ilen) */
+	size_t ilen;
+	struct lgstanza own;	/* the stanza to our own full JID */
 	uint64_t done_at;
 	uint64_t opened_at;	/* connect() was called */
 };
@@ -142,11 +156,15 @@ struct lg {
 	struct in_addr host;
 	int use_tls, resume;
 	const char *ca;
+	const char *domain;	/* --xmpp; NULL: echo_upstream */
+	const char *user, *password;
 	/* state */
 	int ep;
 	struct lgtls *tls;
 	struct sess *s;
-	char *tmpl;		/* one stanza, id and time to fill in */
+	struct lgstanza tmpl;	/* the stanza to echo_upstream */
+	char *header;		/* our stream header */
+	size_t header_len;
 	unsigned opened, pending, up, done, failed, unexpected_eof, bad;
 	uint64_t stanzas, bytes;	/* received, all sessions */
 	uint64_t sent_total, skipped;
@@ -157,6 +175,7 @@ struct lg {
 	uint64_t first_tag;
 	/* handshakes: closed cleanly, of them resumed, ended otherwise */
 	uint64_t cycles, resumed, broken;
+	double up_ms;		/* until every session was up (and bound) */
 	char rbuf[RBUF];
 };
 
@@ -313,7 +332,8 @@ sess_end(struct lg *g, struct sess *s, uint64_t now)
 
 	if (s->st == S_DONE)
 		return;
-	if (s->st == S_CONNECTING || s->st == S_TLS || s->st == S_HEADER) {
+	if (s->st == S_CONNECTING || s->st == S_TLS || s->st == S_HEADER ||
+	    s->st == S_LOGIN) {
 		g->pending--;
 		g->failed++;
 	}
@@ -353,13 +373,13 @@ sess_send(struct sess *s, const char *p, size_t len, int *out)
 
 /* recv(), or SSL_read under --tls; *out: it waits for writability. */
 static ssize_t
-sess_recv(struct lg *g, struct sess *s, int *out)
+sess_recv(struct sess *s, char *p, size_t len, int *out)
 {
 
 	*out = 0;
 	if (s->ssl != NULL)
-		return (lgtls_read(s->ssl, g->rbuf, sizeof(g->rbuf), out));
-	return (recv(s->fd, g->rbuf, sizeof(g->rbuf), 0));
+		return (lgtls_read(s->ssl, p, len, out));
+	return (recv(s->fd, p, len, 0));
 }
 
 /* Write what is queued; ask for EPOLLOUT while the socket is full. */
@@ -403,16 +423,6 @@ out_room(struct sess *s, size_t len)
 	return (s->olen + len <= s->ocap ? s->out + s->olen : NULL);
 }
 
-static void
-put_digits(char *p, uint64_t v, int n)
-{
-
-	while (n-- > 0) {
-		p[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /* Queue k stanzas stamped with now; returns how many fitted. */
 static unsigned
 queue_stanzas(struct lg *g, struct sess *s, unsigned k, uint64_t now)
@@ -423,9 +433,8 @@ queue_stanzas(struct lg *g, struct sess *s, unsigned k, uint64_t now)
 	for (i = 0; i < k; i++) {
 		if ((p = out_room(s, g->size)) == NULL)
 			break;
-		memcpy(p, g->tmpl, g->size);
-		put_digits(p + ID_OFF, s->next_id++, ID_DIGITS);
-		put_digits(p + TS_OFF, now, TS_DIGITS);
+		lgstanza_put(g->domain != NULL ? &s->own : &g->tmpl, p,
+		    s->next_id++, now);
 		s->olen += g->size;
 		s->sent++;
 	}
@@ -483,6 +492,18 @@ cycle_done(struct lg *g, struct sess *s, uint64_t now)
 	sess_end(g, s, now);
 }
 
+/* Both tags crossed: a client closes TCP now. */
+static void
+maybe_shut(struct lg *g, struct sess *s)
+{
+
+	if (s->tag_got && s->tag_sent && !s->shut && g->mode != M_STORM &&
+	    s->ooff == s->olen) {
+		s->shut = 1;
+		(void)shutdown(s->fd, SHUT_WR);
+	}
+}
+
 /* Bytes after the stream header: stanzas, then maybe a close tag. */
 static void
 take_bytes(struct lg *g, struct sess *s, const char *p, size_t n,
@@ -521,12 +542,7 @@ take_bytes(struct lg *g, struct sess *s, const char *p, size_t n,
 			return;
 		}
 	}
-	/* Both tags crossed: a client closes TCP now. */
-	if (s->tag_got && s->tag_sent && !s->shut && g->mode != M_STORM &&
-	    s->ooff == s->olen) {
-		s->shut = 1;
-		(void)shutdown(s->fd, SHUT_WR);
-	}
+	maybe_shut(g, s);
 }
 
 /* The end of "<stream:stream ...>" in h, or 0 if not there yet. */
@@ -581,6 +597,300 @@ header_bytes(struct lg *g, struct sess *s, const char *p, size_t n,
 		take_bytes(g, s, p + (end - before), n - (end - before), now);
 }
 
+/* --xmpp: where str starts in b[0..len), or NULL. */
+static const char *
+find(const char *b, size_t len, const char *str)
+{
+
+	return (memmem(b, len, str, strlen(str)));
+}
+
+/*
+ * --xmpp: the length from b to the end of the first complete element
+ * <name .../> or <name ...>...</name> in b[0..len), or 0 if it has not
+ * all come yet.
+ */
+static size_t
+elem_end(const char *b, size_t len, const char *name)
+{
+	const char *p = b, *end = b + len, *q;
+	size_t nl = strlen(name);
+	char close[64];
+	int n;
+
+	for (;;) {
+		if ((p = memchr(p, '<', (size_t)(end - p))) == NULL ||
+		    (size_t)(end - p) < nl + 2)
+			return (0);
+		if (memcmp(p + 1, name, nl) == 0 && (p[nl + 1] == ' ' ||
+		    p[nl + 1] == '>' || p[nl + 1] == '/'))
+			break;
+		p++;
+	}
+	if ((q = memchr(p, '>', (size_t)(end - p))) == NULL)
+		return (0);
+	if (q[-1] == '/')
+		return ((size_t)(q - b) + 1);
+	n = snprintf(close, sizeof(close), "</%s>", name);
+	if ((q = memmem(q, (size_t)(end - q), close, (size_t)n)) == NULL)
+		return (0);
+	return ((size_t)(q - b) + (size_t)n);
+}
+
+/* --xmpp: the n digits at p, or -1 if they are not all there. */
+static int
+get_digits(const char *p, const char *end, int n, uint64_t *v)
+{
+
+	*v = 0;
+	if (end - p < n)
+		return (-1);
+	for (; n > 0; n--, p++) {
+		if (*p < '0' || *p > '9')
+			return (-1);
+		*v = *v * 10 + (uint64_t)(*p - '0');
+	}
+	return (0);
+}
+
+/* --xmpp: the session fails; the first failure says why and shows b. */
+static void
+xmpp_fail(struct lg *g, struct sess *s, uint64_t now, const char *why,
+    const char *b, size_t len)
+{
+
+	if (g->bad++ == 0)
+		fprintf(stderr, "loadgen: session %u: %s: %.*s\n",
+		    (unsigned)(s - g->s), why, (int)(len < 400 ? len : 400), b);
+	sess_end(g, s, now);
+}
+
+/* Queue len bytes; -1 if there is no room (cannot happen: XMPP_ROOM). */
+static int
+queue_bytes(struct sess *s, const char *p, size_t len)
+{
+	char *o;
+
+	if ((o = out_room(s, len)) == NULL)
+		return (-1);
+	memcpy(o, p, len);
+	s->olen += len;
+	return (0);
+}
+
+/* --xmpp: "\0USER<i+1>\0PASSWORD" in base64, in an <auth/> element. */
+static int
+queue_auth(struct lg *g, struct sess *s)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char head[] = "<auth xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-sasl' mechanism='PLAIN'>";
+	char plain[256], out[400];
+	size_t len, i, o = 0;
+	uint32_t v;
+	int n;
+
+	n = snprintf(plain, sizeof(plain), "%c%s%u%c%s", 0, g->user,
+	    (unsigned)(s - g->s) + 1, 0, g->password);
+	if (n < 0 || (size_t)n >= sizeof(plain))
+		return (-1);
+	len = (size_t)n;
+	memcpy(out, head, sizeof(head) - 1);
+	o = sizeof(head) - 1;
+	for (i = 0; i < len; i += 3) {
+		v = (uint32_t)(unsigned char)plain[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)(unsigned char)plain[i + 1] << 8;
+		if (i + 2 < len)
+			v |= (unsigned char)plain[i + 2];
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? b64[v & 63] : '=';
+	}
+	memcpy(out + o, "</auth>", 7);
+	return (queue_bytes(s, out, o + 7));
+}
+
+/* --xmpp: bound as jid[0..len): stanzas go to it from now on. */
+static void
+xmpp_bound(struct lg *g, struct sess *s, const char *jid, size_t len,
+    uint64_t now)
+{
+	char to[256];
+
+	if (len >= sizeof(to)) {
+		xmpp_fail(g, s, now, "JID too long", jid, len);
+		return;
+	}
+	memcpy(to, jid, len);
+	to[len] = '\0';
+	if (lgstanza_init(&s->own, to, g->size) == -1) {
+		xmpp_fail(g, s, now, "-b too small for a stanza to", jid, len);
+		return;
+	}
+	s->st = S_RUNNING;
+	g->pending--;
+	g->up++;
+}
+
+/*
+ * --xmpp: one step of the login on the element that ends e bytes into b:
+ * the features (auth), success (restart), the features again (bind), the
+ * bind result (running).
+ */
+static void
+login_step(struct lg *g, struct sess *s, const char *b, size_t e,
+    uint64_t now)
+{
+	static const char bind[] = "<iq type='set' id='bind'><bind xmlns="
+	    "'urn:ietf:params:xml:ns:xmpp-bind'><resource>lg</resource>"
+	    "</bind></iq>";
+	const char *j, *je;
+	int r = 0;
+
+	switch (s->login) {
+	case L_FEATURES:
+		if (find(b, e, ">PLAIN<") == NULL) {
+			xmpp_fail(g, s, now, "no SASL PLAIN offered", b, e);
+			return;
+		}
+		r = queue_auth(g, s);
+		s->login = L_SUCCESS;
+		break;
+	case L_SUCCESS:
+		r = queue_bytes(s, g->header, g->header_len);
+		s->login = L_BIND_FEATURES;
+		break;
+	case L_BIND_FEATURES:
+		r = queue_bytes(s, bind, sizeof(bind) - 1);
+		s->login = L_BOUND;
+		break;
+	case L_BOUND:
+		if (find(b, e, "type='result'") == NULL ||
+		    (j = find(b, e, "<jid>")) == NULL ||
+		    (je = find(j, (size_t)(b + e - j), "</jid>")) == NULL) {
+			xmpp_fail(g, s, now, "bind failed", b, e);
+			return;
+		}
+		xmpp_bound(g, s, j + 5, (size_t)(je - j - 5), now);
+		return;
+	}
+	if (r == -1)
+		xmpp_fail(g, s, now, "no room to queue", b, e);
+	else
+		flush(g, s, now);
+}
+
+/* --xmpp: the element each login step waits for. */
+static const char *const login_wants[] = {
+	[L_FEATURES] = "stream:features",
+	[L_SUCCESS] = "success",
+	[L_BIND_FEATURES] = "stream:features",
+	[L_BOUND] = "iq"
+};
+
+/* --xmpp: the login, as far as the bytes from *at go; moves *at on. */
+static void
+xmpp_login(struct lg *g, struct sess *s, size_t *at, uint64_t now)
+{
+	const char *b;
+	size_t len, e;
+
+	/* Each round takes an element or returns. */
+	while (s->st == S_LOGIN) {
+		b = s->ibuf + *at;
+		len = s->ilen - *at;
+		if (elem_end(b, len, "stream:error") > 0 ||
+		    elem_end(b, len, "failure") > 0) {
+			xmpp_fail(g, s, now, "login failed", b, len);
+			return;
+		}
+		if ((e = elem_end(b, len, login_wants[s->login])) == 0)
+			return;
+		login_step(g, s, b, e, now);
+		*at += e;
+	}
+}
+
+/* --xmpp: a reply b[0..e), up to its </message>: match, time, replace. */
+static void
+xmpp_reply(struct lg *g, struct sess *s, const char *b, size_t e,
+    uint64_t now)
+{
+	const char *id, *body;
+	uint64_t n, ts;
+
+	if ((id = find(b, e, " id='")) == NULL ||
+	    get_digits(id + 5, b + e, LGSTANZA_ID_DIGITS, &n) == -1 ||
+	    (body = find(b, e, "<body>")) == NULL ||
+	    get_digits(body + 6, b + e, LGSTANZA_TS_DIGITS, &ts) == -1) {
+		xmpp_fail(g, s, now, "not one of our stanzas", b, e);
+		return;
+	}
+	if (n != s->recvd + 1) {
+		xmpp_fail(g, s, now, "a reply out of order", b, e);
+		return;
+	}
+	s->recvd++;
+	if (g->measuring) {
+		g->stanzas++;
+		g->bytes += e;
+		if (ts <= now)
+			hist_add(&g->lat, now - ts);
+	}
+	if (g->mode == M_THROUGHPUT && !g->stopping)
+		queue_stanzas(g, s, 1, now);
+}
+
+/* --xmpp: the replies from *at, then maybe the server's close tag. */
+static void
+xmpp_replies(struct lg *g, struct sess *s, size_t *at, uint64_t now)
+{
+	const char *b, *m;
+	size_t len, e;
+
+	for (;;) {
+		b = s->ibuf + *at;
+		len = s->ilen - *at;
+		if ((m = find(b, len, "</message>")) == NULL)
+			break;
+		e = (size_t)(m - b) + sizeof("</message>") - 1;
+		xmpp_reply(g, s, b, e, now);
+		if (s->st == S_DONE)
+			return;
+		*at += e;
+	}
+	if (s->tag_got || find(b, len, CLOSE_TAG) == NULL)
+		return;
+	if (!s->tag_sent) {
+		xmpp_fail(g, s, now, "the server closed the stream", b, len);
+		return;
+	}
+	s->tag_got = 1;
+	*at = s->ilen;
+	maybe_shut(g, s);
+}
+
+/* --xmpp: what came in s->ibuf; keeps what is not complete yet. */
+static void
+xmpp_bytes(struct lg *g, struct sess *s, uint64_t now)
+{
+	size_t at = 0;
+
+	if (s->st == S_LOGIN)
+		xmpp_login(g, s, &at, now);
+	if (s->st == S_RUNNING)
+		xmpp_replies(g, s, &at, now);
+	if (s->st == S_DONE)
+		return;
+	memmove(s->ibuf, s->ibuf + at, s->ilen - at);
+	s->ilen -= at;
+	if (s->ilen == IBUF)
+		xmpp_fail(g, s, now, "an element over 16 KiB", s->ibuf, 64);
+}
+
 static void
 on_readable(struct lg *g, struct sess *s, uint64_t now)
 {
@@ -589,7 +899,10 @@ on_readable(struct lg *g, struct sess *s, uint64_t now)
 
 	/* TLS may hold decrypted bytes that epoll will not announce. */
 	do {
-		n = sess_recv(g, s, &out);
+		/* --xmpp: into what is left of the last read. */
+		n = g->domain != NULL ?
+		    sess_recv(s, s->ibuf + s->ilen, IBUF - s->ilen, &out) :
+		    sess_recv(s, g->rbuf, sizeof(g->rbuf), &out);
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR)) {
 			if (out)
@@ -605,7 +918,10 @@ on_readable(struct lg *g, struct sess *s, uint64_t now)
 			sess_end(g, s, now);
 			return;
 		}
-		if (s->st == S_HEADER)
+		if (g->domain != NULL) {
+			s->ilen += (size_t)n;
+			xmpp_bytes(g, s, now);
+		} else if (s->st == S_HEADER)
 			header_bytes(g, s, g->rbuf, (size_t)n, now);
 		else
 			take_bytes(g, s, g->rbuf, (size_t)n, now);
@@ -619,9 +935,11 @@ static void
 send_header(struct lg *g, struct sess *s, uint64_t now)
 {
 
-	s->st = S_HEADER;
-	memcpy(s->out, HEADER, sizeof(HEADER) - 1);
-	s->olen = sizeof(HEADER) - 1;
+	s->st = g->domain != NULL ? S_LOGIN : S_HEADER;
+	s->login = L_FEATURES;
+	s->ilen = 0;
+	memcpy(s->out, g->header, g->header_len);
+	s->olen = g->header_len;
 	flush(g, s, now);	/* and drops EPOLLOUT when done */
 }
 
@@ -910,9 +1228,10 @@ run_traffic(struct lg *g)
 	    hist_quantile_us(&g->lat, .50), hist_quantile_us(&g->lat, .99),
 	    hist_quantile_us(&g->lat, .999), hist_quantile_us(&g->lat, 1.));
 	report_cpu(g, &a, &b, b.stanzas - a.stanzas, "stanza");
-	printf(" skipped=%llu bad=%u unexpected_eof=%u unclosed=%u\n",
-	    (unsigned long long)g->skipped, g->bad, g->unexpected_eof,
-	    g->nsess - g->done);
+	printf(" skipped=%llu bad=%u unexpected_eof=%u unclosed=%u "
+	    "upstream=%s up_ms=%.1f\n", (unsigned long long)g->skipped, g->bad,
+	    g->unexpected_eof, g->nsess - g->done,
+	    g->domain != NULL ? "xmpp" : "echo", g->up_ms);
 	return (g->bad || g->unexpected_eof || g->done < g->nsess ? -1 : 0);
 }
 
@@ -1025,7 +1344,8 @@ usage(void)
 	    "    -c SESSIONS -p PORT[,PORT...] [-H 127.0.0.1] [-s SOURCES]\n"
 	    "    [-b BYTES] [-w WINDOW] [-r RATE] [-d SECONDS] [-u WARMUP]\n"
 	    "    [-t HOLD] [-P PID]... [-k PID] [--tls [--ca FILE]"
-	    " [--resume]]\n");
+	    " [--resume]]\n"
+	    "    [--xmpp DOMAIN [--user PREFIX] [--password SECRET]]\n");
 	exit(2);
 }
 
@@ -1039,7 +1359,9 @@ parse_ports(struct lg *g, char *arg)
 		g->ports[g->nports++] = atoi(tok);
 }
 
-enum { OPT_TLS = 256, OPT_CA, OPT_RESUME };
+enum {
+	OPT_TLS = 256, OPT_CA, OPT_RESUME, OPT_XMPP, OPT_USER, OPT_PASSWORD
+};
 
 static void
 parse_args(struct lg *g, int argc, char **argv)
@@ -1048,6 +1370,9 @@ parse_args(struct lg *g, int argc, char **argv)
 		{ "tls", no_argument, NULL, OPT_TLS },
 		{ "ca", required_argument, NULL, OPT_CA },
 		{ "resume", no_argument, NULL, OPT_RESUME },
+		{ "xmpp", required_argument, NULL, OPT_XMPP },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "password", required_argument, NULL, OPT_PASSWORD },
 		{ NULL, 0, NULL, 0 }
 	};
 	int opt;
@@ -1060,6 +1385,8 @@ parse_args(struct lg *g, int argc, char **argv)
 	g->warmup = 1;
 	g->hold = 60;
 	g->rate = 10000;
+	g->user = "u";
+	g->password = "secret";
 	inet_pton(AF_INET, "127.0.0.1", &g->host);
 	while ((opt = getopt_long(argc, argv, "m:c:p:H:s:b:w:r:d:u:t:P:k:",
 	    longs, NULL)) != -1) {
@@ -1080,6 +1407,15 @@ parse_args(struct lg *g, int argc, char **argv)
 			break;
 		case OPT_RESUME:
 			g->resume = 1;
+			break;
+		case OPT_XMPP:
+			g->domain = optarg;
+			break;
+		case OPT_USER:
+			g->user = optarg;
+			break;
+		case OPT_PASSWORD:
+			g->password = optarg;
 			break;
 		case 'c':
 			g->nsess = (unsigned)atol(optarg);
@@ -1127,7 +1463,9 @@ parse_args(struct lg *g, int argc, char **argv)
 	    g->nsrc == 0 || g->nsrc > 250 || g->size < MIN_SIZE ||
 	    g->window == 0 || g->rate <= 0 || g->seconds <= 0 ||
 	    (g->mode == M_STORM && g->kill_pid <= 0) ||
-	    ((g->ca != NULL || g->resume) && !g->use_tls))
+	    ((g->ca != NULL || g->resume) && !g->use_tls) ||
+	    (g->domain != NULL && (g->use_tls || (g->mode != M_THROUGHPUT &&
+	    g->mode != M_RATE))))
 		usage();
 }
 
@@ -1136,9 +1474,10 @@ static int
 setup(struct lg *g)
 {
 	struct rlimit rl;
+	const char *domain;
 	size_t cap;
 	unsigned i;
-	char *t;
+	int n;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -1155,25 +1494,31 @@ setup(struct lg *g)
 		return (-1);
 	if ((g->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    (g->s = calloc(g->nsess, sizeof(*g->s))) == NULL ||
-	    (g->tmpl = malloc(g->size)) == NULL)
+	    lgstanza_init(&g->tmpl, LGSTANZA_ECHO_TO, g->size) == -1)
 		return (-1);
+	/* LGSTANZA_HEADER("%s") is a format: the domain goes in. */
+	domain = g->domain != NULL ? g->domain : LGSTANZA_ECHO_DOMAIN;
+	if ((n = snprintf(NULL, 0, LGSTANZA_HEADER("%s"), domain)) < 0 ||
+	    (g->header = malloc((size_t)n + 1)) == NULL)
+		return (-1);
+	g->header_len = (size_t)snprintf(g->header, (size_t)n + 1,
+	    LGSTANZA_HEADER("%s"), domain);
 	/* A full window (throughput) or a burst of 64 (rate), and a tag. */
 	cap = (g->mode == M_THROUGHPUT ? g->window : g->mode == M_RATE ? 64 :
-	    0) * g->size + sizeof(HEADER) + CLOSE_LEN;
+	    0) * g->size + g->header_len + CLOSE_LEN;
+	/* --xmpp: the login's auth, second header and bind too. */
+	if (g->domain != NULL)
+		cap += g->header_len + XMPP_ROOM;
 	for (i = 0; i < g->nsess; i++) {
 		g->s[i].fd = -1;
 		g->s[i].ocap = cap;
 		g->s[i].next_id = 1;
 		if ((g->s[i].out = malloc(cap)) == NULL)
 			return (-1);
+		if (g->domain != NULL &&
+		    (g->s[i].ibuf = malloc(IBUF)) == NULL)
+			return (-1);
 	}
-	t = g->tmpl;
-	memset(t, 'x', g->size);
-	memcpy(t, REC_HEAD, ID_OFF);
-	memcpy(t + ID_OFF + ID_DIGITS, REC_MID, sizeof(REC_MID) - 1);
-	t[PREFIX] = ' ';
-	memcpy(t + g->size - (sizeof(REC_TAIL) - 1), REC_TAIL,
-	    sizeof(REC_TAIL) - 1);
 	return (0);
 }
 
@@ -1210,9 +1555,9 @@ main(int argc, char **argv)
 		    g.up, g.nsess, g.failed);
 		return (1);
 	}
+	g.up_ms = (double)(now_ns() - t0) / 1e6;
 	if (g.mode == M_IDLE || g.mode == M_STORM) {
-		printf("ready sessions=%u connect_ms=%.1f\n", g.up,
-		    (double)(now_ns() - t0) / 1e6);
+		printf("ready sessions=%u connect_ms=%.1f\n", g.up, g.up_ms);
 		fflush(stdout);
 	}
 	switch (g.mode) {

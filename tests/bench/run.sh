@@ -1,7 +1,12 @@
 #!/bin/bash
 # stanzaguard (one process, and at 64 sessions also workers = 2) against
 # HAProxy (TCP mode, 1 and 2 threads) and against no proxy at all, on
-# loopback, with tests/bench/loadgen and tests/bench/echo_upstream.
+# loopback, with tests/bench/loadgen and tests/bench/echo_upstream; then
+# the same three in front of a real server, Prosody from Debian (one
+# throwaway instance for the whole run, tests/interop/prosody.sh), where
+# loadgen --xmpp logs in N clients that send messages to their own full
+# JIDs.  Before tp200_64 and tp200_1000, expat's floor for loadgen's
+# stanza (bench_tracker --floor), for the limit of issue 14.
 #
 #   tests/bench/run.sh [STANZAGUARD]      (make bench runs it)
 #
@@ -14,13 +19,19 @@
 #
 # Environment: BENCH_REPS (3), BENCH_SECONDS (3, measured per run; the
 # latency runs take 2 more),
-# BENCH_WARMUP (1), BENCH_BUDGET (540: no new test starts after this many
+# BENCH_WARMUP (1), BENCH_BUDGET (660: no new test starts after this many
 # seconds), BENCH_IDLE ("10000 50000"), BENCH_HOLD (100000, once; 0: not
 # at all), BENCH_STORM (10000), BENCH_SPLIT (upstream ports per idle run;
 # default one per 15,000 sessions, since the proxy's connections to one
 # upstream address and port share ~28k ephemeral ports), BENCH_OUT
-# (build/bench), BENCH_ONLY (the tests to run, of tp200_1 tp200_64
-# tp200_1000 tp16k_64 rate10k_64 idle hold storm; default all).
+# (build/bench), BENCH_PROSODY_SESSIONS (64 clients behind Prosody),
+# BENCH_PROSODY_WINDOW (16 messages in flight per client in prosody_tp),
+# BENCH_PROSODY_RATE (1000 messages/s in prosody_rate: Prosody, one Lua
+# thread, routes ~15,000/s when they come in batches but pays ~250 us for
+# a message that comes alone, so 1000/s keeps it a quarter busy and the
+# latency is not that of a queue), BENCH_ONLY (the tests to run, of
+# tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate
+# idle hold storm; default all).
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,17 +39,23 @@ ROOT=$(cd "$HERE/../.." && pwd)
 SG=${1:-$ROOT/stanzaguard}
 LOADGEN=$ROOT/build/loadgen
 ECHO=$ROOT/build/echo_upstream
+TRACKER=$ROOT/build/bench_tracker
 HAPCFG=$HERE/haproxy.cfg
 REPS=${BENCH_REPS:-3}
 SECS=${BENCH_SECONDS:-3}
 WARM=${BENCH_WARMUP:-1}
-BUDGET=${BENCH_BUDGET:-540}
+BUDGET=${BENCH_BUDGET:-660}
 IDLE_WANT=${BENCH_IDLE:-10000 50000}
 HOLD_N=${BENCH_HOLD:-100000}
 ONLY=${BENCH_ONLY:-}
 STORM_WANT=${BENCH_STORM:-10000}
 OUT=${BENCH_OUT:-$ROOT/build/bench}
 RATE=10000
+PROSODY_N=${BENCH_PROSODY_SESSIONS:-64}
+PROSODY_W=${BENCH_PROSODY_WINDOW:-16}
+PROSODY_RATE=${BENCH_PROSODY_RATE:-1000}
+PROSODY_PORT=""
+PROSODY_PID=""
 # p99 wants samples: 50,000 at 10k/s.
 RATE_SECS=$(awk -v s="$SECS" 'BEGIN { print s + 2 }')
 
@@ -51,7 +68,8 @@ PROXY_PID=""
 BENCH_NAME=bench
 # shellcheck source=tests/bench/common.sh
 . "$HERE/common.sh"
-bench_start bench haproxy
+bench_start bench haproxy prosody prosodyctl
+[ -x "$TRACKER" ] || die "$TRACKER is missing: run make bench"
 
 # Run a copy: a rebuild during the bench must not change what is measured.
 SG_FROM=$SG
@@ -251,12 +269,62 @@ over_budget() {
 	[ $(( SECONDS - STARTED )) -ge "$BUDGET" ]
 }
 
-# traffic TEST KIND REP LOADGEN_ARGS...: one throughput or rate run.
+# prosody_up: Prosody listens on PROSODY_PORT (started at the first call,
+# with PROSODY_N accounts u1..uN, password "secret"); 1 if it cannot.
+# Only the modules prosody.sh enables (roster saslauth disco ping) and
+# Prosody's own autoloaded ones: no mod_limits, so no c2s rate limit.
+# Plaintext c2s and PLAIN on loopback, as in the interop tests.
+prosody_up() {
+	local i users=""
+	[ -n "$PROSODY_PID" ] && return 0
+	next_port
+	for i in $(seq 1 "$PROSODY_N"); do
+		users="$users -u u$i:secret"
+	done
+	log_cmd "tests/interop/prosody.sh start DIR $PORT -v warn" \
+	    "-u u1:secret ... -u u$PROSODY_N:secret"
+	# shellcheck disable=SC2086
+	"$ROOT/tests/interop/prosody.sh" start "$TMP/prosody" "$PORT" -v warn \
+	    $users >"$TMP/prosody.out" 2>&1 || {
+		echo "bench: Prosody did not start:" \
+		    "$(tail -5 "$TMP/prosody.out")" >&2
+		return 1
+	}
+	PROSODY_PORT=$PORT
+	PROSODY_PID=$(cat "$TMP/prosody/prosody.pid")
+	PIDS="$PIDS $PROSODY_PID"
+}
+
+prosody_down() {
+	[ -n "$PROSODY_PID" ] || return 0
+	"$ROOT/tests/interop/prosody.sh" stop "$TMP/prosody"
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$PROSODY_PID" |
+	    tr '\n' ' ')
+	PROSODY_PID=""
+}
+
+# traffic TEST KIND REP LOADGEN_ARGS...: one throughput or rate run, to
+# a fresh echo_upstream, or to Prosody for prosody_* tests.
 traffic() {
-	local test=$1 kind=$2 rep=$3 line cpu
+	local test=$1 kind=$2 rep=$3 line cpu up
 	shift 3
-	setup "$kind"
-	cpu="-P $ECHO_PID"
+	case $test in
+	prosody_*)
+		if ! prosody_up; then
+			echo "test=$test kind=$kind rep=$rep status=fail" \
+			    "err=Prosody_did_not_start" >>"$RES"
+			return
+		fi
+		next_ports 1
+		start_proxy "$kind" "$BASE" "$PROSODY_PORT" 1
+		up=$PROSODY_PID
+		;;
+	*)
+		setup "$kind"
+		up=$ECHO_PID
+		;;
+	esac
+	cpu="-P $up"
 	[ -n "$PROXY_PID" ] && cpu="-P $PROXY_PID $cpu"
 	# The master of two workers does no work: no CPU figures for it.
 	[ "$kind" = stanzaguard-2w ] && cpu=""
@@ -434,6 +502,17 @@ storm() {
 	teardown
 }
 
+# floor REP: expat's floor for loadgen's stanza (bench_tracker --floor),
+# in the same run as the CPU it is added to, for the limit of issue 14.
+floor() {
+	local line
+	log_cmd "$TRACKER --floor"
+	if ! line=$(timeout -k 5 60 "$TRACKER" --floor 2>"$TMP/floor.err"); then
+		line="$line status=fail err=$(tr ' \n' '__' <"$TMP/floor.err")"
+	fi
+	echo "test=floor kind=expat rep=$1 $line" >>"$RES"
+}
+
 # Busy share of both CPUs over one second, in percent: what else runs.
 busy_pct() {
 	local a b
@@ -462,12 +541,23 @@ for rep in $(seq 1 "$REPS"); do
 	    "tp200_64 direct haproxy-1t haproxy-2t stanzaguard stanzaguard-2w|-m throughput -c 64 -b 200 -w 16" \
 	    "tp200_1000 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 1000 -b 200 -w 16" \
 	    "tp16k_64 direct haproxy-1t haproxy-2t stanzaguard stanzaguard-2w|-m throughput -c 64 -b 16384 -w 4" \
-	    "rate10k_64 direct haproxy-1t stanzaguard|-m rate -c 64 -b 200 -r $RATE -d $RATE_SECS"; do
+	    "rate10k_64 direct haproxy-1t stanzaguard|-m rate -c 64 -b 200 -r $RATE -d $RATE_SECS" \
+	    "prosody_tp direct haproxy-1t stanzaguard|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
+	    "prosody_rate direct haproxy-1t stanzaguard|-m rate -c $PROSODY_N -b 200 -r $PROSODY_RATE -d $RATE_SECS --xmpp localhost"; do
 		# shellcheck disable=SC2086
 		set -- ${t%%|*}
 		test=$1
 		shift
 		wanted "$test" || continue
+		# The floor, next to the runs whose limit it makes.
+		case $test in
+		tp200_64|tp200_1000)
+			if over_budget; then SKIPPED=$(( SKIPPED + 1 )); else
+				echo "bench: rep $rep floor" >&2
+				floor "$rep"
+			fi
+			;;
+		esac
 		for kind in "$@"; do
 			if over_budget; then SKIPPED=$(( SKIPPED + 1 )); continue; fi
 			echo "bench: rep $rep $test $kind" >&2
@@ -494,6 +584,7 @@ for rep in $(seq 1 "$REPS"); do
 		storm "$rep" "$STORM_N"
 	fi
 done
+prosody_down
 BG_AFTER=$(busy_pct)
 
 ELAPSED=$(( SECONDS - STARTED ))
@@ -510,7 +601,8 @@ ELAPSED=$(( SECONDS - STARTED ))
 	    "over the ${BUDGET}s budget"
 	echo
 	awk -f "$HERE/table.awk" -v idle_sizes="$IDLE_SIZES" -v hold_n="$HOLD_N" \
-	    -v storm_n="$STORM_N" "$RES"
+	    -v storm_n="$STORM_N" -v prosody_n="$PROSODY_N" \
+	    -v prosody_rate="$PROSODY_RATE" "$RES"
 	echo
 	echo "bench: done in ${ELAPSED}s"
 } | tee "$OUT/table.txt"

@@ -2,8 +2,10 @@
 # results.txt (lines of key=value), one row per figure, one column per
 # target (stanzaguard-2w: workers = 2, its CPU not measured), and the
 # ratios stanzaguard/HAProxy (1 thread), stanzaguard/direct and
-# workers = 2 over one process.  Variables: idle_sizes, hold_n,
-# storm_n.
+# workers = 2 over one process.  Then the limit of issue 14 at 64 and
+# 1000 sessions: HAProxy's CPU per stanza plus expat's floor (bench_tracker
+# --floor, test=floor), and stanzaguard's CPU over it.  Variables:
+# idle_sizes, hold_n, storm_n, prosody_n, prosody_rate.
 
 function median(list,    a, n, i, j, t) {
 	n = split(list, a, " ")
@@ -33,13 +35,19 @@ function ratio(a, b) {
 	return sprintf("%.2f", a / b)
 }
 
-# One row: the key of each target, "added" subtracts direct's value.
-function row(label, test, key, f, how,    d, h1, h2, s, s2) {
-	d = val(test, "direct", key)
-	h1 = val(test, "haproxy-1t", key)
-	h2 = val(test, "haproxy-2t", key)
-	s = val(test, "stanzaguard", key)
-	s2 = val(test, "stanzaguard-2w", key)
+# One row: the key of each target, "added" subtracts direct's value;
+# "upstream": the upstream's CPU, cpu1 without a proxy and cpu2 with one.
+function row(label, test, key, f, how,    d, h1, h2, s, s2, pk) {
+	pk = key
+	if (how == "upstream") {
+		d = val(test, "direct", "cpu1_" key)
+		pk = "cpu2_" key
+	} else
+		d = val(test, "direct", key)
+	h1 = val(test, "haproxy-1t", pk)
+	h2 = val(test, "haproxy-2t", pk)
+	s = val(test, "stanzaguard", pk)
+	s2 = val(test, "stanzaguard-2w", pk)
 	if (how == "added") {
 		if (d == "")
 			h1 = h2 = s = s2 = ""
@@ -56,6 +64,47 @@ function row(label, test, key, f, how,    d, h1, h2, s, s2) {
 	printf "%-44s %11s %11s %11s %11s %11s %9s %9s %9s\n", label,
 	    fmt(d, f), fmt(h1, f), fmt(h2, f), fmt(s, f), fmt(s2, f),
 	    ratio(s, h1), ratio(s, d), ratio(s2, s)
+}
+
+# A row of the limit section: one value at 64 and one at 1000 sessions.
+function lrow(label, a, b, f) {
+	printf "%-44s %11s %11s\n", label, fmt(a, f), fmt(b, f)
+}
+
+function sum(a, b) {
+	return (a == "" || b == "") ? "" : a + b
+}
+
+function quot(a, b) {
+	return (a == "" || b == "" || b + 0 == 0) ? "" : a / b
+}
+
+# The limit per echoed stanza: relaying it as HAProxy does, plus parsing it
+# once each way with the least expat can do.
+function limits(    fl, t, h, s, l, i, tests) {
+	fl = val("floor", "expat", "floor2_us_per_stanza")
+	split("tp200_64 tp200_1000", tests, " ")
+	for (i = 1; i <= 2; i++) {
+		t = tests[i]
+		h[i] = val(t, "haproxy-1t", "cpu1_us_per_stanza")
+		s[i] = val(t, "stanzaguard", "cpu1_us_per_stanza")
+		l[i] = sum(h[i], fl)
+	}
+	if (fl == "" && h[1] == "" && h[2] == "")
+		return
+	printf "\n%-44s %11s %11s\n", "limit per echoed stanza, 200 B",
+	    "64 sess", "1000 sess"
+	lrow("expat floor, 2 parses/stanza (us)", fl, fl, "%.2f")
+	lrow("haproxy-1t CPU us/stanza", h[1], h[2], "%.2f")
+	lrow("limit = haproxy-1t CPU + floor (us)", l[1], l[2], "%.2f")
+	lrow("stanzaguard CPU us/stanza", s[1], s[2], "%.2f")
+	lrow("stanzaguard CPU / limit", quot(s[1], l[1]), quot(s[2], l[2]),
+	    "%.2f")
+	lrow("stanzas/s, stanzaguard / haproxy-1t",
+	    quot(val("tp200_64", "stanzaguard", "stanzas_s"),
+	    val("tp200_64", "haproxy-1t", "stanzas_s")),
+	    quot(val("tp200_1000", "stanzaguard", "stanzas_s"),
+	    val("tp200_1000", "haproxy-1t", "stanzas_s")), "%.2f")
 }
 
 {
@@ -114,6 +163,21 @@ END {
 	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
 	row("  user space only, at 10k/s", "rate10k_64",
 	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
+	# Behind Prosody: its figures are Prosody's as much as the proxy's.
+	row(sprintf("stanzas/s behind Prosody, %d clients", prosody_n),
+	    "prosody_tp", "stanzas_s", "%.0f")
+	row(sprintf("p50 round trip via Prosody at %d/s (us)", prosody_rate),
+	    "prosody_rate", "p50_us", "%.1f")
+	row(sprintf("p99 round trip via Prosody at %d/s (us)", prosody_rate),
+	    "prosody_rate", "p99_us", "%.1f")
+	row("added p50 behind Prosody (us)", "prosody_rate", "p50_us",
+	    "%.1f", "added")
+	row("added p99 behind Prosody (us)", "prosody_rate", "p99_us",
+	    "%.1f", "added")
+	row("proxy CPU us/stanza behind Prosody", "prosody_tp",
+	    "cpu1_us_per_stanza", "%.2f", "proxy")
+	row("Prosody's CPU us/stanza (throughput)", "prosody_tp",
+	    "us_per_stanza", "%.2f", "upstream")
 	n = split(idle_sizes, sz, " ")
 	for (i = 1; i <= n; i++) {
 		row(sprintf("RSS bytes/idle session, %d sessions", sz[i]),
@@ -141,6 +205,7 @@ END {
 	    "storm", "all_eof_ms", "%.1f", "proxy")
 	row(sprintf("close storm %d: process exit (ms)", storm_n),
 	    "storm", "exit_ms", "%.1f", "proxy")
+	limits()
 	if (nfail > 0) {
 		printf "\nFAILED runs (left out of the medians):"
 		for (k in fails) {
