@@ -31,7 +31,8 @@
 # a message that comes alone, so 1000/s keeps it a quarter busy and the
 # latency is not that of a queue), BENCH_ONLY (the tests to run, of
 # tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate
-# idle hold storm; default all).
+# idle hold storm; default all), BENCH_SG_OPTS (more options for every
+# stanzaguard, e.g. --sm-handback=no).
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -213,7 +214,7 @@ start_proxy() {
 		[ "$kind" = stanzaguard-2w ] && w=2
 		[ "$w" -gt 1 ] && opts="$opts --workers=$w"
 		opts="$opts --high-water=1m --low-water=256k --stats-interval=0"
-		opts="$opts --drain-timeout=60s"
+		opts="$opts --drain-timeout=60s ${BENCH_SG_OPTS:-}"
 		if [ "$n" = 1 ]; then
 			log_cmd "ulimit -n $HARD; $SG --listen 127.0.0.1:$lb" \
 			    "--upstream 127.0.0.1:$ub $opts"
