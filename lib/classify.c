@@ -195,31 +195,70 @@ keep(struct sg_classify *c, enum field f, const char *s, size_t len)
 	return (sg_strbuf_put(&c->sb, s, len, &c->off[f]));
 }
 
+/*
+ * The event's packed block: the fields before F_COND that are present,
+ * each with its NUL, in field order.  Room for all is made at once: this
+ * runs for every stanza.
+ */
+static int
+pack(struct sg_classify *c, const char *const val[F_COND],
+    const size_t len[F_COND])
+{
+	size_t need = 0;
+	int f;
+
+	for (f = 0; f < F_COND; f++)
+		if (val[f] != NULL)
+			need += len[f] + 1;
+	if (sg_strbuf_reserve(&c->sb, need) != 0)
+		return (-1);
+	for (f = 0; f < F_COND; f++) {
+		if (val[f] == NULL)
+			continue;
+		c->off[f] = c->sb.len;
+		memcpy(c->sb.b + c->sb.len, val[f], len[f]);
+		c->sb.b[c->sb.len + len[f]] = '\0';
+		c->sb.len += len[f] + 1;
+	}
+	c->packed_len = c->sb.len;
+	return (0);
+}
+
 int
 sg_classify_stanza(struct sg_classify *c, const char *name,
     const char **atts)
 {
 	struct sg_xmlparser_qname q;
 	const char *val[F_COND] = { NULL };
+	size_t len[F_COND];
 	const char **a;
 	int f;
 	size_t i;
 
 	sg_xmlparser_qname(name, &q);
+	/*
+	 * A second header without a declaration parses as a child: a
+	 * server that takes it for a restart would see another stream.
+	 */
+	if (eq(q.uri, q.urilen, SG_NS_STREAMS) &&
+	    eq(q.local, q.locallen, "stream"))
+		return (1);
 	c->sb.len = 0;
 	for (i = 0; i < F_COUNT; i++)
 		c->off[i] = NONE;
+	val[F_NAME] = q.local;
+	len[F_NAME] = q.locallen;
+	val[F_NS] = q.uri;
+	len[F_NS] = q.urilen;
 	/* In field order, whatever the attributes' order: see enum field. */
 	for (a = atts; *a != NULL; a += 2)
 		if ((f = attr_field(a[0])) != -1)
 			val[f] = a[1];
-	if (keep(c, F_NAME, q.local, q.locallen) != 0 ||
-	    keep(c, F_NS, q.uri, q.urilen) != 0)
-		return (-1);
 	for (f = F_ID; f < F_COND; f++)
-		if (val[f] != NULL && keep(c, f, val[f], strlen(val[f])) != 0)
-			return (-1);
-	c->packed_len = c->sb.len;
+		if (val[f] != NULL)
+			len[f] = strlen(val[f]);
+	if (pack(c, val, len) != 0)
+		return (-1);
 	c->kind = kind_of(&q);
 	c->features = eq(q.uri, q.urilen, SG_NS_STREAMS) &&
 	    eq(q.local, q.locallen, "features");

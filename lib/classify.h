@@ -49,7 +49,8 @@ int sg_classify_is_stream(const char *name);
 /*
  * sg_classify_stanza(c, name, atts):
  * A stanza starts with this tag: forget the last one and keep what its
- * event needs.  Returns 0, or -1 on allocation failure.
+ * event needs.  Returns 0; 1 if the tag is a stream element (a header
+ * inside the stream), keeping nothing; or -1 on allocation failure.
  */
 int sg_classify_stanza(struct sg_classify *c, const char *name,
     const char **atts);

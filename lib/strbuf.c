@@ -26,6 +26,13 @@ room(struct sg_strbuf *sb, size_t len)
 }
 
 int
+sg_strbuf_reserve(struct sg_strbuf *sb, size_t len)
+{
+
+	return (room(sb, len));
+}
+
+int
 sg_strbuf_cat(struct sg_strbuf *sb, const char *s, size_t len)
 {
 

@@ -31,6 +31,13 @@ struct sg_strbuf {
 int sg_strbuf_cat(struct sg_strbuf *sb, const char *s, size_t len);
 
 /*
+ * sg_strbuf_reserve(sb, len):
+ * Make room for len more bytes, so that appends of that many in all cannot
+ * fail.  Returns 0, or -1 on allocation failure, with sb unchanged.
+ */
+int sg_strbuf_reserve(struct sg_strbuf *sb, size_t len);
+
+/*
  * sg_strbuf_put(sb, s, len, off):
  * Append the len bytes at s and a NUL: a C string that starts at
  * sb->b + *off.  Returns 0, or -1 on allocation failure, with sb and *off

@@ -277,21 +277,19 @@ static void
 stanza_start(struct sg_tracker *t, const char *name, const char **atts)
 {
 
-	/*
-	 * A second header without a declaration parses as a child: a
-	 * server that takes it for a restart would see another stream.
-	 */
-	if (sg_classify_is_stream(name)) {
+	switch (sg_classify_stanza(t->cls, name, atts)) {
+	case 0:
+		break;
+	case 1:
 		(void)fail(t, SG_TRACK_NESTED_STREAM);
+		return;
+	default:
+		(void)fail(t, SG_TRACK_NOMEM);
 		return;
 	}
 	t->st_start = pos(t);
 	t->st_tag_end = t->st_start + (uint64_t)XML_GetCurrentByteCount(t->p);
 	t->in_cut = 0;
-	if (sg_classify_stanza(t->cls, name, atts) != 0) {
-		(void)fail(t, SG_TRACK_NOMEM);
-		return;
-	}
 	/* Text inside stanzas is none of our business: spare the calls. */
 	XML_SetCharacterDataHandler(t->p, NULL);
 }
