@@ -6,11 +6,13 @@
  * no namespaces, start and end handlers that only track the depth) on
  * loadgen's own 200-byte stanzas (lgstanza.c, the same generator), in
  * microseconds per stanza: what any proxy that parses with expat pays per
- * stanza and direction.
+ * stanza and direction.  Then what the tracker pays expat for on the same
+ * bytes: handlers, namespace processing, and its own work.
  *
- * usage: bench_tracker            all of it
- *        bench_tracker --floor    the floor alone, one line of key=value
- *                                 (tests/bench/run.sh, for the limit)
+ * usage: bench_tracker              all of it
+ *        bench_tracker --floor      the floor alone, one line of key=value
+ *                                   (tests/bench/run.sh, for the limit)
+ *        bench_tracker --features   the floor and what the tracker adds
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -348,28 +350,53 @@ depth_end(void *ud, const XML_Char *name)
 }
 
 /*
- * The floor's parser: XML_ParserCreate, the depth tracked and nothing
- * else.  Reparse deferral off, as lib/xmlparser.c has it: on, expat may
- * scan a chunk's last token twice, which no tracker needs to pay.
+ * What the tracker pays expat for, on loadgen's stream (issue 14): the
+ * floor is V_DEPTH; V_BARE has no handlers, V_NS adds namespace
+ * processing with triplets (what the tracker asks of expat), V_TRACKER is
+ * the tracker itself, all its handlers and classification included.
+ */
+enum variant { V_BARE, V_DEPTH, V_NS, V_TRACKER, V_COUNT };
+
+static const char *const variant_name[V_COUNT] = {
+	"plain parser, no handlers",
+	"plain parser, depth handlers (the floor)",
+	"namespaces and triplets, depth handlers",
+	"the tracker (lib/tracker.c)"
+};
+
+/*
+ * One parse of b with variant v.  Reparse deferral off, as
+ * lib/xmlparser.c has it: on, expat may scan a chunk's last token twice,
+ * which no tracker needs to pay.
  */
 static double
-run_floor(const struct buf *b)
+run_variant(const struct buf *b, enum variant v)
 {
 	XML_Parser p;
 	double t;
 	int depth = 0;
 
-	if ((p = XML_ParserCreate(NULL)) == NULL)
+	if (v == V_TRACKER) {
+		uint64_t events = 0;
+
+		return (run_tracker(b, &events));
+	}
+	p = v == V_NS ? XML_ParserCreateNS(NULL, '\xff') :
+	    XML_ParserCreate(NULL);
+	if (p == NULL)
 		exit(1);
+	if (v == V_NS)
+		XML_SetReturnNSTriplet(p, XML_TRUE);
 	XML_SetUserData(p, &depth);
-	XML_SetElementHandler(p, depth_start, depth_end);
+	if (v != V_BARE)
+		XML_SetElementHandler(p, depth_start, depth_end);
 #if XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION < 6
 	if (XML_SetReparseDeferralEnabled != NULL)
 #endif
 		(void)XML_SetReparseDeferralEnabled(p, XML_FALSE);
 	t = parse_all(p, b);
 	/* Inside the stream, every stanza closed. */
-	if (depth != 1) {
+	if (v != V_BARE && depth != 1) {
 		fprintf(stderr, "floor: depth %d at the end\n", depth);
 		exit(1);
 	}
@@ -378,15 +405,40 @@ run_floor(const struct buf *b)
 
 /* The best of ROUNDS parses of loadgen's stream, in seconds. */
 static double
-floor_best(const struct buf *b)
+variant_best(const struct buf *b, enum variant v)
 {
 	double best = 1e9, d;
 	int i;
 
 	for (i = 0; i < ROUNDS; i++)
-		if ((d = run_floor(b)) < best)
+		if ((d = run_variant(b, v)) < best)
 			best = d;
 	return (best);
+}
+
+static double
+floor_best(const struct buf *b)
+{
+
+	return (variant_best(b, V_DEPTH));
+}
+
+/* Each variant per stanza, and over the floor. */
+static void
+expat_features(void)
+{
+	struct buf b;
+	double t[V_COUNT];
+	int v;
+
+	loadgen_stanzas(&b, FLOOR_STANZAS);
+	for (v = 0; v < V_COUNT; v++)
+		t[v] = variant_best(&b, (enum variant)v);
+	for (v = 0; v < V_COUNT; v++)
+		printf("%-42s %7.1f ns per stanza, %.2fx the floor\n",
+		    variant_name[v], t[v] * 1e9 / FLOOR_STANZAS,
+		    t[v] / t[V_DEPTH]);
+	free(b.b);
 }
 
 static void
@@ -424,8 +476,12 @@ main(int argc, char **argv)
 		expat_floor(1);
 		return (0);
 	}
+	if (argc == 2 && strcmp(argv[1], "--features") == 0) {
+		expat_features();
+		return (0);
+	}
 	if (argc != 1) {
-		fprintf(stderr, "usage: bench_tracker [--floor]\n");
+		fprintf(stderr, "usage: bench_tracker [--floor | --features]\n");
 		return (2);
 	}
 
@@ -446,5 +502,6 @@ main(int argc, char **argv)
 	idle_memory();
 	free(b.b);
 	expat_floor(0);
+	expat_features();
 	return (0);
 }

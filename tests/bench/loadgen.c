@@ -141,6 +141,7 @@ struct snap {
 	uint64_t t, stanzas, bytes;
 	uint64_t cpu_ms[MAX_CPU_PIDS];
 	uint64_t user_ms[MAX_CPU_PIDS];
+	uint64_t cs[MAX_CPU_PIDS];
 	uint64_t self_ms;
 };
 
@@ -280,6 +281,29 @@ cpu_ms_of(pid_t pid, uint64_t *user)
 	return ((ut + st) * 1000 / hz);
 }
 
+/*
+ * Context switches of pid, voluntary and not, from /proc/PID/status; 0 if
+ * gone.  A process that sleeps in epoll_wait until a peer's write wakes it
+ * switches once per wake-up, and the writer pays for the wake-up.
+ */
+static uint64_t
+switches_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long v, sum = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+			sum += v;
+	fclose(f);
+	return (sum);
+}
+
 /* pid has exited: no /proc entry, or a zombie waiting for its parent. */
 static int
 exited(pid_t pid)
@@ -307,8 +331,10 @@ take_snap(struct lg *g, struct snap *sn)
 	sn->t = now_ns();
 	sn->stanzas = g->stanzas;
 	sn->bytes = g->bytes;
-	for (i = 0; i < g->ncpu; i++)
+	for (i = 0; i < g->ncpu; i++) {
 		sn->cpu_ms[i] = cpu_ms_of(g->cpu_pid[i], &sn->user_ms[i]);
+		sn->cs[i] = switches_of(g->cpu_pid[i]);
+	}
 	getrusage(RUSAGE_SELF, &ru);
 	sn->self_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
 	    1000 + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
@@ -1180,6 +1206,8 @@ report_cpu(const struct lg *g, const struct snap *a, const struct snap *b,
 		    i + 1, (unsigned long long)user, i + 1, unit,
 		    (double)ms * 1000. / n, i + 1, unit,
 		    (double)user * 1000. / n);
+		printf(" cpu%u_cs_per_%s=%.4f", i + 1, unit,
+		    (double)(b->cs[i] - a->cs[i]) / n);
 	}
 	printf(" self_cpu_ms=%llu",
 	    (unsigned long long)(b->self_ms - a->self_ms));

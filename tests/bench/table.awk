@@ -163,6 +163,13 @@ END {
 	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
 	row("  user space only, at 10k/s", "rate10k_64",
 	    "cpu1_user_us_per_stanza", "%.2f", "proxy")
+	# Each wake-up of a peer sleeping in epoll_wait costs its writer.
+	row("upstream wake-ups/stanza, 64 sessions", "tp200_64",
+	    "cs_per_stanza", "%.4f", "upstream")
+	row("upstream wake-ups/stanza, 1000 sessions", "tp200_1000",
+	    "cs_per_stanza", "%.4f", "upstream")
+	row("proxy context switches/stanza, 64 sess", "tp200_64",
+	    "cpu1_cs_per_stanza", "%.4f", "proxy")
 	# Behind Prosody: its figures are Prosody's as much as the proxy's.
 	row(sprintf("stanzas/s behind Prosody, %d clients", prosody_n),
 	    "prosody_tp", "stanzas_s", "%.0f")
