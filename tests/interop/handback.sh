@@ -14,7 +14,10 @@
 # limit, or ejabberd 23.01 (tests/interop/ejabberd.sh: the mod_stream_mgmt
 # and mod_offline settings of Debian's /etc/ejabberd/ejabberd.yml):
 #
-#   read-close  bob reads k of N messages and closes his stream
+#   read-close  bob reads k of N messages and closes his stream; between
+#               stanzaguard and the server a relay records what the
+#               server sent, so that a message the server itself lost
+#               (ejabberd's route race) is told from one we lost
 #   idle        bursts across stanzaguard's idle close (--idle-timeout=1s)
 #   vanish      bob resets his connection in the middle of a burst
 #   server-cut  Prosody (mod_legacy_idle_cut, 1 s) cuts the sender's
@@ -223,10 +226,11 @@ stop_server()
 }
 
 # run NAME TIME-LIMIT FLAVOUR "STANZAGUARD-OPTIONS" "CLIENT-OPTIONS"
-#   against $SERVER.  FLAVOUR: plain; or cut: Prosody cuts idle c2s
-#   connections after CUT_AFTER seconds (mod_legacy_idle_cut), and
-#   stanzaguard's upstream is handback.py's SlowLink to Prosody
-#   (LINK_DELAY each way)
+#   against $SERVER.  FLAVOUR: plain; tap: stanzaguard's upstream is
+#   handback.py's SlowLink without delay, which records what the server
+#   sent; or cut: Prosody cuts idle c2s connections after CUT_AFTER
+#   seconds (mod_legacy_idle_cut), and stanzaguard's upstream is a
+#   SlowLink to Prosody (LINK_DELAY each way)
 CUT_AFTER=1
 LINK_DELAY=0.02
 run()
@@ -253,6 +257,9 @@ run()
 		uport=$3
 		copts="$copts --cut-after $CUT_AFTER --link-port $uport \
 --link-delay $LINK_DELAY"
+	elif [ "$flavour" = tap ]; then
+		uport=$3
+		copts="$copts --link-port $uport --link-delay 0"
 	fi
 	RUNNING="$RUNNING $d"
 
@@ -325,7 +332,7 @@ scenario()
 {
 	case $1 in
 	read-close)
-		run read-close 60 plain "--idle-timeout=30s --close-timeout=2s" \
+		run read-close 60 tap "--idle-timeout=30s --close-timeout=2s" \
 		    "--rounds 8 --burst 20 --gap 0.01" ;;
 	idle)
 		run idle 90 plain "--idle-timeout=1s --close-timeout=2s" \
