@@ -48,6 +48,9 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+NAME=handback
+# shellcheck source=tests/interop/common.sh
+. "$HERE/common.sh"
 PY=/usr/bin/python3
 
 if [ $# -lt 1 ]; then
@@ -127,36 +130,6 @@ STARTED=$(date +%s)
 RUNNING=""	# scenario directories with something running
 CLIENTS=""	# timeout(1) running handback.py
 
-is_alive()
-{
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# SIGTERM the stanzaguard of PIDFILE, wait (at most 5 s), else SIGKILL;
-# non-zero if it had to be killed.  SG_STATUS: its exit status.
-stop_sg()
-{
-	SG_STATUS=""
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1")
-	rm -f "$1"
-	kill -TERM "$pid" 2>/dev/null
-	n=50
-	while is_alive "$pid" && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	killed=0
-	if is_alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
-		killed=1
-	fi
-	wait "$pid" 2>/dev/null
-	SG_STATUS=$?
-	return "$killed"
-}
-
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup()
 {
@@ -174,19 +147,6 @@ cleanup()
 trap cleanup EXIT
 trap 'echo "handback: interrupted"; exit 130' INT
 trap 'echo "handback: terminated"; exit 143' TERM
-
-free_ports()
-{
-	"$PY" - "$1" <<-'EOF'
-	import socket, sys
-	socks = []
-	for _ in range(int(sys.argv[1])):
-	    s = socket.socket()
-	    s.bind(("127.0.0.1", 0))
-	    socks.append(s)
-	print(" ".join(str(s.getsockname()[1]) for s in socks))
-	EOF
-}
 
 # fail NAME WHY [LOG-DIR]
 fail()
