@@ -658,14 +658,17 @@ class Cell:
         """The server-side connections from index first on that jabberd2
         ended before binding a resource with its c2s's answer to a route
         error, "internal server error".  c2s keys its sessions by
-        file descriptor number (c2s/c2s.c: skey, c2s_id): a route error
-        the router returns late for a connection that has just closed is
-        applied to whichever new connection got the same descriptor, and
-        that one is cut with <internal-server-error/>, in the middle of
-        its SASL exchange.  Seen once in five full runs, in the drain
-        column (where the clients of the other cells close at the same
-        time): jabberd2's bug, not stanzaguard's, and the client logs in
-        again."""
+        file descriptor number (c2s/c2s.c: skey, c2s_id), and a
+        connection that closes frees its number at once: a late packet
+        from the sm for the old session (its "ended", likely) finds the
+        new connection that got the number, still in SASL; c2s asks the sm to end that
+        stranger's session with a route to the domain of a JID it does
+        not have yet (c2s/sm.c _sm_build_route: to=''), the router
+        bounces it (error 400), and c2s answers the route error by
+        cutting whatever session has that number.  Seen once in five
+        full runs, in the drain column, where the clients of the other
+        cells close just as these log in: jabberd2's bug, not
+        stanzaguard's, and the client logs in again."""
         if self.server.name != "jabberd2":
             return []
         return [i for i in range(first, len(self.utap.conns))
