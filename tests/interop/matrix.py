@@ -635,12 +635,12 @@ class Cell:
             self.clients.append(c)
             first = len(self.utap.conns)
             await c.start(self.ctap.port, ca, reconnect)
-            ok = await c.wait_for(lambda c=c: c.seen("roster"), 20)
+            ok = await self.login_done(c, reconnect)
             if not ok and self.stale_route_errors(first):
                 # Not the client's doing: once more, as a user would.
                 await c.reap()
                 await c.start(self.ctap.port, ca, reconnect)
-                ok = await c.wait_for(lambda c=c: c.seen("roster"), 20)
+                ok = await self.login_done(c, reconnect)
             # Logins are one at a time: the newest connection logged in.
             self.conn_of.append(len(self.utap.conns) - 1)
             cut = self.stale_route_errors(first)
@@ -653,6 +653,16 @@ class Cell:
                                 "client said %s; wire %s" % (
                                     c.bare, c.history() or "nothing",
                                     self.wire(self.conn_of[-1])))
+
+    @staticmethod
+    async def login_done(c, reconnect):
+        """Wait (bounded) until c has its roster, or has given up since
+        this call (a client that does not reconnect by itself); True if
+        it logged in."""
+        m = len(c.events)
+        await c.wait_for(lambda: c.seen("roster", m) or not reconnect and (
+            c.seen("disconnected", m) or c.seen("exited", m)), 20)
+        return bool(c.seen("roster", m))
 
     def stale_route_errors(self, first):
         """The server-side connections from index first on that jabberd2
