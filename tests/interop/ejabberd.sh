@@ -23,24 +23,9 @@
 # there.
 set -eu
 
-die()
-{
-	echo "ejabberd.sh: $*" >&2
-	exit 1
-}
-
-is_listening()
-{
-	want=$(printf '0100007F:%04X' "$1")
-	awk -v want="$want" 'NR > 1 && $2 == want && $4 == "0A" { f = 1 }
-	    END { exit !f }' /proc/net/tcp
-}
-
-free_port()
-{
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+NAME=ejabberd.sh
+# shellcheck source=tests/interop/common.sh
+. "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 ctl()
 {
@@ -128,7 +113,7 @@ start()
 	[ -x /usr/sbin/ejabberdctl ] ||
 	    die "no /usr/sbin/ejabberdctl: apt-get install ejabberd (make deps-test)"
 	is_listening "$C2S" && die "127.0.0.1:$C2S is already in use"
-	DIST=$(free_port)
+	DIST=$(free_ports 1)
 	mkdir -p "$DIR/spool" "$DIR/logs"
 	echo "sgtest$$@localhost" >"$DIR/node"
 	write_config
@@ -137,20 +122,17 @@ start()
 	    --spool "$DIR/spool" --logs "$DIR/logs" --node "$(cat "$DIR/node")" \
 	    foreground </dev/null >"$DIR/foreground.log" 2>&1 &
 	echo $! >"$DIR/run.pid"
-	n=300
-	while ! is_listening "$C2S"; do
-		if ! kill -0 "$(cat "$DIR/run.pid")" 2>/dev/null; then
-			tail -n 20 "$DIR/foreground.log" "$DIR/logs/ejabberd.log" >&2
+	wait_listening "$C2S" 30 "$DIR/run.pid" || {
+		rc=$?
+		if [ "$rc" -eq 1 ]; then
+			tail -n 20 "$DIR/foreground.log" \
+			    "$DIR/logs/ejabberd.log" >&2
 			die "ejabberd exited; logs in $DIR/logs"
 		fi
-		n=$((n - 1))
-		if [ "$n" -le 0 ]; then
-			stop
-			tail -n 20 "$DIR/logs/ejabberd.log" >&2
-			die "ejabberd not listening on port $C2S after 30s"
-		fi
-		sleep 0.1
-	done
+		stop
+		tail -n 20 "$DIR/logs/ejabberd.log" >&2
+		die "ejabberd not listening on port $C2S after 30s"
+	}
 	for u in $USERS; do
 		ctl register "${u%%:*}" localhost "${u#*:}" \
 		    >>"$DIR/ctl.log" 2>&1 ||

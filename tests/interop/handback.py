@@ -74,6 +74,7 @@ NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 NS_SM = "urn:xmpp:sm:3"
 
 FAILURES = []
+SERVER_LOG = None       # the server's debug log (--server-log)
 
 
 def say(*a):
@@ -556,13 +557,16 @@ class Ledger:
                     bounced.setdefault(m["id"], []).append(m["cond"])
         named = sg.named()
         counts = {k: 0 for k in self.CASES}
-        counts.update(dup=0, delivered_and_bounced=0, named_and_delivered=0)
+        counts.update(dup=0, dup_after_close=0, delivered_and_bounced=0,
+                      named_and_delivered=0)
         lost, dups, both = [], [], []
         for mid in self.sent:
             cases = got.get(mid, [])
             if len(cases) > 1:
                 counts["dup"] += 1
                 dups.append((mid, cases))
+                if cases == ["live-after-close", "offline"]:
+                    counts["dup_after_close"] += 1
             if cases:
                 counts[cases[0]] += 1
                 if mid in bounced:
@@ -584,15 +588,48 @@ class Ledger:
         say("handback: %s counts: written=%d %s%s" % (
             self.name, len(self.sent), " ".join(
                 "%s=%d" % (k, counts[k]) for k in self.CASES +
-                ("dup", "delivered_and_bounced", "named_and_delivered")),
+                ("dup", "dup_after_close", "delivered_and_bounced",
+                 "named_and_delivered")),
             (" " + extra) if extra else ""))
 
 
-def check_counts(name, counts, details, allow_bounce=False, allow_named=False):
-    check(counts["lost"] == 0, "%s: %d messages lost, e.g. %s"
-          % (name, counts["lost"], details["lost"][:4]))
-    check(counts["dup"] == 0, "%s: %d messages delivered twice, e.g. %s"
-          % (name, counts["dup"], details["dup"][:4]))
+def trace(mid, most=24):
+    """Print where the server's debug log saw message mid: the first line
+    of each record that names it (ejabberd's records span several lines),
+    so that a loss says where the message went."""
+    try:
+        with open(SERVER_LOG, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except (OSError, TypeError):
+        return
+    heads = []
+    for i, li in enumerate(lines):
+        if mid not in li:
+            continue
+        while i > 0 and not lines[i][:1].isdigit():
+            i -= 1
+        if not heads or heads[-1] != i:
+            heads.append(i)
+    say("    %s: %d records of the server log name it" % (mid, len(heads)))
+    for i in heads[:most]:
+        say("      " + lines[i][:220])
+
+
+def check_counts(name, counts, details, allow_bounce=False, allow_named=False,
+                 after_close_dups=0):
+    """after_close_dups: how many duplicates are no fault (see
+    unacked_at_close): a message the client first got after its own
+    close tag, then from offline storage."""
+    if not check(counts["lost"] == 0, "%s: %d messages lost, e.g. %s"
+                 % (name, counts["lost"], details["lost"][:4])):
+        for mid in details["lost"][:4]:
+            trace(mid)
+    check(counts["dup"] - counts["dup_after_close"] == 0 and
+          counts["dup_after_close"] <= after_close_dups,
+          "%s: %d messages delivered twice (%d first after the client's "
+          "close tag, of which %d may be), e.g. %s"
+          % (name, counts["dup"], counts["dup_after_close"],
+             after_close_dups, details["dup"][:4]))
     if not allow_bounce:
         check(counts["bounced"] == 0 and counts["delivered_and_bounced"] == 0,
               "%s: %d messages bounced (%d of them delivered all the same), "
@@ -606,6 +643,45 @@ def check_counts(name, counts, details, allow_bounce=False, allow_named=False):
     check(counts["named_and_delivered"] == 0, "%s: %d messages named "
           "undeliverable, yet delivered" % (name,
                                              counts["named_and_delivered"]))
+
+
+def unacked_at_close(recs):
+    """How many S->C stanzas the sessions handed back after writing them to
+    the client: those its TCP had not acknowledged when its close tag came
+    (handed_back counts them, handed_back_list names only the others).
+    Such a stanza crossed the client's close tag on the wire: the client
+    still reads it (RFC 6120 4.4) and the server, told a final h without
+    it, stores it offline as well.  The spec accepts that ("an h too low
+    only risks a duplicate"; issue 13: no duplicate where the client
+    received a stanza *before* closing): at most these many duplicates,
+    each first seen after the client's own close tag, are no fault."""
+    n = 0
+    for r in recs:
+        items, _more = parse_list(r.get("handed_back_list"))
+        n += max(0, int(r.get("handed_back", 0) or 0) - len(items))
+    return n
+
+
+def lost_in_server(link, details):
+    """The lost messages that the server lost itself: stanzaguard wrote
+    them to the server (the link recorded them on their way in), and
+    they never came back out of the server on any connection: not to
+    bob, live or from offline storage, nor bounced to alice.
+    ejabberd 23.01 can do that to a message it routes to a bare JID at
+    the moment that JID's last session ends: ejabberd_sm:route_message
+    looks the present resources up, then each one's session, and drops
+    the message if the session has gone in between ("[] -> ok; % Race
+    condition" in its source).  read-close sends across bob's close on
+    purpose; once in five full runs a message sent in the millisecond of
+    bob's close tag was lost so, though ejabberd had counted it in its
+    acknowledgements to alice's session.  Whatever stanzaguard loses
+    still counts as lost: it either never reached the link, or came back
+    out of the server."""
+    if link is None:
+        return []
+    return [m for m in details["lost"]
+            if m.encode() in link.bytes["c2s"] and
+            m.encode() not in link.bytes["s2c"]]
 
 
 def check_sessions(name, a, recs, clients, details=None):
@@ -665,13 +741,15 @@ class SlowLink:
     the server of issue 13's server-cut case.  What one side sends after
     the other has closed is dropped, as on a real link; a reset from one
     side becomes a reset (SO_LINGER 0) towards the other, after the bytes
-    before it."""
+    before it.  With delay 0, a plain relay that records what went each
+    way (read-close: what the server sent, whatever stanzaguard did)."""
 
     def __init__(self, port, upstream_port, delay):
         self.port, self.upstream_port, self.delay = port, upstream_port, delay
         self.server = None
         self.links = 0
         self.ends = {}              # "c2s eof", "s2c reset", ...: count
+        self.bytes = {"c2s": bytearray(), "s2c": bytearray()}  # all links
 
     async def start(self):
         self.server = await asyncio.start_server(self._accept, "127.0.0.1",
@@ -733,6 +811,7 @@ class SlowLink:
                 data = None
             due = loop.time() + self.delay
             if data:
+                self.bytes[way] += data
                 queue.put_nowait((due, data))
                 continue
             end = "eof" if data == b"" else "reset"
@@ -759,9 +838,15 @@ def reset(writer):
 
 
 async def scenario_read_close(a):
-    """bob reads k of N, closes his stream; alice goes on sending."""
+    """bob reads k of N, closes his stream; alice goes on sending.  With
+    --link-port, stanzaguard's upstream is a SlowLink that records what
+    the server sent (see lost_in_server)."""
     rng = random.Random(a.seed)
     sg = SgLog(a.sg_log)
+    link = None
+    if a.link_port:
+        link = SlowLink(a.link_port, a.upstream_port, a.link_delay)
+        await link.start()
     alice = await login(a.port, "alice", "sender")
     ledger = Ledger(a, "read-close")
     bobs, bob_recs = [], []
@@ -781,10 +866,23 @@ async def scenario_read_close(a):
     last = await collect(a.port, "bob", ledger, bobs, [alice], sg)
     await alice.close()
     await asyncio.sleep(0.2)
+    if link is not None:
+        await link.stop()
     counts, details = ledger.account(bobs, [alice], sg)
-    ledger.report(counts)
+    server_lost = lost_in_server(link, details)
+    counts["lost"] -= len(server_lost)
+    ledger.report(counts, "unacked_at_close=%d lost_in_server=%d" % (
+        unacked_at_close(bob_recs), len(server_lost)))
+    for mid in server_lost:
+        say("handback: NOTE: %s lost %s itself: stanzaguard wrote it to "
+            "the server, which never sent it to anyone, live or from "
+            "offline storage (see lost_in_server); not counted as lost"
+            % (a.server, mid))
+        trace(mid)
+    details["lost"] = [m for m in details["lost"] if m not in server_lost]
     say("handback: read-close bob's sessions: %s" % sg_summary(bob_recs))
-    check_counts("read-close", counts, details)
+    check_counts("read-close", counts, details,
+                 after_close_dups=unacked_at_close(bob_recs))
     check_sessions("read-close", a, bob_recs + [
         r for r in (sg.end_of(alice), sg.end_of(last)) if r], bobs + [alice],
         details)
@@ -1088,6 +1186,8 @@ def main():
                             format="%(asctime)s %(name)s %(message)s")
     else:
         logging.basicConfig(level=logging.CRITICAL)
+    global SERVER_LOG
+    SERVER_LOG = a.server_log
     say("handback: %s %s seed=%d rounds=%d burst=%d" % (
         a.server, a.scenario, a.seed, a.rounds, a.burst))
     try:

@@ -14,7 +14,10 @@
 # limit, or ejabberd 23.01 (tests/interop/ejabberd.sh: the mod_stream_mgmt
 # and mod_offline settings of Debian's /etc/ejabberd/ejabberd.yml):
 #
-#   read-close  bob reads k of N messages and closes his stream
+#   read-close  bob reads k of N messages and closes his stream; between
+#               stanzaguard and the server a relay records what the
+#               server sent, so that a message the server itself lost
+#               (ejabberd's route race) is told from one we lost
 #   idle        bursts across stanzaguard's idle close (--idle-timeout=1s)
 #   vanish      bob resets his connection in the middle of a burst
 #   server-cut  Prosody (mod_legacy_idle_cut, 1 s) cuts the sender's
@@ -45,6 +48,9 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+NAME=handback
+# shellcheck source=tests/interop/common.sh
+. "$HERE/common.sh"
 PY=/usr/bin/python3
 
 if [ $# -lt 1 ]; then
@@ -124,36 +130,6 @@ STARTED=$(date +%s)
 RUNNING=""	# scenario directories with something running
 CLIENTS=""	# timeout(1) running handback.py
 
-is_alive()
-{
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# SIGTERM the stanzaguard of PIDFILE, wait (at most 5 s), else SIGKILL;
-# non-zero if it had to be killed.  SG_STATUS: its exit status.
-stop_sg()
-{
-	SG_STATUS=""
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1")
-	rm -f "$1"
-	kill -TERM "$pid" 2>/dev/null
-	n=50
-	while is_alive "$pid" && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	killed=0
-	if is_alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
-		killed=1
-	fi
-	wait "$pid" 2>/dev/null
-	SG_STATUS=$?
-	return "$killed"
-}
-
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup()
 {
@@ -171,19 +147,6 @@ cleanup()
 trap cleanup EXIT
 trap 'echo "handback: interrupted"; exit 130' INT
 trap 'echo "handback: terminated"; exit 143' TERM
-
-free_ports()
-{
-	"$PY" - "$1" <<-'EOF'
-	import socket, sys
-	socks = []
-	for _ in range(int(sys.argv[1])):
-	    s = socket.socket()
-	    s.bind(("127.0.0.1", 0))
-	    socks.append(s)
-	print(" ".join(str(s.getsockname()[1]) for s in socks))
-	EOF
-}
 
 # fail NAME WHY [LOG-DIR]
 fail()
@@ -223,10 +186,11 @@ stop_server()
 }
 
 # run NAME TIME-LIMIT FLAVOUR "STANZAGUARD-OPTIONS" "CLIENT-OPTIONS"
-#   against $SERVER.  FLAVOUR: plain; or cut: Prosody cuts idle c2s
-#   connections after CUT_AFTER seconds (mod_legacy_idle_cut), and
-#   stanzaguard's upstream is handback.py's SlowLink to Prosody
-#   (LINK_DELAY each way)
+#   against $SERVER.  FLAVOUR: plain; tap: stanzaguard's upstream is
+#   handback.py's SlowLink without delay, which records what the server
+#   sent; or cut: Prosody cuts idle c2s connections after CUT_AFTER
+#   seconds (mod_legacy_idle_cut), and stanzaguard's upstream is a
+#   SlowLink to Prosody (LINK_DELAY each way)
 CUT_AFTER=1
 LINK_DELAY=0.02
 run()
@@ -253,6 +217,9 @@ run()
 		uport=$3
 		copts="$copts --cut-after $CUT_AFTER --link-port $uport \
 --link-delay $LINK_DELAY"
+	elif [ "$flavour" = tap ]; then
+		uport=$3
+		copts="$copts --link-port $uport --link-delay 0"
 	fi
 	RUNNING="$RUNNING $d"
 
@@ -325,7 +292,7 @@ scenario()
 {
 	case $1 in
 	read-close)
-		run read-close 60 plain "--idle-timeout=30s --close-timeout=2s" \
+		run read-close 60 tap "--idle-timeout=30s --close-timeout=2s" \
 		    "--rounds 8 --burst 20 --gap 0.01" ;;
 	idle)
 		run idle 90 plain "--idle-timeout=1s --close-timeout=2s" \

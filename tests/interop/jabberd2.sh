@@ -16,28 +16,13 @@
 # router on a free loopback port), run as whoever calls this.
 set -eu
 
+NAME=jabberd2.sh
+# shellcheck source=tests/interop/common.sh
+. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+
 LIBDIR=/usr/lib/x86_64-linux-gnu/jabberd2
 [ -d "$LIBDIR" ] || LIBDIR=$(dirname "$(dpkg -L jabberd2 2>/dev/null |
     grep '/storage_sqlite.so$' | head -n 1)")
-
-die()
-{
-	echo "jabberd2.sh: $*" >&2
-	exit 1
-}
-
-is_listening()
-{
-	want=$(printf '0100007F:%04X' "$1")
-	awk -v want="$want" 'NR > 1 && $2 == want && $4 == "0A" { f = 1 }
-	    END { exit !f }' /proc/net/tcp
-}
-
-free_port()
-{
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # <router> as the sm and c2s connect to it.
 router_client()
@@ -192,17 +177,12 @@ start()
 	[ -x /usr/sbin/jabberd2-c2s ] ||
 	    die "no /usr/sbin/jabberd2-c2s: apt-get install jabberd2 (make deps-test)"
 	is_listening "$C2S" && die "127.0.0.1:$C2S is already in use"
-	ROUTER=$(free_port)
+	ROUTER=$(free_ports 1)
 	write_config
 	make_db
 	start_one router
-	n=100
-	until is_listening "$ROUTER"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] && kill -0 "$(cat "$DIR/router.run.pid")" \
-		    2>/dev/null || { stop; die "the router did not start: $DIR/router.log"; }
-		sleep 0.1
-	done
+	wait_listening "$ROUTER" 10 "$DIR/router.run.pid" ||
+	    { stop; die "the router did not start: $DIR/router.log"; }
 	start_one sm
 	start_one c2s
 	n=150

@@ -23,22 +23,12 @@
 # config sets run_as_root, so it runs as whoever calls this, root or not.
 set -eu
 
+NAME=prosody.sh
+# shellcheck source=tests/interop/common.sh
+. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+
 PROSODY=${PROSODY:-prosody}
 PROSODYCTL=${PROSODYCTL:-prosodyctl}
-
-die()
-{
-	echo "prosody.sh: $*" >&2
-	exit 1
-}
-
-# Non-zero unless something listens on 127.0.0.1:$1 (no python needed).
-is_listening()
-{
-	want=$(printf '0100007F:%04X' "$1")
-	awk -v want="$want" 'NR > 1 && $2 == want && $4 == "0A" { f = 1 }
-	    END { exit !f }' /proc/net/tcp
-}
 
 # A Lua list of strings from the words of $1: { "a"; "b"; }
 lua_list()
@@ -135,20 +125,13 @@ $OPTARG" ;;
 	setsid "$PROSODY" --config "$cfg" -F </dev/null \
 	    >"$DIR/prosody.log" 2>&1 &
 	echo $! >"$DIR/prosody.pid"
-	n=$((WAIT * 10))
-	while ! is_listening "$C2S"; do
-		if ! kill -0 "$(cat "$DIR/prosody.pid")" 2>/dev/null; then
-			tail -n 20 "$DIR/prosody.log" >&2
-			die "Prosody exited; log in $DIR/prosody.log"
-		fi
-		n=$((n - 1))
-		if [ "$n" -le 0 ]; then
-			stop "$DIR"
-			tail -n 20 "$DIR/prosody.log" >&2
-			die "Prosody not listening on port $C2S after ${WAIT}s"
-		fi
-		sleep 0.1
-	done
+	wait_listening "$C2S" "$WAIT" "$DIR/prosody.pid" || {
+		rc=$?
+		[ "$rc" -eq 2 ] && stop "$DIR"
+		tail -n 20 "$DIR/prosody.log" >&2
+		[ "$rc" -eq 1 ] && die "Prosody exited; log in $DIR/prosody.log"
+		die "Prosody not listening on port $C2S after ${WAIT}s"
+	}
 }
 
 stop()

@@ -38,6 +38,9 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+NAME=interop
+# shellcheck source=tests/interop/common.sh
+. "$HERE/common.sh"
 PY=/usr/bin/python3	# python3-slixmpp is installed for Debian's python only
 
 if [ $# -lt 1 ]; then
@@ -84,38 +87,6 @@ STARTED=$(date +%s)
 RUNNING=""
 CLIENTS=""	# the pid of timeout(1) running clients.py
 
-# Running and not a zombie: kill -0 alone also succeeds on a child that
-# exited and is not reaped yet.
-is_alive()
-{
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# SIGTERM the stanzaguard of PIDFILE, wait (at most 5 s), else SIGKILL.
-# SG_STATUS: its exit status.  Non-zero if it had to be killed.
-stop_sg()
-{
-	SG_STATUS=""
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1")
-	rm -f "$1"
-	kill -TERM "$pid" 2>/dev/null
-	n=50
-	while is_alive "$pid" && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	killed=0
-	if is_alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
-		killed=1
-	fi
-	wait "$pid" 2>/dev/null
-	SG_STATUS=$?
-	return "$killed"
-}
-
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup()
 {
@@ -135,20 +106,6 @@ cleanup()
 trap cleanup EXIT
 trap 'echo "interop: interrupted"; exit 130' INT
 trap 'echo "interop: terminated"; exit 143' TERM
-
-# N free TCP ports on 127.0.0.1, apart by spaces.
-free_ports()
-{
-	"$PY" - "$1" <<-'EOF'
-	import socket, sys
-	socks = []
-	for _ in range(int(sys.argv[1])):
-	    s = socket.socket()
-	    s.bind(("127.0.0.1", 0))
-	    socks.append(s)
-	print(" ".join(str(s.getsockname()[1]) for s in socks))
-	EOF
-}
 
 # The test CA and certificates (tests/tls/mkcerts.sh), made once: CERTS.
 CERTS=""
