@@ -48,6 +48,14 @@
 #define ACTION_ROUNDS	256
 /* Buffers per writev(): as many as the queue's chunks allow. */
 #define WRITE_IOV	64
+/*
+ * Sessions whose writes wait for the end of the loop's turn, at most: past
+ * that, they are made at once (see conn_want_flush), so that with
+ * thousands of busy sessions the first write of a turn does not wait for
+ * all their reads.  make bench, 1000 sessions: 4.4-4.5 us per stanza
+ * against 4.5-5.0 without the bound; 64 sessions never reach it.
+ */
+#define FLUSH_BATCH	64
 /* Reads of 64 KiB at most, to empty a socket before close(). */
 #define DRAIN_READS	16
 
@@ -252,11 +260,12 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 }
 
 /*
- * Writes wait until the loop is about to sleep (sg_conn_flush_queued):
- * by then every read of this loop iteration has been taken, so a peer is
- * woken once for all that is written to it, not once per read.  A peer on
- * the other CPU costs the writer a wake-up in the kernel each time, more
- * than the write itself when the stanzas are small.
+ * Writes wait until the loop is about to sleep (flush_cb), or until
+ * FLUSH_BATCH sessions wait: by then the reads of this turn of the loop
+ * have been taken, so a peer is woken once for all that is written to it,
+ * not once per read.  A peer on the other CPU costs the writer a wake-up
+ * in the kernel each time, more than the write itself when the stanzas
+ * are small.
  */
 static void
 conn_want_flush(struct sg_conn *c, enum sg_side i)
@@ -267,6 +276,7 @@ conn_want_flush(struct sg_conn *c, enum sg_side i)
 		return;
 	c->flush_queued = 1;
 	LIST_INSERT_HEAD(&c->d->flushing, c, flush_link);
+	c->d->nflushing++;
 }
 
 static void
@@ -277,6 +287,7 @@ conn_unqueue_flush(struct sg_conn *c)
 		return;
 	c->flush_queued = 0;
 	LIST_REMOVE(c, flush_link);
+	c->d->nflushing--;
 }
 
 static void
@@ -400,6 +411,40 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	return (-1);
 }
 
+/* The writes one session asked for since the last flush. */
+static void
+flush_queued_one(struct sg_conn *c, uint64_t now)
+{
+	int i;
+
+	conn_unqueue_flush(c);
+	conn_hold(c);
+	for (i = 0; i < 2 && !c->closed; i++) {
+		if (!c->side[i].flush_wanted)
+			continue;
+		c->side[i].flush_wanted = 0;
+		conn_flush(c, (enum sg_side)i, now);
+	}
+	conn_run(c, now);
+	conn_release(c);
+}
+
+/*
+ * Every queued session once, and those its flush queued again (a write
+ * that ends a close, say) once more.  Returns 0, or -1 if some are still
+ * queued: they wait for the next turn of the loop.
+ */
+static int
+flush_queued(struct sg_daemon *d, uint64_t now)
+{
+	struct sg_conn *c;
+	size_t n, max = 2 * d->nconns + 16;
+
+	for (n = 0; n < max && (c = LIST_FIRST(&d->flushing)) != NULL; n++)
+		flush_queued_one(c, now);
+	return (LIST_EMPTY(&d->flushing) ? 0 : -1);
+}
+
 static void
 read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -419,6 +464,9 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (more == 1 && !c->closed && ev_is_active(w) &&
 	    sg_transport_pending(c->side[i].t) > 0)
 		ev_feed_event(loop, w, EV_READ);
+	/* Enough waited: the first of them must not wait for all the rest. */
+	if (c->d->nflushing >= FLUSH_BATCH)
+		(void)flush_queued(c->d, now);
 	conn_release(c);
 }
 
@@ -817,42 +865,17 @@ sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms)
 		malloc_trim(0);
 }
 
-/* The writes one session asked for since the last flush. */
-static void
-flush_queued_one(struct sg_conn *c, uint64_t now)
-{
-	int i;
-
-	conn_unqueue_flush(c);
-	conn_hold(c);
-	for (i = 0; i < 2 && !c->closed; i++) {
-		if (!c->side[i].flush_wanted)
-			continue;
-		c->side[i].flush_wanted = 0;
-		conn_flush(c, (enum sg_side)i, now);
-	}
-	conn_run(c, now);
-	conn_release(c);
-}
-
 /*
- * Before the loop sleeps: every queued session once, and those its
- * flush queued again (a write that ends a close, say) once more.  What
- * is still queued then waits one more turn of the loop, which must not
- * sleep meanwhile.
+ * Before the loop sleeps: the queued writes (see flush_queued), and if
+ * some are queued still, one more turn of the loop without sleeping.
  */
 static void
 flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct sg_daemon *d = w->data;
-	struct sg_conn *c;
-	uint64_t now = sg_clock_ms();
-	size_t n, max = 2 * d->nconns + 16;
 
 	(void)revents;
-	for (n = 0; n < max && (c = LIST_FIRST(&d->flushing)) != NULL; n++)
-		flush_queued_one(c, now);
-	if (!LIST_EMPTY(&d->flushing))
+	if (flush_queued(d, sg_clock_ms()) != 0)
 		ev_idle_start(loop, &d->flush_again);
 }
 

@@ -46,6 +46,7 @@ struct sg_daemon {
 	LIST_HEAD(, sg_conn) conns;	/* every open session, newest first */
 	LIST_HEAD(, sg_prelude) preludes;	/* before their session */
 	LIST_HEAD(, sg_conn) flushing;	/* sessions with writes to make */
+	size_t nflushing;
 	size_t nconns;			/* sessions and preludes */
 	size_t nrefusing;		/* preludes refusing over
 					   max-connections: not in nconns */
