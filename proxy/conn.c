@@ -4,7 +4,9 @@
  *
  * Every event goes the same way: feed it to the session, then carry out
  * the actions the session emits until it emits none (conn_run), then make
- * sure the timer will fire by the session's deadline (conn_arm).  The
+ * sure the timer will fire by the session's deadline (conn_arm).  A write
+ * the session asks for is made later in the same turn of the loop
+ * (conn_want_flush), with the other sessions' writes.  The
  * connection is torn down exactly once (conn_teardown); it is freed only
  * when no callback up the stack still holds it (conn_hold/conn_release),
  * as Redis's connhelpers.h does.
