@@ -63,30 +63,17 @@ except ImportError as e:
     sys.exit("handback.py: no slixmpp (%s): use /usr/bin/python3 with "
              "python3-slixmpp installed" % e)
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-from sgtest import parse_line  # noqa: E402
+# What is the same as in clients.py comes from there, once: the checks and
+# their FAILURES list, the bounded waits, the %XX decoding of stanzaguard's
+# lists and the reading of its log.
+from clients import (DOMAIN, PASSWORD, NS_DELAY, NS_STANZAS,  # noqa: E402
+                     FAILURES, say, check, wait_event, wait_until)
+from clients import SgLog as _SgLogBase  # noqa: E402
+from clients import _pct_decode as pct_decode  # noqa: E402
 
-DOMAIN = "localhost"
-PASSWORD = "secret"
-NS_DELAY = "urn:xmpp:delay"
-NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 NS_SM = "urn:xmpp:sm:3"
 
-FAILURES = []
 SERVER_LOG = None       # the server's debug log (--server-log)
-
-
-def say(*a):
-    print(*a, flush=True)
-
-
-def check(cond, what):
-    """Record a failed check and go on, so that a run reports everything."""
-    if not cond:
-        FAILURES.append(what)
-        say("FAIL: " + what)
-    return cond
 
 
 def new_id(tag):
@@ -339,24 +326,6 @@ class Client(slixmpp.ClientXMPP):
         await wait_event(self.gone, timeout + 2, "%s to close" % self.jid)
 
 
-async def wait_event(ev, timeout, what):
-    try:
-        await asyncio.wait_for(ev.wait(), timeout)
-        return True
-    except asyncio.TimeoutError:
-        check(False, "timed out (%gs) waiting for %s" % (timeout, what))
-        return False
-
-
-async def wait_until(pred, timeout, step=0.02):
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() >= end:
-            return False
-        await asyncio.sleep(step)
-    return True
-
-
 def small_buffers_possible():
     """Make the loop's create_connection give a client with an rcvbuf
     attribute a socket with that SO_RCVBUF, set before connecting (after
@@ -404,11 +373,6 @@ async def login(port, user, tag, sm=False, resume=False, rcvbuf=None,
 # ---------------------------------------------------------------- the logs
 
 
-def pct_decode(s):
-    return re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)),
-                  s)
-
-
 def parse_list(lst):
     """proxy/sesslog.c's undeliverable_list (and handed_back_list): items
     dir:name:id:type apart by ' ', parts %XX-escaped, "..." when cut."""
@@ -425,17 +389,9 @@ def parse_list(lst):
     return items, more
 
 
-class SgLog:
-    def __init__(self, path):
-        self.path = path
-
-    def records(self, event=None):
-        try:
-            with open(self.path, encoding="utf-8", errors="replace") as f:
-                recs = [parse_line(li) for li in f.read().splitlines()]
-        except FileNotFoundError:
-            return []
-        return [r for r in recs if event is None or r.get("event") == event]
+class SgLog(_SgLogBase):
+    """clients.py's reader of stanzaguard's log (records()), and what the
+    handback scenarios ask of it."""
 
     def end_of(self, client):
         """The session-end line of the session from client's address."""
