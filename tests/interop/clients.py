@@ -1039,19 +1039,31 @@ def main():
                    help="proxy-v1, proxy-v2: the PROXY version stanzaguard sends")
     a = p.parse_args()
     TLS["mode"], TLS["ca"] = a.tls, a.ca
-    if a.debug_log:
-        logging.basicConfig(filename=a.debug_log, level=logging.DEBUG,
+    setup_logging(a.debug_log)
+    return run_scenario(SCENARIOS[a.scenario], a)
+
+
+def setup_logging(debug_log):
+    """slixmpp's debug log to the file debug_log, or nothing but the
+    critical."""
+    if debug_log:
+        logging.basicConfig(filename=debug_log, level=logging.DEBUG,
                             format="%(asctime)s %(name)s %(message)s")
     else:
         logging.basicConfig(level=logging.CRITICAL)
+
+
+def run_scenario(scenario, a, prefix=""):
+    """Run the coroutine scenario(a); any error in it is a failed check.
+    The exit status: 1 if a check failed."""
     try:
-        asyncio.run(SCENARIOS[a.scenario](a))
+        asyncio.run(scenario(a))
     except Exception as e:  # noqa: BLE001 - any error fails the scenario
         import traceback
         traceback.print_exc()
         check(False, "%s: %s: %s" % (a.scenario, type(e).__name__, e))
     if FAILURES:
-        say("%s: %d checks failed" % (a.scenario, len(FAILURES)))
+        say("%s%s: %d checks failed" % (prefix, a.scenario, len(FAILURES)))
         return 1
     return 0
 

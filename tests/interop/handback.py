@@ -45,7 +45,6 @@ Must run under /usr/bin/python3 (Debian's python3-slixmpp).
 
 import argparse
 import asyncio
-import logging
 import os
 import random
 import re
@@ -63,11 +62,13 @@ except ImportError as e:
     sys.exit("handback.py: no slixmpp (%s): use /usr/bin/python3 with "
              "python3-slixmpp installed" % e)
 
-# What is the same as in clients.py comes from there, once: the checks and
-# their FAILURES list, the bounded waits, the %XX decoding of stanzaguard's
-# lists and the reading of its log.
+# What is the same as in clients.py comes from there, once: the checks
+# (clients.FAILURES counts them), the bounded waits, the %XX decoding of
+# stanzaguard's lists, the reading of its log, and main()'s running of a
+# scenario.
 from clients import (DOMAIN, PASSWORD, NS_DELAY, NS_STANZAS,  # noqa: E402
-                     FAILURES, say, check, wait_event, wait_until)
+                     say, check, wait_event, wait_until,
+                     setup_logging, run_scenario)
 from clients import SgLog as _SgLogBase  # noqa: E402
 from clients import _pct_decode as pct_decode  # noqa: E402
 
@@ -1137,25 +1138,12 @@ def main():
                    random.randrange(1, 1 << 30))
     p.add_argument("--debug-log", help="slixmpp's debug log goes here")
     a = p.parse_args()
-    if a.debug_log:
-        logging.basicConfig(filename=a.debug_log, level=logging.DEBUG,
-                            format="%(asctime)s %(name)s %(message)s")
-    else:
-        logging.basicConfig(level=logging.CRITICAL)
+    setup_logging(a.debug_log)
     global SERVER_LOG
     SERVER_LOG = a.server_log
     say("handback: %s %s seed=%d rounds=%d burst=%d" % (
         a.server, a.scenario, a.seed, a.rounds, a.burst))
-    try:
-        asyncio.run(SCENARIOS[a.scenario](a))
-    except Exception as e:  # noqa: BLE001 - any error fails the scenario
-        import traceback
-        traceback.print_exc()
-        check(False, "%s: %s: %s" % (a.scenario, type(e).__name__, e))
-    if FAILURES:
-        say("handback: %s: %d checks failed" % (a.scenario, len(FAILURES)))
-        return 1
-    return 0
+    return run_scenario(SCENARIOS[a.scenario], a, "handback: ")
 
 
 if __name__ == "__main__":
