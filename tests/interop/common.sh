@@ -53,6 +53,27 @@ is_alive()
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
+# await_end PID TENTHS: PID (not a child of ours: a server that went to
+# the background) was asked to stop; wait at most TENTHS tenths of a
+# second for it to go, else SIGKILL.
+await_end()
+{
+	n=$2
+	while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	kill -KILL "$1" 2>/dev/null || true
+}
+
+# end_pid PID TENTHS: SIGTERM, then await_end.  Nothing to do if PID is
+# gone already.
+end_pid()
+{
+	kill "$1" 2>/dev/null || return 0
+	await_end "$1" "$2"
+}
+
 # stop_sg PIDFILE: SIGTERM the stanzaguard of PIDFILE, wait (at most 5 s),
 # else SIGKILL; non-zero if it had to be killed.  SG_STATUS: its exit
 # status.  Nothing to do without PIDFILE.

@@ -145,13 +145,11 @@ stop()
 	[ -f "$DIR/run.pid" ] || return 0
 	pid=$(cat "$DIR/run.pid")
 	rm -f "$DIR/run.pid"
-	ctl stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || return 0
-	n=100
-	while kill -0 "$pid" 2>/dev/null && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	kill -KILL "$pid" 2>/dev/null || true
+	if ctl stop >/dev/null 2>&1; then
+		await_end "$pid" 100
+	else
+		end_pid "$pid" 100
+	fi
 }
 
 [ $# -ge 2 ] || die "usage: start DIR C2S-PORT | ctl DIR COMMAND... | stop DIR"

@@ -207,13 +207,7 @@ stop()
 		[ -f "$DIR/$p.run.pid" ] || continue
 		pid=$(cat "$DIR/$p.run.pid")
 		rm -f "$DIR/$p.run.pid"
-		kill "$pid" 2>/dev/null || continue
-		n=50
-		while kill -0 "$pid" 2>/dev/null && [ "$n" -gt 0 ]; do
-			sleep 0.1
-			n=$((n - 1))
-		done
-		kill -KILL "$pid" 2>/dev/null || true
+		end_pid "$pid" 50
 	done
 }
 

@@ -140,13 +140,7 @@ stop()
 	[ -f "$1/prosody.pid" ] || return 0
 	pid=$(cat "$1/prosody.pid")
 	rm -f "$1/prosody.pid"
-	kill "$pid" 2>/dev/null || return 0
-	n=100
-	while kill -0 "$pid" 2>/dev/null && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	kill -KILL "$pid" 2>/dev/null || true
+	end_pid "$pid" 100
 }
 
 [ $# -ge 1 ] || die "usage: start DIR C2S-PORT [options] | stop DIR"
