@@ -70,9 +70,9 @@ sg_classify_free(struct sg_classify *c)
 	free(c);
 }
 
-/* Asked of every stanza: no split of the name. */
-int
-sg_classify_is_stream(const char *name)
+/* The root element: no split of the name for one that is not a stream. */
+static int
+is_stream(const char *name)
 {
 
 	return (sg_xmlparser_is(name, SG_NS_STREAMS, "stream"));
@@ -84,7 +84,7 @@ sg_classify_header(const char *name, const char **atts,
 {
 	struct sg_xmlparser_qname q;
 
-	if (!sg_classify_is_stream(name))
+	if (!is_stream(name))
 		return (-1);
 	sg_xmlparser_qname(name, &q);
 	ev->prefix = q.prefix;

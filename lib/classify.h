@@ -41,12 +41,6 @@ int sg_classify_header(const char *name, const char **atts,
     struct sg_tracker_event *ev);
 
 /*
- * sg_classify_is_stream(name):
- * Non-zero if name is a stream element (in any place).
- */
-int sg_classify_is_stream(const char *name);
-
-/*
  * sg_classify_stanza(c, name, atts):
  * A stanza starts with this tag: forget the last one and keep what its
  * event needs.  Returns 0; 1 if the tag is a stream element (a header
