@@ -249,6 +249,8 @@ class Server:
 
     name = "?"
     script = None
+    package = None      # Debian's, for the version in the table
+    label = "?"
 
     def __init__(self, work):
         self.work = work
@@ -266,7 +268,11 @@ class Server:
                 self.name, variant, out.strip().splitlines()[-1:]))
 
     def options(self, variant):
-        return []
+        """Every test user, as the scripts' -u options."""
+        o = []
+        for u in users():
+            o += ["-u", u]
+        return o
 
     async def stop(self):
         if self.dir:
@@ -281,17 +287,19 @@ class Server:
         return None
 
     async def version(self):
-        return "?"
+        st, out = await sh("dpkg-query", "-W", "-f", "${Version}",
+                           self.package)
+        return "%s %s" % (self.label, out.strip())
 
 
 class Prosody(Server):
     name = "prosody"
     script = "prosody.sh"
+    package = "prosody"
+    label = "Prosody"
 
     def options(self, variant):
-        o = ["-v", "debug", "-w", "30"]
-        for u in users():
-            o += ["-u", u]
+        o = ["-v", "debug", "-w", "30"] + super().options(variant)
         if variant == "cut":
             o += ["-m", HERE, "-l", "legacy_idle_cut",
                   "-o", "legacy_idle_cut_after = %d" % CUT_AFTER]
@@ -322,20 +330,13 @@ class Prosody(Server):
         return "prosody.log: no </stream:stream> received; %s" % (
             gone[-1] if gone else "no disconnect line")
 
-    async def version(self):
-        st, out = await sh("dpkg-query", "-W", "-f", "${Version}", "prosody")
-        return "Prosody " + out.strip()
 
 
 class Ejabberd(Server):
     name = "ejabberd"
     script = "ejabberd.sh"
-
-    def options(self, variant):
-        o = []
-        for u in users():
-            o += ["-u", u]
-        return o
+    package = "ejabberd"
+    label = "ejabberd"
 
     async def cut(self, cell, full_jids):
         for j in full_jids:
@@ -365,26 +366,20 @@ class Ejabberd(Server):
             return None
         return "ejabberd.log: %s" % lines[-1][-160:]
 
-    async def version(self):
-        st, out = await sh("dpkg-query", "-W", "-f", "${Version}", "ejabberd")
-        return "ejabberd " + out.strip()
 
 
 class Jabberd2(Server):
     name = "jabberd2"
     script = "jabberd2.sh"
+    package = "jabberd2"
+    label = "jabberd2"
 
     def options(self, variant):
-        o = []
-        for u in users():
-            o += ["-u", u]
+        o = super().options(variant)
         if variant == "cut":
             o += ["-i", str(CUT_AFTER)]
         return o
 
-    async def version(self):
-        st, out = await sh("dpkg-query", "-W", "-f", "${Version}", "jabberd2")
-        return "jabberd2 " + out.strip()
 
 
 SERVER_CLASSES = {"prosody": Prosody, "ejabberd": Ejabberd,
