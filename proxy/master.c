@@ -106,6 +106,7 @@ sg_master_reports_due(const struct sg_master *m)
 static void
 ready_if_all(struct sg_master *m)
 {
+	struct sg_log_rec r;
 	char status[64];
 	size_t i;
 
@@ -113,6 +114,14 @@ ready_if_all(struct sg_master *m)
 		if (!m->slots[i].listening)
 			return;
 	m->ready = 1;
+	/*
+	 * A worker's own event=listening comes before its message to the
+	 * master: only this line says that a death from now on is a crash
+	 * to restart, not a failed start.
+	 */
+	sg_log_begin(&r, m->log, LOG_NOTICE, "ready");
+	sg_log_u64(&r, "workers", m->n);
+	sg_log_end(&r);
 	snprintf(status, sizeof(status), "workers: %u/%u listening", m->n,
 	    m->n);
 	sg_notify_ready(m->notify, status);

@@ -14,13 +14,18 @@ SESSIONS = 16      # all on one worker by chance: 2 ** -15
 
 
 def _start(ctx, up, *opts, **kw):
-    """stanzaguard --workers=2; returns (daemon, port) once both listen
-    and the master has logged both pids.  kw as for start_proxy."""
+    """stanzaguard --workers=2; returns (daemon, port) once both listen,
+    the master has logged both pids and knows both listen.  kw as for
+    start_proxy."""
     d, port = start_proxy(ctx, up.addr, "--workers=2", *opts, **kw)
     d.wait_for(count=2, event="listening")
     # Lines of different processes come in no set order: a worker can say
     # it listens before the master, back from fork(), logs its pid.
     d.wait_for(count=2, event="worker-started")
+    # A worker killed before the master heard that it listens is a failed
+    # start, which stops the daemon: the tests that kill wait for this.
+    rec = d.wait_for(event="ready", process="master")
+    check(rec["workers"] == "2" and rec["level"] == "notice", "%r" % rec)
     return d, port
 
 
