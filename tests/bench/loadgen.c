@@ -20,8 +20,9 @@
  * --xmpp DOMAIN: a real XMPP server instead of echo_upstream (throughput and
  * rate modes).  Session i logs in as USER<i+1>@DOMAIN (--user USER, default
  * "u"; --password, default "secret") with SASL PLAIN, restarts the stream,
- * binds the resource "lg", then sends its stanzas to its own full JID, which
- * the server routes back.  A reply is found by its </message>, matched by
+ * binds the resource "lg" (--resource RES), then sends its stanzas to its own
+ * full JID, which the server routes back: loadgens that differ in RES can
+ * share the accounts and the server at the same time.  A reply is found by its </message>, matched by
  * its id (the session's next one, in order) and timed by its body.
  *
  * --tls speaks TLS from the first byte (XEP-0368 direct TLS, lgtls.c):
@@ -80,6 +81,7 @@
 #define MAX_EVENTS	512
 #define IBUF		(16 * 1024)	/* --xmpp: bytes not yet taken */
 #define XMPP_ROOM	1024		/* --xmpp: for auth, header, bind */
+#define MAX_RESOURCE	64		/* --resource */
 #define RBUF		(256 * 1024)
 #define HBUF		512
 #define NS		1000000000ULL
@@ -159,6 +161,7 @@ struct lg {
 	const char *ca;
 	const char *domain;	/* --xmpp; NULL: echo_upstream */
 	const char *user, *password;
+	const char *resource;		/* --xmpp: what each session binds */
 	/* state */
 	int ep;
 	struct lgtls *tls;
@@ -770,11 +773,9 @@ static void
 login_step(struct lg *g, struct sess *s, const char *b, size_t e,
     uint64_t now)
 {
-	static const char bind[] = "<iq type='set' id='bind'><bind xmlns="
-	    "'urn:ietf:params:xml:ns:xmpp-bind'><resource>lg</resource>"
-	    "</bind></iq>";
+	char bind[MAX_RESOURCE + 128];
 	const char *j, *je;
-	int r = 0;
+	int r = 0, n;
 
 	switch (s->login) {
 	case L_FEATURES:
@@ -790,7 +791,10 @@ login_step(struct lg *g, struct sess *s, const char *b, size_t e,
 		s->login = L_BIND_FEATURES;
 		break;
 	case L_BIND_FEATURES:
-		r = queue_bytes(s, bind, sizeof(bind) - 1);
+		n = snprintf(bind, sizeof(bind), "<iq type='set' id='bind'><bind "
+		    "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>%s"
+		    "</resource></bind></iq>", g->resource);
+		r = queue_bytes(s, bind, (size_t)n);
 		s->login = L_BOUND;
 		break;
 	case L_BOUND:
@@ -1373,7 +1377,8 @@ usage(void)
 	    "    [-b BYTES] [-w WINDOW] [-r RATE] [-d SECONDS] [-u WARMUP]\n"
 	    "    [-t HOLD] [-P PID]... [-k PID] [--tls [--ca FILE]"
 	    " [--resume]]\n"
-	    "    [--xmpp DOMAIN [--user PREFIX] [--password SECRET]]\n");
+	    "    [--xmpp DOMAIN [--user PREFIX] [--password SECRET]"
+	    " [--resource RES]]\n");
 	exit(2);
 }
 
@@ -1388,7 +1393,8 @@ parse_ports(struct lg *g, char *arg)
 }
 
 enum {
-	OPT_TLS = 256, OPT_CA, OPT_RESUME, OPT_XMPP, OPT_USER, OPT_PASSWORD
+	OPT_TLS = 256, OPT_CA, OPT_RESUME, OPT_XMPP, OPT_USER, OPT_PASSWORD,
+	OPT_RESOURCE
 };
 
 static void
@@ -1401,6 +1407,7 @@ parse_args(struct lg *g, int argc, char **argv)
 		{ "xmpp", required_argument, NULL, OPT_XMPP },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "password", required_argument, NULL, OPT_PASSWORD },
+		{ "resource", required_argument, NULL, OPT_RESOURCE },
 		{ NULL, 0, NULL, 0 }
 	};
 	int opt;
@@ -1415,6 +1422,7 @@ parse_args(struct lg *g, int argc, char **argv)
 	g->rate = 10000;
 	g->user = "u";
 	g->password = "secret";
+	g->resource = "lg";
 	inet_pton(AF_INET, "127.0.0.1", &g->host);
 	while ((opt = getopt_long(argc, argv, "m:c:p:H:s:b:w:r:d:u:t:P:k:",
 	    longs, NULL)) != -1) {
@@ -1444,6 +1452,16 @@ parse_args(struct lg *g, int argc, char **argv)
 			break;
 		case OPT_PASSWORD:
 			g->password = optarg;
+			break;
+		case OPT_RESOURCE:
+			/* Put in the bind request as it is: letters, digits. */
+			if (optarg[0] == '\0' ||
+			    strlen(optarg) > MAX_RESOURCE ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+			    strlen(optarg))
+				usage();
+			g->resource = optarg;
 			break;
 		case 'c':
 			g->nsess = (unsigned)atol(optarg);

@@ -29,7 +29,9 @@
 # BENCH_PROSODY_RATE (1000 messages/s in prosody_rate: Prosody, one Lua
 # thread, routes ~15,000/s when they come in batches but pays ~250 us for
 # a message that comes alone, so 1000/s keeps it a quarter busy and the
-# latency is not that of a queue), BENCH_ONLY (the tests to run, of
+# latency is not that of a queue; direct, HAProxy and stanzaguard run at
+# the same time there, a third of the rate each, three times as long: see
+# side_by_side), BENCH_ONLY (the tests to run, of
 # tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate
 # idle hold storm; default all), BENCH_SG_OPTS (more options for every
 # stanzaguard, e.g. --sm-handback=no).
@@ -59,6 +61,10 @@ PROSODY_PORT=""
 PROSODY_PID=""
 # p99 wants samples: 50,000 at 10k/s.
 RATE_SECS=$(awk -v s="$SECS" 'BEGIN { print s + 2 }')
+# prosody_rate's three kinds at once (side_by_side): a third of the rate
+# each, three times as long, as many samples each as one alone would get.
+PROSODY_SHARE=$(awk -v r="$PROSODY_RATE" 'BEGIN { print r / 3 }')
+PROSODY_SECS=$(( RATE_SECS * 3 ))
 
 RES=$OUT/results.txt
 CMDS=$OUT/commands.txt
@@ -344,6 +350,56 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
+# side_by_side TEST REP "KIND..." LOADGEN_ARGS...: one loadgen per KIND at
+# the same time, all to the one Prosody (each binds its own resource of the
+# same accounts), so that what Prosody does to the tail of the latency (a
+# garbage collection, a batch) falls on every kind alike: the p99 of runs
+# one after another differed by 2x for the same kind, more than any proxy
+# adds.  One line per kind, as traffic writes them.
+side_by_side() {
+	local test=$1 rep=$2 kinds=$3 kind i=0 line cpu
+	local -a pids=() proxies=()
+	shift 3
+	if ! prosody_up; then
+		for kind in $kinds; do
+			echo "test=$test kind=$kind rep=$rep status=fail" \
+			    "err=Prosody_did_not_start" >>"$RES"
+		done
+		return
+	fi
+	for kind in $kinds; do
+		next_ports 1
+		start_proxy "$kind" "$BASE" "$PROSODY_PORT" 1
+		proxies+=("$PROXY_PID")
+		cpu="-P $PROSODY_PID"
+		[ -n "$PROXY_PID" ] && cpu="-P $PROXY_PID $cpu"
+		log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $* --resource k$i &"
+		# shellcheck disable=SC2086
+		timeout -k 5 120 "$LOADGEN" -p "$TARGET" -d "$SECS" -u "$WARM" \
+		    $cpu "$@" --resource "k$i" >"$TMP/sbs.$i.out" \
+		    2>"$TMP/sbs.$i.err" &
+		pids+=("$!")
+		PIDS="$PIDS $!"
+		i=$(( i + 1 ))
+	done
+	i=0
+	for kind in $kinds; do
+		if wait "${pids[i]}"; then
+			line=$(grep '^mode=' "$TMP/sbs.$i.out")
+		else
+			line="$(grep '^mode=' "$TMP/sbs.$i.out") status=fail"
+			line="$line err=$(tr ' \n' '__' <"$TMP/sbs.$i.err")"
+		fi
+		echo "test=$test kind=$kind rep=$rep $line" >>"$RES"
+		i=$(( i + 1 ))
+	done
+	for i in "${proxies[@]}"; do
+		[ -n "$i" ] && stop_pid "$i"
+	done
+	PROXY_PID=""
+	rm -f "$TMP"/sbs.* "$TMP/proxy.log"
+}
+
 # rss_sum_kb PID...: VmRSS of these processes and of their children.
 rss_sum_kb() {
 	local p c sum=0
@@ -544,7 +600,7 @@ for rep in $(seq 1 "$REPS"); do
 	    "tp16k_64 direct haproxy-1t haproxy-2t stanzaguard stanzaguard-2w|-m throughput -c 64 -b 16384 -w 4" \
 	    "rate10k_64 direct haproxy-1t stanzaguard|-m rate -c 64 -b 200 -r $RATE -d $RATE_SECS" \
 	    "prosody_tp direct haproxy-1t stanzaguard|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
-	    "prosody_rate direct haproxy-1t stanzaguard|-m rate -c $PROSODY_N -b 200 -r $PROSODY_RATE -d $RATE_SECS --xmpp localhost"; do
+	    "prosody_rate direct haproxy-1t stanzaguard|-m rate -c $PROSODY_N -b 200 -r $PROSODY_SHARE -d $PROSODY_SECS --xmpp localhost"; do
 		# shellcheck disable=SC2086
 		set -- ${t%%|*}
 		test=$1
@@ -559,6 +615,13 @@ for rep in $(seq 1 "$REPS"); do
 			fi
 			;;
 		esac
+		if [ "$test" = prosody_rate ]; then
+			if over_budget; then SKIPPED=$(( SKIPPED + 1 )); continue; fi
+			echo "bench: rep $rep $test $* at once" >&2
+			# shellcheck disable=SC2086
+			side_by_side "$test" "$rep" "$*" ${t#*|}
+			continue
+		fi
 		for kind in "$@"; do
 			if over_budget; then SKIPPED=$(( SKIPPED + 1 )); continue; fi
 			echo "bench: rep $rep $test $kind" >&2

@@ -23,6 +23,20 @@ function val(test, kind, key,    k) {
 	return (k in v) ? median(v[k]) : ""
 }
 
+# The median over repetitions of kind's value minus direct's in the same
+# repetition: for runs of both at the same time (prosody_rate), where the
+# difference within a run is steadier than either value across runs.
+function paired(test, kind, key,    r, list, a, b) {
+	list = ""
+	for (r = 1; r <= maxrep; r++) {
+		a = test SUBSEP kind SUBSEP key SUBSEP r
+		b = test SUBSEP "direct" SUBSEP key SUBSEP r
+		if ((a in byrep) && (b in byrep))
+			list = list " " (byrep[a] - byrep[b])
+	}
+	return median(list)
+}
+
 function fmt(x, f) {
 	if (x == "")
 		return "-"
@@ -48,7 +62,13 @@ function row(label, test, key, f, how,    d, h1, h2, s, s2, pk) {
 	h2 = val(test, "haproxy-2t", pk)
 	s = val(test, "stanzaguard", pk)
 	s2 = val(test, "stanzaguard-2w", pk)
-	if (how == "added") {
+	if (how == "paired") {
+		h1 = paired(test, "haproxy-1t", pk)
+		h2 = paired(test, "haproxy-2t", pk)
+		s = paired(test, "stanzaguard", pk)
+		s2 = paired(test, "stanzaguard-2w", pk)
+		d = ""
+	} else if (how == "added") {
 		if (d == "")
 			h1 = h2 = s = s2 = ""
 		else {
@@ -108,12 +128,15 @@ function limits(    fl, t, h, s, l, i, tests) {
 }
 
 {
-	test = kind = ""
+	test = kind = rep = ""
 	for (i = 1; i <= NF; i++) {
 		split($i, kv, "=")
 		if (kv[1] == "test") test = kv[2]
 		else if (kv[1] == "kind") kind = kv[2]
+		else if (kv[1] == "rep") rep = kv[2] + 0
 	}
+	if (rep > maxrep)
+		maxrep = rep
 	if ($0 ~ / status=fail/) {
 		fails[test SUBSEP kind]++
 		nfail++
@@ -123,6 +146,7 @@ function limits(    fl, t, h, s, l, i, tests) {
 		eq = index($i, "=")
 		k = test SUBSEP kind SUBSEP substr($i, 1, eq - 1)
 		v[k] = v[k] " " substr($i, eq + 1)
+		byrep[k SUBSEP rep] = substr($i, eq + 1)
 	}
 }
 
@@ -173,14 +197,15 @@ END {
 	# Behind Prosody: its figures are Prosody's as much as the proxy's.
 	row(sprintf("stanzas/s behind Prosody, %d clients", prosody_n),
 	    "prosody_tp", "stanzas_s", "%.0f")
-	row(sprintf("p50 round trip via Prosody at %d/s (us)", prosody_rate),
+	# The three at once, a third of the rate each (run.sh, side_by_side).
+	row(sprintf("p50 round trip via Prosody, %d/s (us)", prosody_rate),
 	    "prosody_rate", "p50_us", "%.1f")
-	row(sprintf("p99 round trip via Prosody at %d/s (us)", prosody_rate),
+	row(sprintf("p99 round trip via Prosody, %d/s (us)", prosody_rate),
 	    "prosody_rate", "p99_us", "%.1f")
-	row("added p50 behind Prosody (us)", "prosody_rate", "p50_us",
-	    "%.1f", "added")
-	row("added p99 behind Prosody (us)", "prosody_rate", "p99_us",
-	    "%.1f", "added")
+	row("added p50 behind Prosody, same run (us)", "prosody_rate",
+	    "p50_us", "%.1f", "paired")
+	row("added p99 behind Prosody, same run (us)", "prosody_rate",
+	    "p99_us", "%.1f", "paired")
 	row("proxy CPU us/stanza behind Prosody", "prosody_tp",
 	    "cpu1_us_per_stanza", "%.2f", "proxy")
 	row("Prosody's CPU us/stanza (throughput)", "prosody_tp",
