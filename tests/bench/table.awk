@@ -4,7 +4,9 @@
 # ratios stanzaguard/HAProxy (1 thread), stanzaguard/direct and
 # workers = 2 over one process.  Then the limit of issue 14 at 64 and
 # 1000 sessions: HAProxy's CPU per stanza plus expat's floor (bench_tracker
-# --floor, test=floor), and stanzaguard's CPU over it.  Variables:
+# --floor, test=floor), and stanzaguard's CPU over it; under it, the same
+# with the floor's parser as many times as the sessions have streams, in
+# turn (floor2_128_..., floor2_2000_...).  Variables:
 # idle_sizes, hold_n, storm_n, prosody_n, prosody_rate.
 
 function median(list,    a, n, i, j, t) {
@@ -101,7 +103,7 @@ function quot(a, b) {
 
 # The limit per echoed stanza: relaying it as HAProxy does, plus parsing it
 # once each way with the least expat can do.
-function limits(    fl, t, h, s, l, i, tests) {
+function limits(    fl, fs, t, h, s, l, i, tests) {
 	fl = val("floor", "expat", "floor2_us_per_stanza")
 	split("tp200_64 tp200_1000", tests, " ")
 	for (i = 1; i <= 2; i++) {
@@ -120,6 +122,16 @@ function limits(    fl, t, h, s, l, i, tests) {
 	lrow("stanzaguard CPU us/stanza", s[1], s[2], "%.2f")
 	lrow("stanzaguard CPU / limit", quot(s[1], l[1]), quot(s[2], l[2]),
 	    "%.2f")
+	# Not the issue's limit: what the floor's parser costs when it is as
+	# many parsers as the sessions have streams, taken in turn.
+	fs[1] = val("floor", "expat", "floor2_128_us_per_stanza")
+	fs[2] = val("floor", "expat", "floor2_2000_us_per_stanza")
+	lrow("  expat floor, 2 parsers per session (us)", fs[1], fs[2],
+	    "%.2f")
+	lrow("  limit with that floor (us)", sum(h[1], fs[1]),
+	    sum(h[2], fs[2]), "%.2f")
+	lrow("  stanzaguard CPU / that limit", quot(s[1], sum(h[1], fs[1])),
+	    quot(s[2], sum(h[2], fs[2])), "%.2f")
 	lrow("stanzas/s, stanzaguard / haproxy-1t",
 	    quot(val("tp200_64", "stanzaguard", "stanzas_s"),
 	    val("tp200_64", "haproxy-1t", "stanzas_s")),
