@@ -34,7 +34,8 @@ static ssize_t
 tcp_read(struct sg_transport *t, void *buf, size_t len)
 {
 
-	return (read(tcp_of(t)->fd, buf, len));
+	/* recv rather than read: the socket call skips the file layer. */
+	return (recv(tcp_of(t)->fd, buf, len, 0));
 }
 
 static ssize_t
@@ -42,7 +43,14 @@ tcp_writev(struct sg_transport *t, const struct iovec *iov, int iovcnt)
 {
 	struct msghdr msg;
 
-	/* sendmsg rather than writev: MSG_NOSIGNAL, whatever SIGPIPE does. */
+	/*
+	 * sendmsg rather than writev: MSG_NOSIGNAL, whatever SIGPIPE does.
+	 * send for one buffer, the common case: the kernel then copies in
+	 * no msghdr and no iovec array.
+	 */
+	if (iovcnt == 1)
+		return (send(tcp_of(t)->fd, iov[0].iov_base, iov[0].iov_len,
+		    MSG_NOSIGNAL));
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = (struct iovec *)(uintptr_t)iov;
 	msg.msg_iovlen = (size_t)iovcnt;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # System calls per stanza of HAProxy (TCP mode, 1 thread) and stanzaguard,
-# relaying 64 sessions of 200-byte stanzas for 3 s: perf's raw_syscalls
-# tracepoint on the proxy's pid, divided by loadgen's stanza count.
+# relaying 64 sessions (SYSCALLS_SESSIONS) of 200-byte stanzas for 3 s:
+# perf's raw_syscalls tracepoint on the proxy's pid, divided by loadgen's
+# stanza count.
 #
 #   tests/bench/syscalls.sh [STANZAGUARD]     (after make -C tests/bench proxy)
 set -u
@@ -37,7 +38,7 @@ run() {
 	sleep 0.5
 	perf stat -e "$EVENTS" -p "$pid" -o "$TMP/$kind" -- sleep 3.2 &
 	spid=$!
-	out=$("$B/loadgen" -p "$lp" -d 3 -u 1 -m throughput -c 64 -b 200 \
+	out=$("$B/loadgen" -p "$lp" -d 3 -u 1 -m throughput -c ${SYSCALLS_SESSIONS:-64} -b 200 \
 	    -w 16 2>&1 | grep 'stanzas=')
 	wait "$spid"
 	n=$(echo "$out" | grep -o ' stanzas=[0-9]*' | cut -d= -f2)
