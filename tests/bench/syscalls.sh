@@ -38,7 +38,8 @@ run() {
 	sleep 0.5
 	perf stat -e "$EVENTS" -p "$pid" -o "$TMP/$kind" -- sleep 3.2 &
 	spid=$!
-	out=$("$B/loadgen" -p "$lp" -d 3 -u 1 -m throughput -c ${SYSCALLS_SESSIONS:-64} -b 200 \
+	out=$("$B/loadgen" -p "$lp" -d 3 -u 1 -m throughput \
+	    -c "${SYSCALLS_SESSIONS:-64}" -b 200 \
 	    -w 16 2>&1 | grep 'stanzas=')
 	wait "$spid"
 	n=$(echo "$out" | grep -o ' stanzas=[0-9]*' | cut -d= -f2)
