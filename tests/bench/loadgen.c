@@ -8,7 +8,8 @@
  *   throughput  W stanzas of B bytes in flight per session: each one that
  *               comes back is replaced.  Stanzas/s, MB/s, latency.
  *   rate        R stanzas/s over all sessions, paced evenly, one write per
- *               stanza.  p50/p99/p99.9 round-trip latency.
+ *               stanza.  p50/p99/p99.9 round-trip latency (and with
+ *               --hist, in throughput mode too, the whole histogram).
  *   idle        hold the sessions, send nothing ("ready" on stdout) until
  *               SIGTERM/SIGINT or the hold time is up.
  *   storm       hold the sessions, send SIGTERM to -k PID, answer every
@@ -158,6 +159,7 @@ struct lg {
 	pid_t kill_pid;
 	struct in_addr host;
 	int use_tls, resume;
+	int print_hist;			/* --hist */
 	const char *ca;
 	const char *domain;	/* --xmpp; NULL: echo_upstream */
 	const char *user, *password;
@@ -254,6 +256,28 @@ hist_quantile_us(const struct hist *h, double q)
 			return (hist_value(i) / 1000.);
 	}
 	return (hist_value(HIST_BUCKETS - 1) / 1000.);
+}
+
+/*
+ * " hist=V:N,V:N...": each bucket that holds N > 0 round trips, by its
+ * middle V in ns, so that the runs of a kind can be pooled (run.sh).
+ */
+static void
+hist_print(const struct hist *h)
+{
+	const char *sep = "=";
+	unsigned i;
+
+	printf(" hist");
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		if (h->b[i] == 0)
+			continue;
+		printf("%s%.0f:%llu", sep, hist_value(i),
+		    (unsigned long long)h->b[i]);
+		sep = ",";
+	}
+	if (*sep == '=')
+		printf("=");
 }
 
 /*
@@ -1260,6 +1284,8 @@ run_traffic(struct lg *g)
 	    hist_quantile_us(&g->lat, .50), hist_quantile_us(&g->lat, .99),
 	    hist_quantile_us(&g->lat, .999), hist_quantile_us(&g->lat, 1.));
 	report_cpu(g, &a, &b, b.stanzas - a.stanzas, "stanza");
+	if (g->print_hist)
+		hist_print(&g->lat);
 	printf(" skipped=%llu bad=%u unexpected_eof=%u unclosed=%u "
 	    "upstream=%s up_ms=%.1f\n", (unsigned long long)g->skipped, g->bad,
 	    g->unexpected_eof, g->nsess - g->done,
@@ -1378,7 +1404,7 @@ usage(void)
 	    "    [-t HOLD] [-P PID]... [-k PID] [--tls [--ca FILE]"
 	    " [--resume]]\n"
 	    "    [--xmpp DOMAIN [--user PREFIX] [--password SECRET]"
-	    " [--resource RES]]\n");
+	    " [--resource RES]] [--hist]\n");
 	exit(2);
 }
 
@@ -1394,7 +1420,7 @@ parse_ports(struct lg *g, char *arg)
 
 enum {
 	OPT_TLS = 256, OPT_CA, OPT_RESUME, OPT_XMPP, OPT_USER, OPT_PASSWORD,
-	OPT_RESOURCE
+	OPT_RESOURCE, OPT_HIST
 };
 
 static void
@@ -1408,6 +1434,7 @@ parse_args(struct lg *g, int argc, char **argv)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "password", required_argument, NULL, OPT_PASSWORD },
 		{ "resource", required_argument, NULL, OPT_RESOURCE },
+		{ "hist", no_argument, NULL, OPT_HIST },
 		{ NULL, 0, NULL, 0 }
 	};
 	int opt;
@@ -1452,6 +1479,9 @@ parse_args(struct lg *g, int argc, char **argv)
 			break;
 		case OPT_PASSWORD:
 			g->password = optarg;
+			break;
+		case OPT_HIST:
+			g->print_hist = 1;
 			break;
 		case OPT_RESOURCE:
 			/* Put in the bind request as it is: letters, digits. */

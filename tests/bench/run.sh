@@ -355,7 +355,8 @@ rss_kb() {
 # same accounts), so that what Prosody does to the tail of the latency (a
 # garbage collection, a batch) falls on every kind alike: the p99 of runs
 # one after another differed by 2x for the same kind, more than any proxy
-# adds.  One line per kind, as traffic writes them.
+# adds.  One line per kind, as traffic writes them, with the histogram
+# (loadgen --hist), which table.awk pools over the repetitions.
 side_by_side() {
 	local test=$1 rep=$2 kinds=$3 kind i=0 line cpu
 	local -a pids=() proxies=()
@@ -373,10 +374,10 @@ side_by_side() {
 		proxies+=("$PROXY_PID")
 		cpu="-P $PROSODY_PID"
 		[ -n "$PROXY_PID" ] && cpu="-P $PROXY_PID $cpu"
-		log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $* --resource k$i &"
+		log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $* --resource k$i --hist &"
 		# shellcheck disable=SC2086
 		timeout -k 5 120 "$LOADGEN" -p "$TARGET" -d "$SECS" -u "$WARM" \
-		    $cpu "$@" --resource "k$i" >"$TMP/sbs.$i.out" \
+		    $cpu "$@" --resource "k$i" --hist >"$TMP/sbs.$i.out" \
 		    2>"$TMP/sbs.$i.err" &
 		pids+=("$!")
 		PIDS="$PIDS $!"

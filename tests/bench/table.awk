@@ -25,18 +25,33 @@ function val(test, kind, key,    k) {
 	return (k in v) ? median(v[k]) : ""
 }
 
-# The median over repetitions of kind's value minus direct's in the same
-# repetition: for runs of both at the same time (prosody_rate), where the
-# difference within a run is steadier than either value across runs.
-function paired(test, kind, key,    r, list, a, b) {
-	list = ""
-	for (r = 1; r <= maxrep; r++) {
-		a = test SUBSEP kind SUBSEP key SUBSEP r
-		b = test SUBSEP "direct" SUBSEP key SUBSEP r
-		if ((a in byrep) && (b in byrep))
-			list = list " " (byrep[a] - byrep[b])
+# The q-quantile (0..1, in us) of all the round trips of a kind in every
+# repetition of test, from loadgen's histograms (--hist): prosody_rate,
+# whose kinds run at the same time, so that each repetition's slow moments
+# (Prosody's) weigh on every kind alike.  As loadgen's hist_quantile_us.
+function pooled(test, kind, q,    k, parts, vals, n, i, j, t, want, seen) {
+	n = 0
+	for (k in pool) {
+		split(k, parts, SUBSEP)
+		if (parts[1] == test && parts[2] == kind)
+			vals[++n] = parts[3] + 0
 	}
-	return median(list)
+	if (n == 0)
+		return ""
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && vals[j - 1] > vals[j]; j--) {
+			t = vals[j]; vals[j] = vals[j - 1]; vals[j - 1] = t
+		}
+	want = int(q * pooln[test, kind])
+	if (want >= pooln[test, kind])
+		want = pooln[test, kind] - 1
+	seen = 0
+	for (i = 1; i <= n; i++) {
+		seen += pool[test, kind, vals[i]]
+		if (seen > want)
+			return vals[i] / 1000
+	}
+	return vals[n] / 1000
 }
 
 function fmt(x, f) {
@@ -49,6 +64,17 @@ function ratio(a, b) {
 	if (a == "" || b == "" || b + 0 == 0)
 		return "-"
 	return sprintf("%.2f", a / b)
+}
+
+# loadgen's "V:N,V:N..." (bucket middle in ns: round trips) into the pool.
+function pool_add(test, kind, h,    b, vn, n, i) {
+	n = split(h, b, ",")
+	for (i = 1; i <= n; i++) {
+		if (split(b[i], vn, ":") != 2)
+			continue
+		pool[test, kind, vn[1] + 0] += vn[2]
+		pooln[test, kind] += vn[2]
+	}
 }
 
 # One row: the key of each target, "added" subtracts direct's value;
@@ -64,13 +90,16 @@ function row(label, test, key, f, how,    d, h1, h2, s, s2, pk) {
 	h2 = val(test, "haproxy-2t", pk)
 	s = val(test, "stanzaguard", pk)
 	s2 = val(test, "stanzaguard-2w", pk)
-	if (how == "paired") {
-		h1 = paired(test, "haproxy-1t", pk)
-		h2 = paired(test, "haproxy-2t", pk)
-		s = paired(test, "stanzaguard", pk)
-		s2 = paired(test, "stanzaguard-2w", pk)
-		d = ""
-	} else if (how == "added") {
+	if (how ~ /^pooled/) {		# key: the quantile
+		d = pooled(test, "direct", key)
+		h1 = pooled(test, "haproxy-1t", key)
+		h2 = pooled(test, "haproxy-2t", key)
+		s = pooled(test, "stanzaguard", key)
+		s2 = pooled(test, "stanzaguard-2w", key)
+		if (how == "pooled added")
+			how = "added"
+	}
+	if (how == "added") {
 		if (d == "")
 			h1 = h2 = s = s2 = ""
 		else {
@@ -140,15 +169,12 @@ function limits(    fl, fs, t, h, s, l, i, tests) {
 }
 
 {
-	test = kind = rep = ""
+	test = kind = ""
 	for (i = 1; i <= NF; i++) {
 		split($i, kv, "=")
 		if (kv[1] == "test") test = kv[2]
 		else if (kv[1] == "kind") kind = kv[2]
-		else if (kv[1] == "rep") rep = kv[2] + 0
 	}
-	if (rep > maxrep)
-		maxrep = rep
 	if ($0 ~ / status=fail/) {
 		fails[test SUBSEP kind]++
 		nfail++
@@ -156,9 +182,12 @@ function limits(    fl, fs, t, h, s, l, i, tests) {
 	}
 	for (i = 1; i <= NF; i++) {
 		eq = index($i, "=")
+		if (substr($i, 1, eq - 1) == "hist") {
+			pool_add(test, kind, substr($i, eq + 1))
+			continue
+		}
 		k = test SUBSEP kind SUBSEP substr($i, 1, eq - 1)
 		v[k] = v[k] " " substr($i, eq + 1)
-		byrep[k SUBSEP rep] = substr($i, eq + 1)
 	}
 }
 
@@ -209,15 +238,16 @@ END {
 	# Behind Prosody: its figures are Prosody's as much as the proxy's.
 	row(sprintf("stanzas/s behind Prosody, %d clients", prosody_n),
 	    "prosody_tp", "stanzas_s", "%.0f")
-	# The three at once, a third of the rate each (run.sh, side_by_side).
+	# The three at once, a third of the rate each (run.sh, side_by_side),
+	# all their repetitions pooled.
 	row(sprintf("p50 round trip via Prosody, %d/s (us)", prosody_rate),
-	    "prosody_rate", "p50_us", "%.1f")
+	    "prosody_rate", 0.50, "%.1f", "pooled")
 	row(sprintf("p99 round trip via Prosody, %d/s (us)", prosody_rate),
-	    "prosody_rate", "p99_us", "%.1f")
-	row("added p50 behind Prosody, same run (us)", "prosody_rate",
-	    "p50_us", "%.1f", "paired")
-	row("added p99 behind Prosody, same run (us)", "prosody_rate",
-	    "p99_us", "%.1f", "paired")
+	    "prosody_rate", 0.99, "%.1f", "pooled")
+	row("added p50 behind Prosody (us)", "prosody_rate", 0.50, "%.1f",
+	    "pooled added")
+	row("added p99 behind Prosody (us)", "prosody_rate", 0.99, "%.1f",
+	    "pooled added")
 	row("proxy CPU us/stanza behind Prosody", "prosody_tp",
 	    "cpu1_us_per_stanza", "%.2f", "proxy")
 	row("Prosody's CPU us/stanza (throughput)", "prosody_tp",
