@@ -32,8 +32,8 @@
 # latency is not that of a queue; direct, HAProxy and stanzaguard run at
 # the same time there, a third of the rate each, three times as long: see
 # side_by_side), BENCH_ONLY (the tests to run, of
-# tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate
-# idle hold storm; default all), BENCH_SG_OPTS (more options for every
+# tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_tp_nosm
+# prosody_rate idle hold storm; default all), BENCH_SG_OPTS (more options for every
 # stanzaguard, e.g. --sm-handback=no).
 set -u
 
@@ -59,6 +59,8 @@ PROSODY_W=${BENCH_PROSODY_WINDOW:-16}
 PROSODY_RATE=${BENCH_PROSODY_RATE:-1000}
 PROSODY_PORT=""
 PROSODY_PID=""
+# More options for stanzaguard in the current test only.
+TEST_SG_OPTS=""
 # p99 wants samples: 50,000 at 10k/s.
 RATE_SECS=$(awk -v s="$SECS" 'BEGIN { print s + 2 }')
 # prosody_rate's three kinds at once (side_by_side): a third of the rate
@@ -220,7 +222,7 @@ start_proxy() {
 		[ "$kind" = stanzaguard-2w ] && w=2
 		[ "$w" -gt 1 ] && opts="$opts --workers=$w"
 		opts="$opts --high-water=1m --low-water=256k --stats-interval=0"
-		opts="$opts --drain-timeout=60s ${BENCH_SG_OPTS:-}"
+		opts="$opts --drain-timeout=60s ${BENCH_SG_OPTS:-} $TEST_SG_OPTS"
 		if [ "$n" = 1 ]; then
 			log_cmd "ulimit -n $HARD; $SG --listen 127.0.0.1:$lb" \
 			    "--upstream 127.0.0.1:$ub $opts"
@@ -278,8 +280,11 @@ over_budget() {
 
 # prosody_up: Prosody listens on PROSODY_PORT (started at the first call,
 # with PROSODY_N accounts u1..uN, password "secret"); 1 if it cannot.
-# Only the modules prosody.sh enables (roster saslauth disco ping) and
-# Prosody's own autoloaded ones: no mod_limits, so no c2s rate limit.
+# The modules prosody.sh enables (roster saslauth disco ping), Prosody's
+# own autoloaded ones, and smacks, as in Debian's default configuration:
+# loadgen's clients do not enable stream management, and stanzaguard
+# enables it on their behalf (sm-handback = auto), which Prosody pays for
+# (prosody_tp_nosm: the same without).  No mod_limits, so no c2s rate limit.
 # Plaintext c2s and PLAIN on loopback, as in the interop tests.
 prosody_up() {
 	local i users=""
@@ -288,11 +293,11 @@ prosody_up() {
 	for i in $(seq 1 "$PROSODY_N"); do
 		users="$users -u u$i:secret"
 	done
-	log_cmd "tests/interop/prosody.sh start DIR $PORT -v warn" \
+	log_cmd "tests/interop/prosody.sh start DIR $PORT -v warn -l smacks" \
 	    "-u u1:secret ... -u u$PROSODY_N:secret"
 	# shellcheck disable=SC2086
 	"$ROOT/tests/interop/prosody.sh" start "$TMP/prosody" "$PORT" -v warn \
-	    $users >"$TMP/prosody.out" 2>&1 || {
+	    -l smacks $users >"$TMP/prosody.out" 2>&1 || {
 		echo "bench: Prosody did not start:" \
 		    "$(tail -5 "$TMP/prosody.out")" >&2
 		return 1
@@ -601,12 +606,15 @@ for rep in $(seq 1 "$REPS"); do
 	    "tp16k_64 direct haproxy-1t haproxy-2t stanzaguard stanzaguard-2w|-m throughput -c 64 -b 16384 -w 4" \
 	    "rate10k_64 direct haproxy-1t stanzaguard|-m rate -c 64 -b 200 -r $RATE -d $RATE_SECS" \
 	    "prosody_tp direct haproxy-1t stanzaguard|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
+	    "prosody_tp_nosm stanzaguard|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
 	    "prosody_rate direct haproxy-1t stanzaguard|-m rate -c $PROSODY_N -b 200 -r $PROSODY_SHARE -d $PROSODY_SECS --xmpp localhost"; do
 		# shellcheck disable=SC2086
 		set -- ${t%%|*}
 		test=$1
 		shift
+		TEST_SG_OPTS=""
 		wanted "$test" || continue
+		[ "$test" = prosody_tp_nosm ] && TEST_SG_OPTS=--sm-handback=no
 		# The floor, next to the runs whose limit it makes.
 		case $test in
 		tp200_64|tp200_1000)

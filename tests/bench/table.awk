@@ -79,8 +79,11 @@ function pool_add(test, kind, h,    b, vn, n, i) {
 
 # One row: the key of each target, "added" subtracts direct's value;
 # "upstream": the upstream's CPU, cpu1 without a proxy and cpu2 with one.
-function row(label, test, key, f, how,    d, h1, h2, s, s2, pk) {
+function row(label, test, key, f, how,    d, h1, h2, s, s2, pk, nosm) {
 	pk = key
+	# "nosm": stanzaguard's column from test_nosm (sm-handback = no), the
+	# others from test, for the ratios.
+	nosm = sub(/ ?nosm$/, "", how)
 	if (how == "upstream") {
 		d = val(test, "direct", "cpu1_" key)
 		pk = "cpu2_" key
@@ -88,7 +91,7 @@ function row(label, test, key, f, how,    d, h1, h2, s, s2, pk) {
 		d = val(test, "direct", key)
 	h1 = val(test, "haproxy-1t", pk)
 	h2 = val(test, "haproxy-2t", pk)
-	s = val(test, "stanzaguard", pk)
+	s = val(test (nosm ? "_nosm" : ""), "stanzaguard", pk)
 	s2 = val(test, "stanzaguard-2w", pk)
 	if (how ~ /^pooled/) {		# key: the quantile
 		d = pooled(test, "direct", key)
@@ -236,8 +239,11 @@ END {
 	row("proxy context switches/stanza, 64 sess", "tp200_64",
 	    "cpu1_cs_per_stanza", "%.4f", "proxy")
 	# Behind Prosody: its figures are Prosody's as much as the proxy's.
+	# Its mod_smacks is loaded; only stanzaguard enables it (hand-back).
 	row(sprintf("stanzas/s behind Prosody, %d clients", prosody_n),
 	    "prosody_tp", "stanzas_s", "%.0f")
+	row("  stanzaguard with sm-handback = no", "prosody_tp",
+	    "stanzas_s", "%.0f", "nosm")
 	# The three at once, a third of the rate each (run.sh, side_by_side),
 	# all their repetitions pooled.
 	row(sprintf("p50 round trip via Prosody, %d/s (us)", prosody_rate),
@@ -250,8 +256,12 @@ END {
 	    "pooled added")
 	row("proxy CPU us/stanza behind Prosody", "prosody_tp",
 	    "cpu1_us_per_stanza", "%.2f", "proxy")
+	row("  stanzaguard with sm-handback = no", "prosody_tp",
+	    "cpu1_us_per_stanza", "%.2f", "proxy nosm")
 	row("Prosody's CPU us/stanza (throughput)", "prosody_tp",
 	    "us_per_stanza", "%.2f", "upstream")
+	row("  stanzaguard with sm-handback = no", "prosody_tp",
+	    "us_per_stanza", "%.2f", "upstream nosm")
 	n = split(idle_sizes, sz, " ")
 	for (i = 1; i <= n; i++) {
 		row(sprintf("RSS bytes/idle session, %d sessions", sz[i]),
