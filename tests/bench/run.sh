@@ -29,11 +29,11 @@
 # BENCH_PROSODY_RATE (1000 messages/s in prosody_rate: Prosody, one Lua
 # thread, routes ~15,000/s when they come in batches but pays ~250 us for
 # a message that comes alone, so 1000/s keeps it a quarter busy and the
-# latency is not that of a queue; direct, HAProxy and stanzaguard run at
-# the same time there, a third of the rate each, three times as long: see
-# side_by_side), BENCH_ONLY (the tests to run, of
-# tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_tp_nosm
-# prosody_rate idle hold storm; default all), BENCH_SG_OPTS (more options for every
+# latency is not that of a queue; direct, HAProxy, stanzaguard and
+# stanzaguard with sm-handback = no run at the same time there, a quarter
+# of the rate each, four times as long: see side_by_side), BENCH_ONLY (the tests to run, of
+# tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate
+# idle hold storm; default all), BENCH_SG_OPTS (more options for every
 # stanzaguard, e.g. --sm-handback=no).
 set -u
 
@@ -59,14 +59,12 @@ PROSODY_W=${BENCH_PROSODY_WINDOW:-16}
 PROSODY_RATE=${BENCH_PROSODY_RATE:-1000}
 PROSODY_PORT=""
 PROSODY_PID=""
-# More options for stanzaguard in the current test only.
-TEST_SG_OPTS=""
 # p99 wants samples: 50,000 at 10k/s.
 RATE_SECS=$(awk -v s="$SECS" 'BEGIN { print s + 2 }')
-# prosody_rate's three kinds at once (side_by_side): a third of the rate
-# each, three times as long, as many samples each as one alone would get.
-PROSODY_SHARE=$(awk -v r="$PROSODY_RATE" 'BEGIN { print r / 3 }')
-PROSODY_SECS=$(( RATE_SECS * 3 ))
+# prosody_rate's four kinds at once (side_by_side): a quarter of the rate
+# each, four times as long, as many samples each as one alone would get.
+PROSODY_SHARE=$(awk -v r="$PROSODY_RATE" 'BEGIN { print r / 4 }')
+PROSODY_SECS=$(( RATE_SECS * 4 ))
 
 RES=$OUT/results.txt
 CMDS=$OUT/commands.txt
@@ -217,12 +215,13 @@ start_proxy() {
 		    "haproxy -db -f $HAPCFG"
 		haproxy -db -f "$HAPCFG" >>"$TMP/proxy.log" 2>&1 &
 		;;
-	stanzaguard|stanzaguard-2w|stanzaguard-idle)
+	stanzaguard|stanzaguard-2w|stanzaguard-idle|stanzaguard-nosm)
 		local opts="--max-connections=200000 --log-level=warning"
 		[ "$kind" = stanzaguard-2w ] && w=2
 		[ "$w" -gt 1 ] && opts="$opts --workers=$w"
 		opts="$opts --high-water=1m --low-water=256k --stats-interval=0"
-		opts="$opts --drain-timeout=60s ${BENCH_SG_OPTS:-} $TEST_SG_OPTS"
+		opts="$opts --drain-timeout=60s ${BENCH_SG_OPTS:-}"
+		[ "$kind" = stanzaguard-nosm ] && opts="$opts --sm-handback=no"
 		if [ "$n" = 1 ]; then
 			log_cmd "ulimit -n $HARD; $SG --listen 127.0.0.1:$lb" \
 			    "--upstream 127.0.0.1:$ub $opts"
@@ -284,7 +283,7 @@ over_budget() {
 # own autoloaded ones, and smacks, as in Debian's default configuration:
 # loadgen's clients do not enable stream management, and stanzaguard
 # enables it on their behalf (sm-handback = auto), which Prosody pays for
-# (prosody_tp_nosm: the same without).  No mod_limits, so no c2s rate limit.
+# (kind stanzaguard-nosm: the same with sm-handback = no).  No mod_limits, so no c2s rate limit.
 # Plaintext c2s and PLAIN on loopback, as in the interop tests.
 prosody_up() {
 	local i users=""
@@ -605,16 +604,13 @@ for rep in $(seq 1 "$REPS"); do
 	    "tp200_1000 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 1000 -b 200 -w 16" \
 	    "tp16k_64 direct haproxy-1t haproxy-2t stanzaguard stanzaguard-2w|-m throughput -c 64 -b 16384 -w 4" \
 	    "rate10k_64 direct haproxy-1t stanzaguard|-m rate -c 64 -b 200 -r $RATE -d $RATE_SECS" \
-	    "prosody_tp direct haproxy-1t stanzaguard|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
-	    "prosody_tp_nosm stanzaguard|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
-	    "prosody_rate direct haproxy-1t stanzaguard|-m rate -c $PROSODY_N -b 200 -r $PROSODY_SHARE -d $PROSODY_SECS --xmpp localhost"; do
+	    "prosody_tp direct haproxy-1t stanzaguard stanzaguard-nosm|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
+	    "prosody_rate direct haproxy-1t stanzaguard stanzaguard-nosm|-m rate -c $PROSODY_N -b 200 -r $PROSODY_SHARE -d $PROSODY_SECS --xmpp localhost"; do
 		# shellcheck disable=SC2086
 		set -- ${t%%|*}
 		test=$1
 		shift
-		TEST_SG_OPTS=""
 		wanted "$test" || continue
-		[ "$test" = prosody_tp_nosm ] && TEST_SG_OPTS=--sm-handback=no
 		# The floor, next to the runs whose limit it makes.
 		case $test in
 		tp200_64|tp200_1000)

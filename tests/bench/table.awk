@@ -81,9 +81,9 @@ function pool_add(test, kind, h,    b, vn, n, i) {
 # "upstream": the upstream's CPU, cpu1 without a proxy and cpu2 with one.
 function row(label, test, key, f, how,    d, h1, h2, s, s2, pk, nosm) {
 	pk = key
-	# "nosm": stanzaguard's column from test_nosm (sm-handback = no), the
-	# others from test, for the ratios.
-	nosm = sub(/ ?nosm$/, "", how)
+	# "nosm": stanzaguard's column is kind stanzaguard-nosm (sm-handback =
+	# no), next to the others for the ratios.
+	nosm = sub(/ ?nosm$/, "", how) ? "-nosm" : ""
 	if (how == "upstream") {
 		d = val(test, "direct", "cpu1_" key)
 		pk = "cpu2_" key
@@ -91,13 +91,13 @@ function row(label, test, key, f, how,    d, h1, h2, s, s2, pk, nosm) {
 		d = val(test, "direct", key)
 	h1 = val(test, "haproxy-1t", pk)
 	h2 = val(test, "haproxy-2t", pk)
-	s = val(test (nosm ? "_nosm" : ""), "stanzaguard", pk)
+	s = val(test, "stanzaguard" nosm, pk)
 	s2 = val(test, "stanzaguard-2w", pk)
 	if (how ~ /^pooled/) {		# key: the quantile
 		d = pooled(test, "direct", key)
 		h1 = pooled(test, "haproxy-1t", key)
 		h2 = pooled(test, "haproxy-2t", key)
-		s = pooled(test, "stanzaguard", key)
+		s = pooled(test, "stanzaguard" nosm, key)
 		s2 = pooled(test, "stanzaguard-2w", key)
 		if (how == "pooled added")
 			how = "added"
@@ -254,6 +254,10 @@ END {
 	    "pooled added")
 	row("added p99 behind Prosody (us)", "prosody_rate", 0.99, "%.1f",
 	    "pooled added")
+	row("  stanzaguard with sm-handback = no, p50", "prosody_rate", 0.50,
+	    "%.1f", "pooled added nosm")
+	row("  stanzaguard with sm-handback = no, p99", "prosody_rate", 0.99,
+	    "%.1f", "pooled added nosm")
 	row("proxy CPU us/stanza behind Prosody", "prosody_tp",
 	    "cpu1_us_per_stanza", "%.2f", "proxy")
 	row("  stanzaguard with sm-handback = no", "prosody_tp",
