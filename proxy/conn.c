@@ -32,6 +32,7 @@
 #include <ev.h>
 
 #include "addr.h"
+#include "batch.h"
 #include "bq.h"
 #include "clock.h"
 #include "conn.h"
@@ -81,7 +82,7 @@ struct sg_conn {
 	struct sg_daemon *d;
 	struct sg_route *route;
 	LIST_ENTRY(sg_conn) link;	/* in d->conns */
-	LIST_ENTRY(sg_conn) flush_link;	/* in d->flushing, if flush_queued */
+	struct sg_batch_item flush;	/* in d->flushing: writes to make */
 	struct sg_session *s;
 	struct side side[2];		/* indexed by enum sg_side */
 	ev_timer timer;
@@ -96,7 +97,6 @@ struct sg_conn {
 	unsigned refs;			/* callbacks on the stack */
 	unsigned closed:1;
 	unsigned released:1;		/* parser memory given back */
-	unsigned flush_queued:1;
 };
 
 static void conn_run(struct sg_conn *, uint64_t);
@@ -262,7 +262,7 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 }
 
 /*
- * Writes wait until the loop is about to sleep (flush_cb), or until
+ * Writes wait until the loop is about to sleep (batch.h), or until
  * FLUSH_BATCH sessions wait: by then the reads of this turn of the loop
  * have been taken, so a peer is woken once for all that is written to it,
  * not once per read.  A peer on the other CPU costs the writer a wake-up
@@ -274,22 +274,7 @@ conn_want_flush(struct sg_conn *c, enum sg_side i)
 {
 
 	c->side[i].flush_wanted = 1;
-	if (c->flush_queued)
-		return;
-	c->flush_queued = 1;
-	LIST_INSERT_HEAD(&c->d->flushing, c, flush_link);
-	c->d->nflushing++;
-}
-
-static void
-conn_unqueue_flush(struct sg_conn *c)
-{
-
-	if (!c->flush_queued)
-		return;
-	c->flush_queued = 0;
-	LIST_REMOVE(c, flush_link);
-	c->d->nflushing--;
+	sg_batch_add(&c->d->flushing, &c->flush, c);
 }
 
 static void
@@ -413,13 +398,13 @@ conn_read(struct sg_conn *c, enum sg_side i, uint64_t now)
 	return (-1);
 }
 
-/* The writes one session asked for since the last flush. */
+/* The writes one session asked for since the last flush (sg_batch_fn). */
 static void
-flush_queued_one(struct sg_conn *c, uint64_t now)
+flush_queued(void *arg, uint64_t now)
 {
+	struct sg_conn *c = arg;
 	int i;
 
-	conn_unqueue_flush(c);
 	conn_hold(c);
 	for (i = 0; i < 2 && !c->closed; i++) {
 		if (!c->side[i].flush_wanted)
@@ -429,22 +414,6 @@ flush_queued_one(struct sg_conn *c, uint64_t now)
 	}
 	conn_run(c, now);
 	conn_release(c);
-}
-
-/*
- * Every queued session once, and those its flush queued again (a write
- * that ends a close, say) once more.  Returns 0, or -1 if some are still
- * queued: they wait for the next turn of the loop.
- */
-static int
-flush_queued(struct sg_daemon *d, uint64_t now)
-{
-	struct sg_conn *c;
-	size_t n, max = 2 * d->nconns + 16;
-
-	for (n = 0; n < max && (c = LIST_FIRST(&d->flushing)) != NULL; n++)
-		flush_queued_one(c, now);
-	return (LIST_EMPTY(&d->flushing) ? 0 : -1);
 }
 
 static void
@@ -467,8 +436,8 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	    sg_transport_pending(c->side[i].t) > 0)
 		ev_feed_event(loop, w, EV_READ);
 	/* Enough waited: the first of them must not wait for all the rest. */
-	if (c->d->nflushing >= FLUSH_BATCH)
-		(void)flush_queued(c->d, now);
+	if (sg_batch_len(&c->d->flushing) >= FLUSH_BATCH)
+		(void)sg_batch_run(&c->d->flushing, now);
 	conn_release(c);
 }
 
@@ -661,7 +630,7 @@ conn_teardown(struct sg_conn *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
-	conn_unqueue_flush(c);
+	sg_batch_remove(&d->flushing, &c->flush);
 	ev_timer_stop(d->loop, &c->timer);
 	sg_upconn_cancel(c->upc);
 	c->upc = NULL;
@@ -867,42 +836,17 @@ sg_conn_sweep(struct sg_daemon *d, uint64_t quiet_ms)
 		malloc_trim(0);
 }
 
-/*
- * Before the loop sleeps: the queued writes (see flush_queued), and if
- * some are queued still, one more turn of the loop without sleeping.
- */
-static void
-flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	struct sg_daemon *d = w->data;
-
-	(void)revents;
-	if (flush_queued(d, sg_clock_ms()) != 0)
-		ev_idle_start(loop, &d->flush_again);
-}
-
-static void
-flush_again_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-
-	(void)revents;
-	ev_idle_stop(loop, w);
-}
-
 void
 sg_conn_batch_start(struct sg_daemon *d)
 {
 
-	ev_prepare_init(&d->flush, flush_cb);
-	ev_idle_init(&d->flush_again, flush_again_cb);
-	d->flush.data = d;
-	ev_prepare_start(d->loop, &d->flush);
+	sg_batch_init(&d->flushing, flush_queued);
+	sg_batch_start(&d->flushing, d->loop);
 }
 
 void
 sg_conn_batch_stop(struct sg_daemon *d)
 {
 
-	ev_prepare_stop(d->loop, &d->flush);
-	ev_idle_stop(d->loop, &d->flush_again);
+	sg_batch_stop(&d->flushing, d->loop);
 }

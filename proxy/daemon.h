@@ -14,6 +14,7 @@
 
 #include <ev.h>
 
+#include "batch.h"
 #include "config.h"
 #include "upconn.h"
 
@@ -45,8 +46,7 @@ struct sg_daemon {
 	/* sys/queue.h lists: unlinked in O(1) without the head. */
 	LIST_HEAD(, sg_conn) conns;	/* every open session, newest first */
 	LIST_HEAD(, sg_prelude) preludes;	/* before their session */
-	LIST_HEAD(, sg_conn) flushing;	/* sessions with writes to make */
-	size_t nflushing;
+	struct sg_batch flushing;	/* sessions with writes to make */
 	size_t nconns;			/* sessions and preludes */
 	size_t nrefusing;		/* preludes refusing over
 					   max-connections: not in nconns */
@@ -63,8 +63,6 @@ struct sg_daemon {
 	ev_timer stats_timer;		/* stats-interval */
 	ev_timer watchdog;		/* WATCHDOG=1 */
 	ev_timer sweep;			/* parser memory of quiet sessions */
-	ev_prepare flush;		/* makes those writes before a sleep */
-	ev_idle flush_again;		/* keeps the loop awake for more */
 
 	char rbuf[SG_DAEMON_RBUF];
 };

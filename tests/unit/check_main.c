@@ -15,6 +15,7 @@ main(void)
 	int failed;
 
 	sr = srunner_create(sg_suite_bq());
+	srunner_add_suite(sr, sg_suite_batch());
 	srunner_add_suite(sr, sg_suite_ledger());
 	srunner_add_suite(sr, sg_suite_tracker());
 	srunner_add_suite(sr, sg_suite_session());

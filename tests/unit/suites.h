@@ -5,6 +5,7 @@
 
 /* One suite per module, each in tests/unit/check_<module>.c. */
 Suite *sg_suite_bq(void);
+Suite *sg_suite_batch(void);
 Suite *sg_suite_ledger(void);
 Suite *sg_suite_tracker(void);
 Suite *sg_suite_session(void);
