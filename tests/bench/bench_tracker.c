@@ -368,14 +368,34 @@ static const char *const variant_name[V_COUNT] = {
 };
 
 /*
- * One parse of b with variant v.  Reparse deferral off, as
- * lib/xmlparser.c has it: on, expat may scan a chunk's last token twice,
- * which no tracker needs to pay.
+ * A parser as variant v (not V_TRACKER) has it, its depth in *depth.
+ * Reparse deferral off, as lib/xmlparser.c has it: on, expat may scan a
+ * chunk's last token twice, which no tracker needs to pay.
  */
+static XML_Parser
+variant_parser(enum variant v, int *depth)
+{
+	XML_Parser p = v == V_NS ? XML_ParserCreateNS(NULL, '\xff') :
+	    XML_ParserCreate(NULL);
+
+	if (p == NULL)
+		exit(1);
+	if (v == V_NS)
+		XML_SetReturnNSTriplet(p, XML_TRUE);
+	XML_SetUserData(p, depth);
+	if (v != V_BARE)
+		XML_SetElementHandler(p, depth_start, depth_end);
+#if XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION < 6
+	if (XML_SetReparseDeferralEnabled != NULL)
+#endif
+		(void)XML_SetReparseDeferralEnabled(p, XML_FALSE);
+	return (p);
+}
+
+/* One parse of b with variant v. */
 static double
 run_variant(const struct buf *b, enum variant v)
 {
-	XML_Parser p;
 	double t;
 	int depth = 0;
 
@@ -384,20 +404,7 @@ run_variant(const struct buf *b, enum variant v)
 
 		return (run_tracker(b, &events));
 	}
-	p = v == V_NS ? XML_ParserCreateNS(NULL, '\xff') :
-	    XML_ParserCreate(NULL);
-	if (p == NULL)
-		exit(1);
-	if (v == V_NS)
-		XML_SetReturnNSTriplet(p, XML_TRUE);
-	XML_SetUserData(p, &depth);
-	if (v != V_BARE)
-		XML_SetElementHandler(p, depth_start, depth_end);
-#if XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION < 6
-	if (XML_SetReparseDeferralEnabled != NULL)
-#endif
-		(void)XML_SetReparseDeferralEnabled(p, XML_FALSE);
-	t = parse_all(p, b);
+	t = parse_all(variant_parser(v, &depth), b);
 	/* Inside the stream, every stanza closed. */
 	if (v != V_BARE && depth != 1) {
 		fprintf(stderr, "floor: depth %d at the end\n", depth);
@@ -438,42 +445,41 @@ floor_best(const struct buf *b)
 #define STREAM_STANZAS	400000
 #define STREAM_FEED	8
 
+/* The same len bytes at s to each of the n parsers. */
+static void
+feed_each(XML_Parser *p, int n, const char *s, size_t len)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (XML_Parse(p[i], s, (int)len, XML_FALSE) != XML_STATUS_OK)
+			exit(1);
+}
+
 static double
 streams_in_turn(const struct buf *b, size_t hdr, int nstreams, int per_feed)
 {
 	XML_Parser *p = calloc((size_t)nstreams, sizeof(*p));
 	int *depth = calloc((size_t)nstreams, sizeof(*depth));
-	size_t feed = (size_t)per_feed * FLOOR_SIZE, off = hdr, done = 0;
-	double t0 = 0;
+	size_t feed = (size_t)per_feed * FLOOR_SIZE, off = hdr, done;
+	double t0;
 	int i;
 
 	if (p == NULL || depth == NULL)
 		exit(1);
-	for (i = 0; i < nstreams; i++) {
-		if ((p[i] = XML_ParserCreate(NULL)) == NULL)
-			exit(1);
-		XML_SetUserData(p[i], &depth[i]);
-		XML_SetElementHandler(p[i], depth_start, depth_end);
-#if XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION < 6
-		if (XML_SetReparseDeferralEnabled != NULL)
-#endif
-			(void)XML_SetReparseDeferralEnabled(p[i], XML_FALSE);
-		if (XML_Parse(p[i], b->b, (int)hdr, XML_FALSE) != XML_STATUS_OK)
-			exit(1);
-	}
+	for (i = 0; i < nstreams; i++)
+		p[i] = variant_parser(V_DEPTH, &depth[i]);
+	feed_each(p, nstreams, b->b, hdr);
 	/* One turn untimed: each parser's buffer grown, as in a busy proxy. */
-	for (i = -1; done < STREAM_STANZAS; i = 0) {
-		if (i == 0 && t0 == 0)
-			t0 = now();
+	feed_each(p, nstreams, b->b + off, feed);
+	off += feed;
+	t0 = now();
+	for (done = 0; done < STREAM_STANZAS;
+	    done += (size_t)nstreams * (size_t)per_feed) {
 		if (off + feed > b->len)
 			off = hdr;
-		for (i = 0; i < nstreams; i++)
-			if (XML_Parse(p[i], b->b + off, (int)feed, XML_FALSE) !=
-			    XML_STATUS_OK)
-				exit(1);
+		feed_each(p, nstreams, b->b + off, feed);
 		off += feed;
-		if (t0 != 0)
-			done += (size_t)nstreams * (size_t)per_feed;
 	}
 	t0 = now() - t0;
 	for (i = 0; i < nstreams; i++) {
