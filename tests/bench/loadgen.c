@@ -101,8 +101,14 @@
 #define PREFIX		(TS_OFF + TS_DIGITS)	/* bytes we look at */
 #define MIN_SIZE	(PREFIX + 1 + sizeof(LGSTANZA_TAIL) - 1)
 
-/* Latency histogram: exact below 64 ns, then 32 buckets per power of 2. */
-#define HIST_BUCKETS	(64 + 58 * 32)
+/*
+ * Latency histogram: exact below 256 ns, then 256 buckets per power of 2
+ * (0.4%: 37 us wide at 10 ms, where the Prosody rows' p99 lies; 32 a
+ * power made them 262 us wide, more than the proxies' differences).
+ */
+#define HIST_SUB_BITS	8
+#define HIST_SUB	(1u << HIST_SUB_BITS)
+#define HIST_BUCKETS	(HIST_SUB + (64 - HIST_SUB_BITS) * HIST_SUB)
 
 enum mode { M_NONE, M_THROUGHPUT, M_RATE, M_IDLE, M_STORM, M_HANDSHAKES };
 enum state { S_CONNECTING, S_TLS, S_HEADER, S_LOGIN, S_RUNNING, S_DONE };
@@ -209,10 +215,11 @@ hist_index(uint64_t v)
 {
 	unsigned e;
 
-	if (v < 64)
+	if (v < HIST_SUB)
 		return ((unsigned)v);
-	e = 63 - (unsigned)__builtin_clzll(v);	/* 6 to 63 */
-	return (64 + (e - 6) * 32 + (unsigned)((v >> (e - 5)) & 31));
+	e = 63 - (unsigned)__builtin_clzll(v);	/* HIST_SUB_BITS to 63 */
+	return (HIST_SUB + (e - HIST_SUB_BITS) * HIST_SUB +
+	    (unsigned)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1)));
 }
 
 /* The middle of bucket i, in ns. */
@@ -222,11 +229,11 @@ hist_value(unsigned i)
 	unsigned e;
 	double lo, w;
 
-	if (i < 64)
+	if (i < HIST_SUB)
 		return (i);
-	e = (i - 64) / 32 + 6;
-	w = (double)(1ULL << (e - 5));
-	lo = (double)(1ULL << e) + (double)((i - 64) % 32) * w;
+	e = (i - HIST_SUB) / HIST_SUB + HIST_SUB_BITS;
+	w = (double)(1ULL << (e - HIST_SUB_BITS));
+	lo = (double)(1ULL << e) + (double)((i - HIST_SUB) % HIST_SUB) * w;
 	return (lo + w / 2);
 }
 
