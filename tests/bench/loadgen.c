@@ -24,7 +24,11 @@
  * binds the resource "lg" (--resource RES), then sends its stanzas to its own
  * full JID, which the server routes back: loadgens that differ in RES can
  * share the accounts and the server at the same time.  A reply is found by its </message>, matched by
- * its id (the session's next one, in order) and timed by its body.
+ * its id (the session's next one, in order) and timed by its body.  With
+ * --sm each session enables stream management (XEP-0198) after binding,
+ * as a client that does it itself, and answers each <r/> with the count
+ * of messages received before it: what stanzaguard's hand-back asks of
+ * the server, without stanzaguard.
  *
  * --tls speaks TLS from the first byte (XEP-0368 direct TLS, lgtls.c):
  * SNI localhost, the certificate checked against --ca FILE or not at all.
@@ -83,6 +87,9 @@
 #define IBUF		(16 * 1024)	/* --xmpp: bytes not yet taken */
 #define XMPP_ROOM	1024		/* --xmpp: for auth, header, bind */
 #define MAX_RESOURCE	64		/* --resource */
+/* --sm: as Prosody writes its request; our answer carries recvd. */
+#define SM_ENABLE	"<enable xmlns='urn:xmpp:sm:3'/>"
+#define SM_REQUEST	"<r xmlns='urn:xmpp:sm:3'/>"
 #define RBUF		(256 * 1024)
 #define HBUF		512
 #define NS		1000000000ULL
@@ -166,6 +173,7 @@ struct lg {
 	struct in_addr host;
 	int use_tls, resume;
 	int print_hist;			/* --hist */
+	int sm;				/* --sm */
 	const char *ca;
 	const char *domain;	/* --xmpp; NULL: echo_upstream */
 	const char *user, *password;
@@ -790,6 +798,10 @@ xmpp_bound(struct lg *g, struct sess *s, const char *jid, size_t len,
 		xmpp_fail(g, s, now, "-b too small for a stanza to", jid, len);
 		return;
 	}
+	if (g->sm && queue_bytes(s, SM_ENABLE, sizeof(SM_ENABLE) - 1) == -1) {
+		xmpp_fail(g, s, now, "no room to queue", jid, len);
+		return;
+	}
 	s->st = S_RUNNING;
 	g->pending--;
 	g->up++;
@@ -905,17 +917,42 @@ xmpp_reply(struct lg *g, struct sess *s, const char *b, size_t e,
 		queue_stanzas(g, s, 1, now);
 }
 
+/* --sm: the server's <r/> at r, answered with the messages before it. */
+static void
+sm_answer(struct lg *g, struct sess *s, const char *r, uint64_t now)
+{
+	char a[64];
+	int n;
+
+	n = snprintf(a, sizeof(a), "<a xmlns='urn:xmpp:sm:3' h='%u'/>",
+	    (unsigned)(s->recvd & 0xffffffffu));
+	if (queue_bytes(s, a, (size_t)n) == -1)
+		xmpp_fail(g, s, now, "no room to queue", r, sizeof(SM_REQUEST) - 1);
+	else
+		flush(g, s, now);
+}
+
 /* --xmpp: the replies from *at, then maybe the server's close tag. */
 static void
 xmpp_replies(struct lg *g, struct sess *s, size_t *at, uint64_t now)
 {
-	const char *b, *m;
+	const char *b, *m, *r;
 	size_t len, e;
 
 	for (;;) {
 		b = s->ibuf + *at;
 		len = s->ilen - *at;
-		if ((m = find(b, len, "</message>")) == NULL)
+		m = find(b, len, "</message>");
+		/* A request before the next reply counts the replies so far. */
+		if (g->sm && (r = find(b, m != NULL ? (size_t)(m - b) : len,
+		    SM_REQUEST)) != NULL) {
+			sm_answer(g, s, r, now);
+			if (s->st == S_DONE)
+				return;
+			*at += (size_t)(r - b) + sizeof(SM_REQUEST) - 1;
+			continue;
+		}
+		if (m == NULL)
 			break;
 		e = (size_t)(m - b) + sizeof("</message>") - 1;
 		xmpp_reply(g, s, b, e, now);
@@ -1411,7 +1448,7 @@ usage(void)
 	    "    [-t HOLD] [-P PID]... [-k PID] [--tls [--ca FILE]"
 	    " [--resume]]\n"
 	    "    [--xmpp DOMAIN [--user PREFIX] [--password SECRET]"
-	    " [--resource RES]] [--hist]\n");
+	    " [--resource RES] [--sm]] [--hist]\n");
 	exit(2);
 }
 
@@ -1427,7 +1464,7 @@ parse_ports(struct lg *g, char *arg)
 
 enum {
 	OPT_TLS = 256, OPT_CA, OPT_RESUME, OPT_XMPP, OPT_USER, OPT_PASSWORD,
-	OPT_RESOURCE, OPT_HIST
+	OPT_RESOURCE, OPT_HIST, OPT_SM
 };
 
 static void
@@ -1442,6 +1479,7 @@ parse_args(struct lg *g, int argc, char **argv)
 		{ "password", required_argument, NULL, OPT_PASSWORD },
 		{ "resource", required_argument, NULL, OPT_RESOURCE },
 		{ "hist", no_argument, NULL, OPT_HIST },
+		{ "sm", no_argument, NULL, OPT_SM },
 		{ NULL, 0, NULL, 0 }
 	};
 	int opt;
@@ -1489,6 +1527,9 @@ parse_args(struct lg *g, int argc, char **argv)
 			break;
 		case OPT_HIST:
 			g->print_hist = 1;
+			break;
+		case OPT_SM:
+			g->sm = 1;
 			break;
 		case OPT_RESOURCE:
 			/* Put in the bind request as it is: letters, digits. */

@@ -29,9 +29,10 @@
 # BENCH_PROSODY_RATE (1000 messages/s in prosody_rate: Prosody, one Lua
 # thread, routes ~15,000/s when they come in batches but pays ~250 us for
 # a message that comes alone, so 1000/s keeps it a quarter busy and the
-# latency is not that of a queue; direct, HAProxy, stanzaguard and
-# stanzaguard with sm-handback = no run at the same time there, a quarter
-# of the rate each, four times as long: see side_by_side), BENCH_ONLY (the tests to run, of
+# latency is not that of a queue; direct, HAProxy, HAProxy with clients
+# that enable stream management themselves, stanzaguard and stanzaguard
+# with sm-handback = no run at the same time there, a fifth of the rate
+# each, five times as long: see side_by_side), BENCH_ONLY (the tests to run, of
 # tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate
 # idle hold storm; default all), BENCH_SG_OPTS (more options for every
 # stanzaguard, e.g. --sm-handback=no).
@@ -61,10 +62,10 @@ PROSODY_PORT=""
 PROSODY_PID=""
 # p99 wants samples: 50,000 at 10k/s.
 RATE_SECS=$(awk -v s="$SECS" 'BEGIN { print s + 2 }')
-# prosody_rate's four kinds at once (side_by_side): a quarter of the rate
-# each, four times as long, as many samples each as one alone would get.
-PROSODY_SHARE=$(awk -v r="$PROSODY_RATE" 'BEGIN { print r / 4 }')
-PROSODY_SECS=$(( RATE_SECS * 4 ))
+# prosody_rate's five kinds at once (side_by_side): a fifth of the rate
+# each, five times as long, as many samples each as one alone would get.
+PROSODY_SHARE=$(awk -v r="$PROSODY_RATE" 'BEGIN { print r / 5 }')
+PROSODY_SECS=$(( RATE_SECS * 5 ))
 
 RES=$OUT/results.txt
 CMDS=$OUT/commands.txt
@@ -198,9 +199,9 @@ start_proxy() {
 		TARGET=$(seq -s, "$ub" $(( ub + n - 1 )))
 		return 0
 		;;
-	haproxy-1t|haproxy-2t)
-		export HAP_THREADS=${kind#haproxy-}
-		HAP_THREADS=${HAP_THREADS%t}
+	haproxy-1t|haproxy-2t|haproxy-1t-sm)
+		HAP_THREADS=${kind#haproxy-}
+		export HAP_THREADS=${HAP_THREADS%%t*}
 		export HAP_MAXCONN
 		if [ "$n" = 1 ]; then
 			export HAP_BIND=127.0.0.1:$lb
@@ -314,6 +315,16 @@ prosody_down() {
 	PROSODY_PID=""
 }
 
+# client_opts KIND: loadgen's own options for KIND: haproxy-1t-sm relays
+# clients that enable stream management themselves (loadgen --sm), which
+# costs the server what stanzaguard's hand-back does.
+client_opts() {
+	case $1 in
+	*-nosm) ;;
+	*-sm) echo --sm ;;
+	esac
+}
+
 # traffic TEST KIND REP LOADGEN_ARGS...: one throughput or rate run, to
 # a fresh echo_upstream, or to Prosody for prosody_* tests.
 traffic() {
@@ -340,10 +351,10 @@ traffic() {
 	# The master of two workers does no work: no CPU figures for it.
 	[ "$kind" = stanzaguard-2w ] && cpu=""
 	# The test's own options last: they override the defaults.
-	log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $*"
+	log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $* $(client_opts "$kind")"
 	# shellcheck disable=SC2086
 	if ! line=$(timeout -k 5 120 "$LOADGEN" -p "$TARGET" -d "$SECS" \
-	    -u "$WARM" $cpu "$@" 2>"$TMP/lg.err"); then
+	    -u "$WARM" $cpu "$@" $(client_opts "$kind") 2>"$TMP/lg.err"); then
 		line="$line status=fail err=$(tr ' \n' '__' <"$TMP/lg.err")"
 	fi
 	echo "test=$test kind=$kind rep=$rep $line" >>"$RES"
@@ -378,10 +389,11 @@ side_by_side() {
 		proxies+=("$PROXY_PID")
 		cpu="-P $PROSODY_PID"
 		[ -n "$PROXY_PID" ] && cpu="-P $PROXY_PID $cpu"
-		log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $* --resource k$i --hist &"
+		log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $* --resource k$i --hist $(client_opts "$kind") &"
 		# shellcheck disable=SC2086
 		timeout -k 5 120 "$LOADGEN" -p "$TARGET" -d "$SECS" -u "$WARM" \
-		    $cpu "$@" --resource "k$i" --hist >"$TMP/sbs.$i.out" \
+		    $cpu "$@" --resource "k$i" --hist $(client_opts "$kind") \
+		    >"$TMP/sbs.$i.out" \
 		    2>"$TMP/sbs.$i.err" &
 		pids+=("$!")
 		PIDS="$PIDS $!"
@@ -604,8 +616,8 @@ for rep in $(seq 1 "$REPS"); do
 	    "tp200_1000 direct haproxy-1t haproxy-2t stanzaguard|-m throughput -c 1000 -b 200 -w 16" \
 	    "tp16k_64 direct haproxy-1t haproxy-2t stanzaguard stanzaguard-2w|-m throughput -c 64 -b 16384 -w 4" \
 	    "rate10k_64 direct haproxy-1t stanzaguard|-m rate -c 64 -b 200 -r $RATE -d $RATE_SECS" \
-	    "prosody_tp direct haproxy-1t stanzaguard stanzaguard-nosm|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
-	    "prosody_rate direct haproxy-1t stanzaguard stanzaguard-nosm|-m rate -c $PROSODY_N -b 200 -r $PROSODY_SHARE -d $PROSODY_SECS --xmpp localhost"; do
+	    "prosody_tp direct haproxy-1t haproxy-1t-sm stanzaguard stanzaguard-nosm|-m throughput -c $PROSODY_N -b 200 -w $PROSODY_W --xmpp localhost" \
+	    "prosody_rate direct haproxy-1t haproxy-1t-sm stanzaguard stanzaguard-nosm|-m rate -c $PROSODY_N -b 200 -r $PROSODY_SHARE -d $PROSODY_SECS --xmpp localhost"; do
 		# shellcheck disable=SC2086
 		set -- ${t%%|*}
 		test=$1
