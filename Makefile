@@ -245,7 +245,7 @@ fuzz: $(FUZZ_TARGETS)
 
 # Benchmarks: the tracker against bare expat, then the daemon against HAProxy
 # and no proxy on loopback, alone and in front of Prosody (tests/bench/run.sh,
-# about 9 minutes), then both
+# about 10 minutes), then both
 # terminating TLS (tests/bench/tls.sh, about 90 s).
 bench: deps-bench stanzaguard
 	$(MAKE) -C tests/bench
