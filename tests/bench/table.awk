@@ -25,33 +25,46 @@ function val(test, kind, key,    k) {
 	return (k in v) ? median(v[k]) : ""
 }
 
-# The q-quantile (0..1, in us) of all the round trips of a kind in every
-# repetition of test, from loadgen's histograms (--hist): prosody_rate,
-# whose kinds run at the same time, so that each repetition's slow moments
-# (Prosody's) weigh on every kind alike.  As loadgen's hist_quantile_us.
-function pooled(test, kind, q,    k, parts, vals, n, i, j, t, want, seen) {
+# The bucket values of test and kind in the pool, in ascending order, as
+# sorted[test, kind, 1..nsorted[test, kind]]: sorted once, asked for by
+# every quantile row.
+function sort_pool(test, kind,    k, parts, vals, n, i, j, t) {
+	if ((test, kind) in nsorted)
+		return
 	n = 0
 	for (k in pool) {
 		split(k, parts, SUBSEP)
 		if (parts[1] == test && parts[2] == kind)
 			vals[++n] = parts[3] + 0
 	}
-	if (n == 0)
-		return ""
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && vals[j - 1] > vals[j]; j--) {
 			t = vals[j]; vals[j] = vals[j - 1]; vals[j - 1] = t
 		}
+	for (i = 1; i <= n; i++)
+		sorted[test, kind, i] = vals[i]
+	nsorted[test, kind] = n
+}
+
+# The q-quantile (0..1, in us) of all the round trips of a kind in every
+# repetition of test, from loadgen's histograms (--hist): prosody_rate,
+# whose kinds run at the same time, so that each repetition's slow moments
+# (Prosody's) weigh on every kind alike.  As loadgen's hist_quantile_us.
+function pooled(test, kind, q,    n, i, v, want, seen) {
+	sort_pool(test, kind)
+	if ((n = nsorted[test, kind]) == 0)
+		return ""
 	want = int(q * pooln[test, kind])
 	if (want >= pooln[test, kind])
 		want = pooln[test, kind] - 1
 	seen = 0
 	for (i = 1; i <= n; i++) {
-		seen += pool[test, kind, vals[i]]
+		v = sorted[test, kind, i]
+		seen += pool[test, kind, v]
 		if (seen > want)
-			return vals[i] / 1000
+			return v / 1000
 	}
-	return vals[n] / 1000
+	return v / 1000
 }
 
 function fmt(x, f) {
