@@ -506,7 +506,7 @@ streams_best(const struct buf *b, int nstreams)
 	return (best);
 }
 
-/* 128 and 2,000 streams: the parsers of 64 and of 1,000 sessions. */
+/* One stream, then the parsers of 64 and of 1,000 sessions. */
 static const int session_streams[] = { 1, 128, 2000 };
 #define NSESSION_STREAMS \
 	(sizeof(session_streams) / sizeof(session_streams[0]))

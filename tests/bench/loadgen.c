@@ -21,10 +21,11 @@
  * --xmpp DOMAIN: a real XMPP server instead of echo_upstream (throughput and
  * rate modes).  Session i logs in as USER<i+1>@DOMAIN (--user USER, default
  * "u"; --password, default "secret") with SASL PLAIN, restarts the stream,
- * binds the resource "lg" (--resource RES), then sends its stanzas to its own
- * full JID, which the server routes back: loadgens that differ in RES can
- * share the accounts and the server at the same time.  A reply is found by its </message>, matched by
- * its id (the session's next one, in order) and timed by its body.  With
+ * binds the resource "lg" (--resource RES), then sends its stanzas to its
+ * own full JID, which the server routes back: loadgens that differ in RES
+ * can share the accounts and the server at the same time.  A reply is
+ * found by its </message>, matched by its id (the session's next one, in
+ * order) and timed by its body.  With
  * --sm each session enables stream management (XEP-0198) after binding,
  * as a client that does it itself, and answers each <r/> with the count
  * of messages received before it: what stanzaguard's hand-back asks of

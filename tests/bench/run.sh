@@ -32,7 +32,8 @@
 # latency is not that of a queue; direct, HAProxy, HAProxy with clients
 # that enable stream management themselves, stanzaguard and stanzaguard
 # with sm-handback = no run at the same time there, a fifth of the rate
-# each, five times as long: see side_by_side), BENCH_ONLY (the tests to run, of
+# each, five times as long: see side_by_side), BENCH_ONLY (the tests to
+# run, of
 # tp200_1 tp200_64 tp200_1000 tp16k_64 rate10k_64 prosody_tp prosody_rate
 # idle hold storm; default all), BENCH_SG_OPTS (more options for every
 # stanzaguard, e.g. --sm-handback=no).
@@ -282,9 +283,10 @@ over_budget() {
 # with PROSODY_N accounts u1..uN, password "secret"); 1 if it cannot.
 # The modules prosody.sh enables (roster saslauth disco ping), Prosody's
 # own autoloaded ones, and smacks, as in Debian's default configuration:
-# loadgen's clients do not enable stream management, and stanzaguard
-# enables it on their behalf (sm-handback = auto), which Prosody pays for
-# (kind stanzaguard-nosm: the same with sm-handback = no).  No mod_limits, so no c2s rate limit.
+# loadgen's clients enable stream management only in kind haproxy-1t-sm
+# (client_opts), and stanzaguard enables it on their behalf
+# (sm-handback = auto), which Prosody pays for (kind stanzaguard-nosm: the
+# same with sm-handback = no).  No mod_limits, so no c2s rate limit.
 # Plaintext c2s and PLAIN on loopback, as in the interop tests.
 prosody_up() {
 	local i users=""
@@ -389,7 +391,8 @@ side_by_side() {
 		proxies+=("$PROXY_PID")
 		cpu="-P $PROSODY_PID"
 		[ -n "$PROXY_PID" ] && cpu="-P $PROXY_PID $cpu"
-		log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $* --resource k$i --hist $(client_opts "$kind") &"
+		log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $*" \
+		    "--resource k$i --hist $(client_opts "$kind") &"
 		# shellcheck disable=SC2086
 		timeout -k 5 120 "$LOADGEN" -p "$TARGET" -d "$SECS" -u "$WARM" \
 		    $cpu "$@" --resource "k$i" --hist $(client_opts "$kind") \

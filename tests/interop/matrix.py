@@ -331,7 +331,6 @@ class Prosody(Server):
             gone[-1] if gone else "no disconnect line")
 
 
-
 class Ejabberd(Server):
     name = "ejabberd"
     script = "ejabberd.sh"
@@ -367,7 +366,6 @@ class Ejabberd(Server):
         return "ejabberd.log: %s" % lines[-1][-160:]
 
 
-
 class Jabberd2(Server):
     name = "jabberd2"
     script = "jabberd2.sh"
@@ -379,7 +377,6 @@ class Jabberd2(Server):
         if variant == "cut":
             o += ["-i", str(CUT_AFTER)]
         return o
-
 
 
 SERVER_CLASSES = {"prosody": Prosody, "ejabberd": Ejabberd,
