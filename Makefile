@@ -26,7 +26,14 @@ BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 # proxy/ header (or libev, OpenSSL, ...) does not build.
 LIB_INC := -Ilib
 PROXY_INC := -Ilib -Iproxy
-CFLAGS ?= -O2 -g
+# Link-time optimisation: every stanza runs through the tracker, classify,
+# session, held and bq modules, and inlining across them takes about 7% off
+# the proxy's CPU per stanza (README, "Sizing").  `make OPT_FLAGS=-O2` for
+# a build without it.  $(WARN) at the link too: with LTO, some warnings
+# come only then.
+OPT_FLAGS ?= -O2 -g -flto=auto
+CFLAGS ?= $(OPT_FLAGS)
+LDFLAGS ?= $(OPT_FLAGS)
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
@@ -78,7 +85,7 @@ LIBS_CHECK = $(shell $(PKG_CONFIG) --libs check) $(LIBS_PROXY)
 all: stanzaguard
 
 stanzaguard: $(LIB_OBJ) $(PROXY_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_PROXY)
+	$(CC) $(WARN) $(LDFLAGS) -o $@ $^ $(LIBS_PROXY)
 
 # The lib/ rules come first and have the shorter stem: make takes them
 # for lib/ objects.
@@ -99,7 +106,7 @@ $(B)/san/%.o: %.c $(wildcard lib/*.h proxy/*.h tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(B)/unit-tests: $(UNIT_OBJ) $(LIB_OBJ) $(filter-out $(B)/proxy/main.o,$(PROXY_OBJ))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CHECK)
+	$(CC) $(WARN) $(LDFLAGS) -o $@ $^ $(LIBS_CHECK)
 
 $(B)/unit-tests-san: $(SAN_UNIT_OBJ) $(SAN_LIB_OBJ) $(SAN_PROXY_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_CHECK)
