@@ -27,9 +27,9 @@ BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 LIB_INC := -Ilib
 PROXY_INC := -Ilib -Iproxy
 # Link-time optimisation: every stanza runs through the tracker, classify,
-# session, held and bq modules, and inlining across them takes about 7% off
-# the proxy's CPU per stanza (README, "Sizing").  `make OPT_FLAGS=-O2` for
-# a build without it.  $(WARN) at the link too: with LTO, some warnings
+# session, held and bq modules, and optimising across them takes about 7%
+# off the proxy's CPU per stanza at 64 sessions (README, "Sizing").
+# `make OPT_FLAGS=-O2` for a build without it.  $(WARN) at the link too: with LTO, some warnings
 # come only then.
 OPT_FLAGS ?= -O2 -g -flto=auto
 CFLAGS ?= $(OPT_FLAGS)
