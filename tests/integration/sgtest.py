@@ -54,9 +54,33 @@ def check(cond, msg):
         raise TestFailure(msg)
 
 
+def ephemeral_ports():
+    """The kernel's range of source ports for connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(host=LOOPBACK):
-    """A TCP port that nothing listens on right now."""
+    """A TCP port that nothing is bound to right now, below the kernel's
+    range of source ports.  A port from that range (what bind(0) gives)
+    can become the source port of any connection the tests make, several
+    tests at once, before the daemon binds it: its bind then fails with
+    EADDRINUSE (seen once in check-valgrind)."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    lo = ephemeral_ports()[0]
+    pick = random.SystemRandom()
+    for _ in range(200 if lo > 11024 else 0):
+        port = pick.randrange(10000, lo)
+        with socket.socket(fam, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(fam, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
