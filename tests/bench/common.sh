@@ -1,9 +1,23 @@
 # shellcheck shell=bash
-# Shared by run.sh and tls.sh (sourced, not run): their start and cleanup.
-# The caller sets BENCH_NAME (the prefix of messages), SG, LOADGEN, ECHO,
-# OUT, RES and CMDS first.
+# Shared by run.sh, tls.sh, pairs.sh and syscalls.sh (sourced, not run):
+# their start and cleanup, ports, and the options stanzaguard runs with.
+# The caller sets BENCH_NAME (the prefix of messages) first; for
+# bench_start, SG, LOADGEN, ECHO, OUT, RES and CMDS too.
 
 PIDS=""
+
+# stanzaguard's options in the throughput rows (run.sh) and in pairs.sh,
+# which must measure the same thing.
+# shellcheck disable=SC2034 # used by the scripts that source this
+SG_BENCH_OPTS="--max-connections=200000 --log-level=warning"
+SG_BENCH_OPTS="$SG_BENCH_OPTS --high-water=1m --low-water=256k"
+SG_BENCH_OPTS="$SG_BENCH_OPTS --stats-interval=0 --drain-timeout=60s"
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 die() {
 	echo "$BENCH_NAME: $*" >&2

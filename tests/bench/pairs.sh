@@ -19,15 +19,9 @@ B=$ROOT/build
 SESSIONS=${PAIRS_SESSIONS:-64}
 N=${PAIRS_N:-8}
 
-die() {
-	echo "pairs: $*" >&2
-	exit 1
-}
-
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+BENCH_NAME=pairs
+# shellcheck source=tests/bench/common.sh
+. "$HERE/common.sh"
 
 # run BINARY: "CPU USER" in µs per echoed stanza, or nothing if it failed.
 run() {
@@ -35,10 +29,9 @@ run() {
 	lp=$(free_port) up=$(free_port)
 	"$B/echo_upstream" -p "$up" -t 60 >/dev/null 2>&1 &
 	epid=$!
+	# shellcheck disable=SC2086
 	"$1" --listen "127.0.0.1:$lp" --upstream "127.0.0.1:$up" \
-	    --max-connections=200000 --log-level=warning --high-water=1m \
-	    --low-water=256k --stats-interval=0 --drain-timeout=60s \
-	    >/dev/null 2>&1 &
+	    $SG_BENCH_OPTS >/dev/null 2>&1 &
 	pid=$!
 	sleep 0.5
 	out=$(timeout -k 5 60 "$B/loadgen" -p "$lp" -d 3 -u 1 -P "$pid" \

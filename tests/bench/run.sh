@@ -218,11 +218,10 @@ start_proxy() {
 		haproxy -db -f "$HAPCFG" >>"$TMP/proxy.log" 2>&1 &
 		;;
 	stanzaguard|stanzaguard-2w|stanzaguard-idle|stanzaguard-nosm)
-		local opts="--max-connections=200000 --log-level=warning"
+		local opts="$SG_BENCH_OPTS"
 		[ "$kind" = stanzaguard-2w ] && w=2
 		[ "$w" -gt 1 ] && opts="$opts --workers=$w"
-		opts="$opts --high-water=1m --low-water=256k --stats-interval=0"
-		opts="$opts --drain-timeout=60s ${BENCH_SG_OPTS:-}"
+		opts="$opts ${BENCH_SG_OPTS:-}"
 		[ "$kind" = stanzaguard-nosm ] && opts="$opts --sm-handback=no"
 		if [ "$n" = 1 ]; then
 			log_cmd "ulimit -n $HARD; $SG --listen 127.0.0.1:$lb" \

@@ -14,10 +14,9 @@ EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_recvfro
 TMP=$(mktemp -d /tmp/sgsys.XXXXXX) || exit 1
 trap 'rm -rf "$TMP"' EXIT
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+BENCH_NAME=syscalls
+# shellcheck source=tests/bench/common.sh
+. "$HERE/common.sh"
 
 # run KIND: one measurement of haproxy or stanzaguard.
 run() {

@@ -73,7 +73,9 @@ def free_port(host=LOOPBACK):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     lo = ephemeral_ports()[0]
     pick = random.SystemRandom()
-    for _ in range(200 if lo > 11024 else 0):
+    # bind(0) below only where the range leaves no room under it.
+    tries = 200 if lo - 10000 >= 1024 else 0
+    for _ in range(tries):
         port = pick.randrange(10000, lo)
         with socket.socket(fam, socket.SOCK_STREAM) as s:
             try:
