@@ -46,8 +46,9 @@ DEPS_TEST := $(DEPS_BUILD) python3 clang libclang-rt-14-dev systemd \
 	prosody python3-slixmpp openssl ejabberd jabberd2 libstrophe-dev
 DEPS_RUN := $(DEPS_BUILD) prosody
 # tests/bench: HAProxy to compare with, OpenSSL for loadgen --tls, Prosody
-# as a real upstream.
-DEPS_BENCH := $(DEPS_BUILD) haproxy iproute2 openssl libssl-dev prosody
+# as a real upstream, perf for system calls and profiles.
+DEPS_BENCH := $(DEPS_BUILD) haproxy iproute2 openssl libssl-dev prosody \
+	linux-perf
 # make deb: dpkg-dev's dpkg-shlibdeps, dpkg-gencontrol and dpkg-deb, and
 # lintian, which must find no error in the package.
 DEPS_DEB := $(DEPS_BUILD) dpkg-dev lintian

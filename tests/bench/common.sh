@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Shared by run.sh, tls.sh, pairs.sh and syscalls.sh (sourced, not run):
-# their start and cleanup, ports, and the options stanzaguard runs with.
+# Shared by run.sh, tls.sh, pairs.sh, syscalls.sh and breakdown.sh
+# (sourced, not run): their start and cleanup, ports, and the options
+# stanzaguard runs with.
 # The caller sets BENCH_NAME (the prefix of messages) first; for
 # bench_start, SG, LOADGEN, ECHO, OUT, RES and CMDS too.
 

@@ -362,7 +362,8 @@ traffic() {
 	[ "$kind" = stanzaguard-2w ] && cpu=""
 	# The test's own options last: they override the defaults.
 	log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $* $(client_opts "$kind")"
-	# shellcheck disable=SC2086
+	# $cpu and client_opts are lists of words (or nothing).
+	# shellcheck disable=SC2086,SC2046
 	if ! line=$(timeout -k 5 120 "$LOADGEN" -p "$TARGET" -d "$SECS" \
 	    -u "$WARM" $cpu "$@" $(client_opts "$kind") 2>"$TMP/lg.err"); then
 		line="$line status=fail err=$(tr ' \n' '__' <"$TMP/lg.err")"
@@ -402,7 +403,7 @@ side_by_side() {
 		[ -n "$PROXY_PID" ] && cpu="-P $PROXY_PID $cpu"
 		log_cmd "$LOADGEN -p $TARGET -d $SECS -u $WARM $cpu $*" \
 		    "--resource k$i --hist $(client_opts "$kind") &"
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086,SC2046
 		timeout -k 5 120 "$LOADGEN" -p "$TARGET" -d "$SECS" -u "$WARM" \
 		    $cpu "$@" --resource "k$i" --hist $(client_opts "$kind") \
 		    >"$TMP/sbs.$i.out" \

@@ -50,6 +50,7 @@ run() {
 	wait "$pid" "$epid" 2>/dev/null
 }
 
-command -v perf >/dev/null || { echo "syscalls: no perf" >&2; exit 1; }
+command -v perf >/dev/null ||
+    { echo "syscalls: no perf (make deps-bench installs it)" >&2; exit 1; }
 run haproxy
 run stanzaguard
