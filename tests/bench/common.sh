@@ -14,10 +14,10 @@ SG_BENCH_OPTS="--max-connections=200000 --log-level=warning"
 SG_BENCH_OPTS="$SG_BENCH_OPTS --high-water=1m --low-water=256k"
 SG_BENCH_OPTS="$SG_BENCH_OPTS --stats-interval=0 --drain-timeout=60s"
 
-# A TCP port on 127.0.0.1 that nothing listens on right now.
+# A TCP port on 127.0.0.1 that nothing listens on right now, below the
+# kernel's range of source ports (see sgtest.free_port).
 free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	/usr/bin/python3 "$HERE/../integration/sgtest.py" 1
 }
 
 die() {

@@ -47,7 +47,7 @@ import xml.parsers.expat as expat
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from sgtest import parse_line  # noqa: E402
+from sgtest import free_port, parse_line  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 CLOSE = b"</stream:stream>"
@@ -70,12 +70,6 @@ def pick(rng, weighted):
         if x <= 0:
             return v
     return weighted[-1][0]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------ daemon

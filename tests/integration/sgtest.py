@@ -25,6 +25,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -86,6 +87,20 @@ def free_port(host=LOOPBACK):
     with socket.socket(fam, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def free_ports(n, host=LOOPBACK):
+    """n different ports as free_port() picks them."""
+    ports = []
+    for _ in range(100 * n):
+        if len(ports) == n:
+            break
+        port = free_port(host)
+        if port not in ports:
+            ports.append(port)
+    if len(ports) < n:
+        raise RuntimeError("no %d free ports on %s" % (n, host))
+    return ports
 
 
 def hostport(host, port):
@@ -833,3 +848,8 @@ def answer_shutdown_all(pairs):
         t.join(30)
     if errors:
         raise errors[0]
+
+
+if __name__ == "__main__":
+    # For the shell scripts: sgtest.py N prints N free ports on 127.0.0.1.
+    print(" ".join(str(p) for p in free_ports(int(sys.argv[1]))))

@@ -32,18 +32,12 @@ wait_listening()
 	done
 }
 
-# free_ports N: N free TCP ports on 127.0.0.1, apart by spaces.
+# free_ports N: N free TCP ports on 127.0.0.1, apart by spaces, below
+# the kernel's range of source ports (see sgtest.free_port).
+SGTEST=$(cd "$(dirname "$0")/../integration" && pwd)/sgtest.py
 free_ports()
 {
-	/usr/bin/python3 - "$1" <<-'EOF'
-	import socket, sys
-	socks = []
-	for _ in range(int(sys.argv[1])):
-	    s = socket.socket()
-	    s.bind(("127.0.0.1", 0))
-	    socks.append(s)
-	print(" ".join(str(s.getsockname()[1]) for s in socks))
-	EOF
+	/usr/bin/python3 "$SGTEST" "$1"
 }
 
 # is_alive PID: a process that is not a zombie.

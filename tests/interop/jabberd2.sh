@@ -138,6 +138,8 @@ write_config()
 make_db()
 {
 	zcat /usr/share/doc/jabberd2/db-setup.sqlite.gz >"$DIR/schema.sql"
+	# $USERS: one argument per user.
+	# shellcheck disable=SC2086
 	/usr/bin/python3 - "$DIR/sqlite.db" "$DIR/schema.sql" $USERS <<-'EOF2'
 	import sqlite3, sys
 	db = sqlite3.connect(sys.argv[1])

@@ -47,7 +47,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from sgtest import parse_line  # noqa: E402
+from sgtest import free_port, parse_line  # noqa: E402
 
 DOMAIN = "localhost"
 PASSWORD = "secret"
@@ -58,12 +58,6 @@ SERVERS = ("prosody", "ejabberd", "jabberd2")
 # stanzaguard's idle close once came in the middle of SASL.
 CUT_AFTER = 4           # seconds: the servers' own idle cut-off
 SG_IDLE = 4             # seconds: stanzaguard's idle-timeout (idle scenario)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def short(b, n=120):

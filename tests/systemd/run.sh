@@ -70,11 +70,11 @@ skip()
 	echo "skipped: $1"
 }
 
-# A TCP port on 127.0.0.1 that was free a moment ago.
+# A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's
+# range of source ports (see sgtest.free_port).
 free_port()
 {
-	"$PY" -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$PY" "$ROOT/tests/integration/sgtest.py" 1
 }
 
 # wait_for SECONDS COMMAND...: poll COMMAND every 0.1s until it succeeds.
