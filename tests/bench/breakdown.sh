@@ -13,7 +13,10 @@
 # (for 1,000 sessions, also the floor's parser with 2,000 streams in
 # turn), the limit, stanzaguard's CPU and its ratio to the limit, and its
 # three parts: expat (and expat over the floor), the kernel (HAProxy's CPU
-# is nearly all kernel), the rest.  Then the medians.  perf's sampling
+# is nearly all kernel), the rest.  Then the medians.  The rest includes
+# the copies and string lengths that expat asks of libc (about a third of
+# libc's instructions under callgrind), which the floor counts as expat's:
+# it overstates stanzaguard's own code by that much.  perf's sampling
 # (999 Hz) adds a little to stanzaguard's CPU here: make bench's ratio is
 # the one without it.  BREAKDOWN_N rounds (default 3): about 15 s a round
 # and session count.
