@@ -43,32 +43,19 @@ field() {
 # relay KIND SESSIONS: one 3-second run through haproxy or stanzaguard
 # (sampled by perf into $TMP/perf.data); loadgen's line on stdout.
 relay() {
-	local kind=$1 lp up pid epid ppid out
-	lp=$(free_port) up=$(free_port)
-	"$B/echo_upstream" -p "$up" -t 60 >/dev/null 2>&1 &
-	epid=$!
-	if [ "$kind" = haproxy ]; then
-		HAP_THREADS=1 HAP_MAXCONN=9950 HAP_BIND=127.0.0.1:$lp \
-		    HAP_SERVER=127.0.0.1:$up haproxy -db -f "$HERE/haproxy.cfg" \
-		    >/dev/null 2>&1 &
-	else
-		# shellcheck disable=SC2086
-		"$SG" --listen "127.0.0.1:$lp" --upstream "127.0.0.1:$up" \
-		    $SG_BENCH_OPTS >/dev/null 2>&1 &
-	fi
-	pid=$!
-	sleep 0.5
+	local kind=$1 ppid out
+	relay_start "$kind" "$SG"
 	if [ "$kind" = stanzaguard ]; then
 		# The middle 2 s of loadgen's 1 s warm-up and 3 s measured.
-		(sleep 1.5; exec perf record -q -e cpu-clock -F 999 -p "$pid" \
-		    -o "$TMP/perf.data" -- sleep 2 >/dev/null 2>&1) &
+		(sleep 1.5; exec perf record -q -e cpu-clock -F 999 \
+		    -p "$RELAY_PID" -o "$TMP/perf.data" -- sleep 2 \
+		    >/dev/null 2>&1) &
 		ppid=$!
 	fi
-	out=$(timeout -k 5 60 "$B/loadgen" -p "$lp" -d 3 -u 1 -P "$pid" \
-	    -m throughput -c "$2" -b 200 -w 16 2>/dev/null)
+	out=$(timeout -k 5 60 "$B/loadgen" -p "$RELAY_PORT" -d 3 -u 1 \
+	    -P "$RELAY_PID" -m throughput -c "$2" -b 200 -w 16 2>/dev/null)
 	[ "$kind" = stanzaguard ] && wait "$ppid"
-	kill "$pid" "$epid" 2>/dev/null
-	wait "$pid" "$epid" 2>/dev/null
+	relay_stop
 	echo "$out"
 }
 

@@ -20,6 +20,34 @@ free_port() {
 	/usr/bin/python3 "$HERE/../integration/sgtest.py" 1
 }
 
+# relay_start KIND [STANZAGUARD]: echo_upstream on a free port and in
+# front of it, on another, HAProxy (KIND haproxy: TCP mode, one thread)
+# or STANZAGUARD with SG_BENCH_OPTS; sets RELAY_PORT, RELAY_PID and
+# ECHO_PID.  The caller sets HERE and B (the build directory).
+relay_start() {
+	local up
+	RELAY_PORT=$(free_port) up=$(free_port)
+	"$B/echo_upstream" -p "$up" -t 60 >/dev/null 2>&1 &
+	ECHO_PID=$!
+	if [ "$1" = haproxy ]; then
+		HAP_THREADS=1 HAP_MAXCONN=9950 HAP_BIND=127.0.0.1:$RELAY_PORT \
+		    HAP_SERVER=127.0.0.1:$up haproxy -db -f "$HERE/haproxy.cfg" \
+		    >/dev/null 2>&1 &
+	else
+		# shellcheck disable=SC2086
+		"$2" --listen "127.0.0.1:$RELAY_PORT" \
+		    --upstream "127.0.0.1:$up" $SG_BENCH_OPTS >/dev/null 2>&1 &
+	fi
+	RELAY_PID=$!
+	sleep 0.5
+}
+
+# relay_stop: stop what relay_start started.
+relay_stop() {
+	kill "$RELAY_PID" "$ECHO_PID" 2>/dev/null
+	wait "$RELAY_PID" "$ECHO_PID" 2>/dev/null
+}
+
 die() {
 	echo "$BENCH_NAME: $*" >&2
 	exit 1

@@ -25,19 +25,12 @@ BENCH_NAME=pairs
 
 # run BINARY: "CPU USER" in µs per echoed stanza, or nothing if it failed.
 run() {
-	local lp up epid pid out
-	lp=$(free_port) up=$(free_port)
-	"$B/echo_upstream" -p "$up" -t 60 >/dev/null 2>&1 &
-	epid=$!
-	# shellcheck disable=SC2086
-	"$1" --listen "127.0.0.1:$lp" --upstream "127.0.0.1:$up" \
-	    $SG_BENCH_OPTS >/dev/null 2>&1 &
-	pid=$!
-	sleep 0.5
-	out=$(timeout -k 5 60 "$B/loadgen" -p "$lp" -d 3 -u 1 -P "$pid" \
-	    -m throughput -c "$SESSIONS" -b 200 -w 16 2>/dev/null)
-	kill "$pid" "$epid" 2>/dev/null
-	wait "$pid" "$epid" 2>/dev/null
+	local out
+	relay_start stanzaguard "$1"
+	out=$(timeout -k 5 60 "$B/loadgen" -p "$RELAY_PORT" -d 3 -u 1 \
+	    -P "$RELAY_PID" -m throughput -c "$SESSIONS" -b 200 -w 16 \
+	    2>/dev/null)
+	relay_stop
 	echo "$out" | tr ' ' '\n' | awk -F= '
 	    $1 == "cpu1_us_per_stanza" { c = $2 }
 	    $1 == "cpu1_user_us_per_stanza" { u = $2 }

@@ -20,24 +20,11 @@ BENCH_NAME=syscalls
 
 # run KIND: one measurement of haproxy or stanzaguard.
 run() {
-	local kind=$1 lp up pid epid spid out n
-	lp=$(free_port) up=$(free_port)
-	"$B/echo_upstream" -p "$up" -t 60 &
-	epid=$!
-	sleep 0.3
-	if [ "$kind" = haproxy ]; then
-		HAP_THREADS=1 HAP_MAXCONN=9950 HAP_BIND=127.0.0.1:$lp \
-		    HAP_SERVER=127.0.0.1:$up haproxy -db -f "$HERE/haproxy.cfg" \
-		    >/dev/null 2>&1 &
-	else
-		"$SG" --listen "127.0.0.1:$lp" --upstream "127.0.0.1:$up" \
-		    --log-level=warning --stats-interval=0 2>/dev/null &
-	fi
-	pid=$!
-	sleep 0.5
-	perf stat -e "$EVENTS" -p "$pid" -o "$TMP/$kind" -- sleep 3.2 &
+	local kind=$1 spid out n
+	relay_start "$kind" "$SG"
+	perf stat -e "$EVENTS" -p "$RELAY_PID" -o "$TMP/$kind" -- sleep 3.2 &
 	spid=$!
-	out=$("$B/loadgen" -p "$lp" -d 3 -u 1 -m throughput \
+	out=$("$B/loadgen" -p "$RELAY_PORT" -d 3 -u 1 -m throughput \
 	    -c "${SYSCALLS_SESSIONS:-64}" -b 200 \
 	    -w 16 2>&1 | grep 'stanzas=')
 	wait "$spid"
@@ -46,8 +33,7 @@ run() {
 	awk -v n="${n:-1}" '/syscalls:/ { gsub(",", "", $1);
 	    printf "  %-32s %10d  %.3f per stanza\n", $2, $1, $1 / n }' \
 	    "$TMP/$kind"
-	kill "$pid" "$epid" 2>/dev/null
-	wait "$pid" "$epid" 2>/dev/null
+	relay_stop
 }
 
 command -v perf >/dev/null ||
