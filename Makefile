@@ -29,8 +29,8 @@ PROXY_INC := -Ilib -Iproxy
 # Link-time optimisation: every stanza runs through the tracker, classify,
 # session, held and bq modules, and optimising across them takes about 7%
 # off the proxy's CPU per stanza at 64 sessions (README, "Sizing").
-# `make OPT_FLAGS=-O2` for a build without it.  $(WARN) at the link too: with LTO, some warnings
-# come only then.
+# `make OPT_FLAGS=-O2` for a build without it.  $(WARN) at the link too:
+# with LTO, some warnings come only then.
 OPT_FLAGS ?= -O2 -g -flto=auto
 CFLAGS ?= $(OPT_FLAGS)
 LDFLAGS ?= $(OPT_FLAGS)

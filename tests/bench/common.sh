@@ -7,8 +7,9 @@
 
 PIDS=""
 
-# stanzaguard's options in the throughput rows (run.sh) and in pairs.sh,
-# which must measure the same thing.
+# stanzaguard's options in the throughput rows (run.sh) and in the runs of
+# relay_start (pairs.sh, syscalls.sh, breakdown.sh), which must measure
+# the same thing.
 # shellcheck disable=SC2034 # used by the scripts that source this
 SG_BENCH_OPTS="--max-connections=200000 --log-level=warning"
 SG_BENCH_OPTS="$SG_BENCH_OPTS --high-water=1m --low-water=256k"
