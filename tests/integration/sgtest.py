@@ -65,42 +65,45 @@ def ephemeral_ports():
         return 32768, 60999
 
 
-def free_port(host=LOOPBACK):
-    """A TCP port that nothing is bound to right now, below the kernel's
-    range of source ports.  A port from that range (what bind(0) gives)
-    can become the source port of any connection the tests make, several
-    tests at once, before the daemon binds it: its bind then fails with
-    EADDRINUSE (seen once in check-valgrind)."""
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    lo = ephemeral_ports()[0]
-    pick = random.SystemRandom()
-    # bind(0) below only where the range leaves no room under it.
-    tries = 200 if lo - 10000 >= 1024 else 0
-    for _ in range(tries):
-        port = pick.randrange(10000, lo)
-        with socket.socket(fam, socket.SOCK_STREAM) as s:
-            try:
-                s.bind((host, port))
-            except OSError:
-                continue
-            return port
+# Every port free_port() gave in this process, under its lock.
+_given_ports = set()
+_given_lock = threading.Lock()
+
+
+def _bindable(fam, host, port):
     with socket.socket(fam, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
+        try:
+            s.bind((host, port))
+        except OSError:
+            return 0
         return s.getsockname()[1]
 
 
+def free_port(host=LOOPBACK):
+    """A TCP port that nothing is bound to right now, below the kernel's
+    range of source ports, and never the same twice in one process.  A
+    port from that range (what bind(0) gives) can become the source port
+    of any connection the tests make, several tests at once, before the
+    daemon binds it: its bind then fails with EADDRINUSE (seen once in
+    check-valgrind).  A port given to one test and not yet bound is free
+    to the next check: two of the matrix's cells once got the same one."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    lo = ephemeral_ports()[0]
+    pick = random.SystemRandom()
+    # bind(0) only where the range leaves no room under it.
+    below = lo - 10000 >= 1024
+    for _ in range(200):
+        port = _bindable(fam, host, pick.randrange(10000, lo) if below else 0)
+        with _given_lock:
+            if port and port not in _given_ports:
+                _given_ports.add(port)
+                return port
+    raise RuntimeError("no free port on %s" % host)
+
+
 def free_ports(n, host=LOOPBACK):
-    """n different ports as free_port() picks them."""
-    ports = []
-    for _ in range(100 * n):
-        if len(ports) == n:
-            break
-        port = free_port(host)
-        if port not in ports:
-            ports.append(port)
-    if len(ports) < n:
-        raise RuntimeError("no %d free ports on %s" % (n, host))
-    return ports
+    """n ports from free_port(): all different."""
+    return [free_port(host) for _ in range(n)]
 
 
 def hostport(host, port):
