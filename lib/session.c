@@ -35,8 +35,8 @@ enum close_how {
 
 static const char *reason_names[] = {
 	"none", "client", "server", "idle", "client-vanished",
-	"server-vanished", "stanza-timeout", "shutdown", "limit", "bad-xml",
-	"upstream-unreachable", "internal"
+	"server-vanished", "stanza-timeout", "write-timeout", "shutdown",
+	"limit", "bad-xml", "upstream-unreachable", "internal"
 };
 _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
     SG_REASON_COUNT, "one name per close reason");
@@ -213,8 +213,8 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 
 	sg_sessout_set_reason(s, r);
 	sg_held_drop_partial(&s->dir[side]);
-	answered(s, side, r == SG_REASON_STANZA_TIMEOUT ? SG_ANSWER_TIMEOUT :
-	    SG_ANSWER_EOF);
+	answered(s, side, r == SG_REASON_STANZA_TIMEOUT ||
+	    r == SG_REASON_WRITE_TIMEOUT ? SG_ANSWER_TIMEOUT : SG_ANSWER_EOF);
 	if (s->st.sm_resumable || s->st.opaque) {
 		/*
 		 * Let both ends keep the session for resumption; or there is
@@ -227,6 +227,27 @@ vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 	reclaim(s, side);
 	close_dir(s, side, HOW_TAG, NULL);
 	close_dir(s, other, HOW_NOTAG, NULL);
+	/* Both streams may have been over already: the reclaim emptied
+	 * what their shutdown waited for. */
+	maybe_shutdown(s, side);
+	maybe_shutdown(s, other);
+}
+
+/*
+ * Nothing more can be written to side (its socket failed, or it took no
+ * byte for too long): what waits for it is reclaimed, and it is told
+ * nothing more.
+ */
+static void
+writer_gone(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
+{
+
+	if (!s->dir[side].closed)
+		vanish(s, side, r);
+	reclaim(s, side);
+	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
+	s->peer[side].notag = 1;
+	maybe_shutdown(s, side);
 }
 
 /* Bad XML or a limit from side: tell it why, close the other by the idle
@@ -564,6 +585,7 @@ sg_session_on_written(struct sg_session *s, enum sg_side side, size_t len,
 	s->now = now;
 	sg_bq_consume(pe->out, len);
 	pe->written += len;
+	pe->stall_at = now;
 	s->st.bytes_out[side] += len;
 	sg_ledger_written(pe->ledger, pe->written);
 	sg_sessout_backpressure(s, side);
@@ -596,13 +618,8 @@ sg_session_on_write_error(struct sg_session *s, enum sg_side side,
 	s->now = now;
 	if (s->over)
 		return;
-	if (!s->dir[side].closed)
-		vanish(s, side, side == SG_CLIENT ?
-		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
-	reclaim(s, side);
-	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
-	s->peer[side].notag = 1;
-	maybe_shutdown(s, side);
+	writer_gone(s, side, side == SG_CLIENT ? SG_REASON_CLIENT_VANISHED :
+	    SG_REASON_SERVER_VANISHED);
 	sg_sessout_check_done(s);
 }
 
@@ -647,6 +664,18 @@ awaits_header(const struct sg_session *s)
 	    !s->dir[SG_SERVER].closed);
 }
 
+/*
+ * Bytes wait for side, which has taken some before (it is connected) and
+ * is not being shut down: its stall counts against stanza-timeout.
+ */
+static int
+stalls(const struct sg_session *s, enum sg_side side)
+{
+	const struct sg_peer *pe = &s->peer[side];
+
+	return (pe->written > 0 && !pe->shut && sg_bq_len(pe->out) > 0);
+}
+
 uint64_t
 sg_session_deadline(const struct sg_session *s)
 {
@@ -666,6 +695,8 @@ sg_session_deadline(const struct sg_session *s)
 			t = earliest(t, pe->tag_at + s->p.close_timeout);
 		if (pe->shut && !pe->finished)
 			t = earliest(t, pe->shut_at + s->p.close_timeout);
+		if (stalls(s, (enum sg_side)side))
+			t = earliest(t, pe->stall_at + s->p.stanza_timeout);
 	}
 	/*
 	 * As on_timer decides: a stanza under way, even from a side paused
@@ -691,8 +722,17 @@ check_timeouts(struct sg_session *s, enum sg_side side)
 	    !pe->eof && now >= pe->tag_at + s->p.close_timeout) {
 		sg_held_drop_partial(d);
 		answered(s, side, SG_ANSWER_TIMEOUT);
+		/*
+		 * Not even our close tag was taken: its shutdown would wait
+		 * for ever.  What waits for side is bounced before the other
+		 * side is told the stream is over.
+		 */
+		if (sg_bq_len(pe->out) > 0)
+			writer_gone(s, side, SG_REASON_WRITE_TIMEOUT);
 		close_dir(s, side, HOW_TAG, NULL);
 	}
+	if (stalls(s, side) && now >= pe->stall_at + s->p.stanza_timeout)
+		writer_gone(s, side, SG_REASON_WRITE_TIMEOUT);
 	if (pe->shut && !pe->finished &&
 	    now >= pe->shut_at + s->p.close_timeout)
 		pe->finished = 1;

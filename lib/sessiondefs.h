@@ -28,6 +28,7 @@ enum sg_close_reason {
 	SG_REASON_CLIENT_VANISHED,	/* C closed TCP without a close tag */
 	SG_REASON_SERVER_VANISHED,	/* S closed TCP without a close tag */
 	SG_REASON_STANZA_TIMEOUT,
+	SG_REASON_WRITE_TIMEOUT,	/* a peer took no bytes for a while */
 	SG_REASON_SHUTDOWN,
 	SG_REASON_LIMIT,
 	SG_REASON_BAD_XML,

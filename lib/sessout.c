@@ -89,6 +89,8 @@ sg_sessout_append(struct sg_session *s, enum sg_side to, const char *buf,
 
 	if (len == 0)
 		return;
+	if (sg_bq_len(pe->out) == 0)
+		pe->stall_at = s->now;
 	if (sg_bq_append(pe->out, buf, len)) {
 		sg_sessout_fail_internal(s);
 		return;

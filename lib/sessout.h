@@ -56,6 +56,7 @@ struct sg_peer {
 	uint64_t written;	/* bytes ever written */
 	uint64_t tag_at;
 	uint64_t shut_at;
+	uint64_t stall_at;	/* bytes wait for it; none taken since */
 	char out_prefix[SMALL];	/* of the stream header it was sent */
 	char out_ns[SMALL];
 	unsigned header_out:1;	/* it has been sent a stream header */

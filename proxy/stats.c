@@ -26,6 +26,7 @@ static const char *const reason_key[] = {
 	[SG_REASON_CLIENT_VANISHED] = "close_client_vanished",
 	[SG_REASON_SERVER_VANISHED] = "close_server_vanished",
 	[SG_REASON_STANZA_TIMEOUT] = "close_stanza_timeout",
+	[SG_REASON_WRITE_TIMEOUT] = "close_write_timeout",
 	[SG_REASON_SHUTDOWN] = "close_shutdown",
 	[SG_REASON_LIMIT] = "close_limit",
 	[SG_REASON_BAD_XML] = "close_bad_xml",

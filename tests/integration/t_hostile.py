@@ -485,8 +485,9 @@ def test_client_that_never_reads(ctx):
     (--high-water=1m), the bystander keeps working meanwhile; then C reads
     all 50 MB in order and the session closes by the handshake."""
     rng = rng_for("never-reads")
+    # C takes bytes again within seconds: not the write-timeout's case.
     d, port, up, by = _proxy(ctx, "--high-water=1m", "--low-water=256k",
-                             "--close-timeout=30s")
+                             "--close-timeout=30s", "--stanza-timeout=1h")
     c, s = open_pair(ctx, port, up, who="-bad")
     data = random_stanzas(rng, 50 * MIB, max_stanza=16 * 1024, prefix="s")
     ceiling = _rss_ceiling_kb(d, 6 * 1024)
@@ -530,6 +531,40 @@ def test_client_that_never_reads(ctx):
     assert_no_reset(c, s)
     fields(rec, close="server", c_closed="yes", s_closed="yes",
            undeliverable_c=0, undeliverable_s=0)
+    _bystander_still_works(d, by)
+
+
+@timeout(60)
+def test_client_that_stops_reading_times_out(ctx):
+    """C reads nothing, S sends until the daemon's queue to C is full: once
+    C has taken no byte for stanza-timeout it is treated as gone, although
+    it never closes.  S gets a bounce for each message queued for C, then
+    a close tag; close=write-timeout c_closed=timeout, and the session
+    ends."""
+    d, port, up, by = _proxy(ctx, "--high-water=256k", "--low-water=64k",
+                             "--stanza-timeout=1s", "--close-timeout=2s")
+    c, s = open_pair(ctx, port, up, who="-stop")
+    body = "x" * 900
+    data = b"".join(msg("w%d" % i, body=body) for i in range(20000))
+    sent = _push_until_stuck(s.sock, data, 0, stuck_for=0.5)
+    check(sent < len(data), "20 MB went to a client that reads nothing")
+    got = s.recv_until(CLOSE, wait() * 2)
+    bounces = got.count(b"type='error'")
+    check(bounces >= 1 and b"<recipient-unavailable" in got,
+          "S got no bounce before the close tag: %r" % got[:300])
+    # S ends the stanza it was cut off in, then answers.
+    end = sent
+    if not data[:sent].endswith(b"</message>"):
+        end = data.index(b"</message>", sent) + len(b"</message>")
+    s.send(data[sent:end])
+    s.answer()
+    s.finish()
+    rec = session_end(d, c, wait() * 2)
+    # What S sent after our close tag is named: neither forwarded nor
+    # bounced (spec: the client vanished).
+    fields(rec, close="write-timeout", c_closed="timeout", s_closed="yes",
+           s_stanzas=data[:end].count(b"</message>"), bounced_to_s=bounces,
+           undeliverable_c=0, truncated=0)
     _bystander_still_works(d, by)
 
 

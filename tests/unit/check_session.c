@@ -328,6 +328,111 @@ START_TEST(test_stanza_timeout)
 }
 END_TEST
 
+/*
+ * A peer that takes none of the bytes waiting for it for stanza-timeout
+ * is gone, as if its socket had failed: what waits for it is bounced, the
+ * other side gets our close tag, and the session ends.
+ */
+START_TEST(test_write_timeout)
+{
+	struct h *h = opened();
+
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG);
+	advance(h, STANZA - 1);
+	EXPECT_OUT(h, SG_SERVER, "");
+	EXPECT_TRACE(h, "");
+	advance(h, 1);
+	EXPECT_OUT(h, SG_SERVER, BOUNCE_S_MSG TAG);
+	EXPECT_TRACE(h, "Sc");
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_WRITE_TIMEOUT);
+	ck_assert_str_eq(sg_close_reason_name(stats(h)->reason),
+	    "write-timeout");
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 1);
+	feed(h, SG_SERVER, TAG);
+	EXPECT_TRACE(h, "Ss");
+	eof(h, SG_SERVER);
+	advance(h, CLOSE);
+	EXPECT_TRACE(h, "X");
+	h_free(h);
+}
+END_TEST
+
+/* Any byte taken restarts the clock: a slow reader is not cut off. */
+START_TEST(test_write_timeout_counts_progress)
+{
+	struct h *h = opened();
+
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG);
+	advance(h, STANZA - 1);
+	sg_session_on_written(h->s, SG_CLIENT, 1, h->now);
+	advance(h, STANZA - 1);
+	EXPECT_TRACE(h, "");
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_NONE);
+	advance(h, 1);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_WRITE_TIMEOUT);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Our close tag to C waits behind stanzas C never reads: at close-timeout
+ * they go back to S and S is closed; C's shutdown no longer waits for a
+ * queue that never drains.
+ */
+START_TEST(test_close_timeout_unread_tag)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.stanza_timeout = 10 * IDLE;
+	h = opened_with(p);
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG);
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_SERVER, "");
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_SERVER, BOUNCE_S_MSG TAG);
+	EXPECT_TRACE(h, "Sc");
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_IDLE);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 1);
+	feed(h, SG_SERVER, TAG);
+	eof(h, SG_SERVER);
+	advance(h, CLOSE);
+	EXPECT_TRACE(h, "SsX");
+	h_free(h);
+}
+END_TEST
+
+/*
+ * S cut the session while C is behind, then C's partial stanza times
+ * out: both streams were over already, and C is still shut down.
+ */
+START_TEST(test_stanza_timeout_after_server_gone)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.close_timeout = 10 * STANZA;
+	h = opened_with(p);
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_CLIENT, "<message><body>slow");
+	advance(h, 1);
+	feed(h, SG_SERVER, S_MSG);
+	eof(h, SG_SERVER);
+	EXPECT_TRACE(h, "Ss");
+	advance(h, STANZA - 1);
+	EXPECT_TRACE(h, "Sc");
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_SERVER_VANISHED);
+	ck_assert_uint_eq(stats(h)->truncated[SG_CLIENT], 1);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_eof_mid_stanza)
 {
 	struct h *h = opened();
@@ -1119,10 +1224,11 @@ END_TEST
 
 /*
  * S stalled, C sends n stanzas of about 1 kB towards a high-water mark of
- * 5000 bytes: the fifth pauses C.
+ * 5000 bytes: the fifth pauses C.  S's stall is not timed out before
+ * stall_ms.
  */
 static struct h *
-stalled_server(int n)
+stalled_server_for(int n, uint64_t stall_ms)
 {
 	struct sg_session_params p = params();
 	struct h *h;
@@ -1131,6 +1237,7 @@ stalled_server(int n)
 
 	p.high_water = 5000;
 	p.low_water = 1024;
+	p.stanza_timeout = stall_ms;
 	h = opened_with(p);
 	h->stalled[SG_SERVER] = 1;
 	snprintf(msg, sizeof(msg), "<message><body>%01000d</body></message>",
@@ -1138,6 +1245,13 @@ stalled_server(int n)
 	for (i = 0; i < n; i++)
 		feed(h, SG_CLIENT, msg);
 	return (h);
+}
+
+static struct h *
+stalled_server(int n)
+{
+
+	return (stalled_server_for(n, 10 * IDLE));
 }
 
 START_TEST(test_backpressure)
@@ -1171,6 +1285,27 @@ START_TEST(test_paused_mid_stanza_not_idle)
 	ck_assert(!sg_session_closing(h->s));
 	unstall(h, SG_SERVER);
 	EXPECT_TRACE(h, "Rc");
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Found in review: paused mid-stanza, C's idle and stanza clocks both
+ * stop; S, which takes nothing, is what ends the session.
+ */
+START_TEST(test_paused_mid_stanza_write_timeout)
+{
+	struct h *h = stalled_server_for(5, STANZA);
+
+	feed(h, SG_CLIENT, "<message><body>part");
+	EXPECT_TRACE(h, "Pc");
+	ck_assert_uint_eq(sg_session_deadline(h->s), h->now + STANZA);
+	advance(h, STANZA);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_WRITE_TIMEOUT);
+	ck_assert_int_eq(stats(h)->answer[SG_SERVER], SG_ANSWER_TIMEOUT);
+	/* C's five stanzas that S never took go back to C, then our tag. */
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 5);
+	ck_assert_ptr_nonnull(strstr(h->out[SG_CLIENT], "</message>" TAG));
 	h_free(h);
 }
 END_TEST
@@ -1390,6 +1525,7 @@ sg_suite_session(void)
 	tcase_add_test(relay, test_relay_stanzas_whole);
 	tcase_add_test(relay, test_backpressure);
 	tcase_add_test(relay, test_paused_mid_stanza_not_idle);
+	tcase_add_test(relay, test_paused_mid_stanza_write_timeout);
 	tcase_add_test(relay, test_byte_at_a_time);
 	tcase_add_test(relay, test_big_stanza_over_many_reads);
 	tcase_add_test(close, test_client_closes_first);
@@ -1420,6 +1556,10 @@ sg_suite_session(void)
 	tcase_add_test(fault, test_rewrite_idle_error);
 	tcase_add_test(fault, test_client_vanishes_bounces_queued);
 	tcase_add_test(fault, test_stanza_timeout);
+	tcase_add_test(fault, test_write_timeout);
+	tcase_add_test(fault, test_write_timeout_counts_progress);
+	tcase_add_test(fault, test_close_timeout_unread_tag);
+	tcase_add_test(fault, test_stanza_timeout_after_server_gone);
 	tcase_add_test(fault, test_eof_mid_stanza);
 	tcase_add_test(fault, test_bytes_after_close_tag_dropped);
 	tcase_add_test(fault, test_bad_xml_from_client);
