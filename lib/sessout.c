@@ -5,7 +5,19 @@
  * smback.c); calls only bq and ledger.
  */
 
+#include <string.h>
+
 #include "sessout.h"
+
+/* The action that undoes type, or type itself if none does. */
+static enum sg_action_type
+opposite(enum sg_action_type type)
+{
+
+	if (type == SG_ACT_PAUSE)
+		return (SG_ACT_RESUME);
+	return (type == SG_ACT_RESUME ? SG_ACT_PAUSE : type);
+}
 
 void
 sg_sessout_push_action(struct sg_session *s, enum sg_action_type type,
@@ -16,9 +28,23 @@ sg_sessout_push_action(struct sg_session *s, enum sg_action_type type,
 	/* After the end nothing is asked of the caller but the teardown. */
 	if (s->over && type != SG_ACT_CLOSE)
 		return;
-	for (i = 0; i < s->nact; i++)
-		if (s->act[i].type == type && s->act[i].side == side)
+	for (i = 0; i < s->nact; i++) {
+		if (s->act[i].side != side)
+			continue;
+		if (s->act[i].type == type)
 			return;
+		/*
+		 * A pause and a resume of one side not yet taken cancel out:
+		 * the caller ends as it was, as the session's flag says.  Kept
+		 * both, the second would be dropped as a repeat of the first.
+		 */
+		if (type != opposite(type) && s->act[i].type == opposite(type)) {
+			s->nact--;
+			memmove(&s->act[i], &s->act[i + 1],
+			    (s->nact - i) * sizeof(s->act[0]));
+			return;
+		}
+	}
 	/* Each (type, side) appears once, so the array cannot overflow. */
 	if (s->nact < MAX_ACTIONS) {
 		s->act[s->nact].type = (unsigned char)type;
@@ -64,21 +90,45 @@ sg_sessout_fail_internal(struct sg_session *s)
 	sg_sessout_check_done(s);
 }
 
-void
-sg_sessout_backpressure(struct sg_session *s, enum sg_side to)
+/*
+ * The longest queue that reading side fills: the one towards the other
+ * side, and its own while its stream to the other side has been ended for
+ * it and it may still send (its stanzas are bounced back to it): rule 6.
+ */
+static size_t
+fed_by(const struct sg_session *s, enum sg_side side)
 {
-	struct sg_peer *rd = &s->peer[OTHER(to)];
-	size_t len = sg_bq_len(s->peer[to].out);
+	size_t len = sg_bq_len(s->peer[OTHER(side)].out);
+	size_t own = sg_bq_len(s->peer[side].out);
+	int bounced = s->dir[side].closed && !s->peer[side].eof &&
+	    s->st.answer[side] == SG_ANSWER_NONE;
+
+	return (bounced && own > len ? own : len);
+}
+
+static void
+pause_or_resume(struct sg_session *s, enum sg_side side)
+{
+	struct sg_peer *rd = &s->peer[side];
+	size_t len = fed_by(s, side);
 
 	if (!rd->paused && len > s->p.high_water) {
 		rd->paused = 1;
-		sg_sessout_push_action(s, SG_ACT_PAUSE, OTHER(to));
+		sg_sessout_push_action(s, SG_ACT_PAUSE, side);
 	} else if (rd->paused && len < s->p.low_water) {
 		rd->paused = 0;
 		/* The stall was ours: the stanza's clock starts again. */
-		s->dir[OTHER(to)].partial_since = s->now;
-		sg_sessout_push_action(s, SG_ACT_RESUME, OTHER(to));
+		s->dir[side].partial_since = s->now;
+		sg_sessout_push_action(s, SG_ACT_RESUME, side);
 	}
+}
+
+void
+sg_sessout_backpressure(struct sg_session *s, enum sg_side to)
+{
+
+	pause_or_resume(s, OTHER(to));
+	pause_or_resume(s, to);
 }
 
 void

@@ -139,7 +139,8 @@ void sg_sessout_fail_internal(struct sg_session *s);
 
 /*
  * sg_sessout_backpressure(s, to):
- * Pause or resume reading the side that writes to `to`, by its queue.
+ * The queue to `to` changed: pause or resume reading the sides that fill
+ * it (the other side; `to` itself while its stanzas are bounced to it).
  */
 void sg_sessout_backpressure(struct sg_session *s, enum sg_side to);
 

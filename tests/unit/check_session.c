@@ -1270,6 +1270,80 @@ START_TEST(test_backpressure)
 END_TEST
 
 /*
+ * Server-first idle close: C's stanzas now bounce back into C's own
+ * queue, so it is C that must stop being read when C does not read
+ * (found in review: only S was paused, and C's queue grew without bound).
+ */
+static struct h *
+bouncing_client(void)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+	int i;
+
+	p.server_first = 1;
+	p.high_water = 5000;
+	p.low_water = 1024;
+	h = opened_with(p);
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	h->stalled[SG_CLIENT] = 1;
+	for (i = 0; i < 40; i++)
+		feed(h, SG_CLIENT, C_MSG);
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 40);
+	return (h);
+}
+
+START_TEST(test_bounces_pause_their_sender)
+{
+	struct h *h = bouncing_client();
+
+	EXPECT_TRACE(h, "PsPc");
+	unstall(h, SG_CLIENT);
+	EXPECT_TRACE(h, "RsRc");
+	h_free(h);
+}
+END_TEST
+
+/* The last of the pauses and resumes of a side asked at once wins. */
+static char
+last_pause_or_resume(const char *trace, char side)
+{
+	char last = 0;
+	size_t i;
+
+	for (i = 0; trace[i] != '\0' && trace[i + 1] != '\0'; i += 2)
+		if ((trace[i] == 'P' || trace[i] == 'R') &&
+		    trace[i + 1] == side)
+			last = trace[i];
+	return (last);
+}
+
+/*
+ * Found in review: C drains (resume asked), its next read bounces it full
+ * again (pause asked), then its socket fails (resume asked): a repeat
+ * dropped left the caller with S paused for good.
+ */
+START_TEST(test_pause_then_resume_in_one_turn)
+{
+	struct h *h = bouncing_client();
+	size_t queued = sg_bq_len(sg_session_outq(h->s, SG_CLIENT));
+	int i;
+
+	EXPECT_TRACE(h, "PsPc");
+	sg_session_on_written(h->s, SG_CLIENT, queued, h->now);
+	for (i = 0; i < 40; i++)
+		sg_session_on_bytes(h->s, SG_CLIENT, C_MSG, strlen(C_MSG),
+		    h->now);
+	sg_session_on_write_error(h->s, SG_CLIENT, h->now);
+	run(h);
+	ck_assert_int_eq(last_pause_or_resume(h->trace, 's'), 'R');
+	ck_assert_int_eq(last_pause_or_resume(h->trace, 'c'), 'R');
+	h_free(h);
+}
+END_TEST
+
+/*
  * Found by fuzz_session: a side paused by backpressure in the middle of a
  * stanza is no idle session, and the idle deadline is not left in the
  * past either (the daemon's timer would fire without end).
@@ -1525,6 +1599,8 @@ sg_suite_session(void)
 	tcase_add_test(relay, test_relay_stanzas_whole);
 	tcase_add_test(relay, test_backpressure);
 	tcase_add_test(relay, test_paused_mid_stanza_not_idle);
+	tcase_add_test(relay, test_bounces_pause_their_sender);
+	tcase_add_test(relay, test_pause_then_resume_in_one_turn);
 	tcase_add_test(relay, test_paused_mid_stanza_write_timeout);
 	tcase_add_test(relay, test_byte_at_a_time);
 	tcase_add_test(relay, test_big_stanza_over_many_reads);
