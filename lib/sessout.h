@@ -93,6 +93,8 @@ struct sg_session {
 		unsigned char type, side;
 	} act[MAX_ACTIONS];
 	unsigned char nact;
+	/* C's queue offset from which S->C stanzas are numbered (SM). */
+	uint64_t handback_from;
 	unsigned closing:1;
 	unsigned over:1;
 	unsigned upstream_failed:1;

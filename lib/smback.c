@@ -234,6 +234,7 @@ from_server_sm(struct sg_session *s, const struct sg_tracker_event *ev)
 	case SG_STANZA_SM_ENABLED:
 		sm->state = SM_ACTIVE;
 		s->handback = 1;
+		s->handback_from = s->peer[SG_CLIENT].appended;
 		s->st.sm_handback = 1;
 		ask_ack(s);
 		break;

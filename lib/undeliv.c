@@ -93,13 +93,14 @@ hand_back(struct sg_session *s, const struct sg_stanza_info *info)
 		    info);
 }
 
-void
-sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
-    const struct sg_stanza_info *info, int cut)
+/* numbered: S counts it, if S counts our acks at all (spec rule 3). */
+static void
+undeliver(struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info, int cut, int numbered)
 {
 	struct sg_bq *scratch;
 
-	if (handed_back(s, sender, info)) {
+	if (numbered && handed_back(s, sender, info)) {
 		hand_back(s, info);
 		return;
 	}
@@ -122,7 +123,19 @@ sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 		sg_sessout_fail_internal(s);
 }
 
-/* A stanza queued for `to` that will never reach it, or our bounce. */
+void
+sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
+    const struct sg_stanza_info *info, int cut)
+{
+
+	undeliver(s, sender, info, cut, 1);
+}
+
+/*
+ * A stanza queued for `to` that will never reach it, or our bounce.  One
+ * queued for C before S enabled SM is in no count of S's: not S's to
+ * re-route.
+ */
 static void
 reclaim_entry(struct sg_session *s, enum sg_side to,
     const struct sg_ledger_entry *e)
@@ -135,7 +148,8 @@ reclaim_entry(struct sg_session *s, enum sg_side to,
 		return;
 	}
 	s->st.stanzas_out[to]--;
-	sg_undeliv_stanza(s, OTHER(to), &e->info, e->cut);
+	undeliver(s, OTHER(to), &e->info, e->cut,
+	    to == SG_SERVER || e->end > s->handback_from);
 }
 
 void

@@ -17,7 +17,8 @@
 /*
  * sg_undeliv_stanza(s, sender, info, cut):
  * A complete stanza from sender cannot be delivered: hand it back if S
- * counts our acks on C's behalf (an S->C message, presence or iq), else
+ * counts our acks on C's behalf (an S->C message, presence or iq, sent
+ * since S's <enabled/>), else
  * bounce it if the policy, the sender's stream and the stanza allow (never
  * if cut, a value was cut), else name it.  May queue bytes for sender and push actions.
  */

@@ -488,6 +488,27 @@ START_TEST(test_client_vanishes_queued_handed_back)
 }
 END_TEST
 
+/*
+ * Found in review: a stanza S sent before its <enabled/> is in no count of
+ * S's, so S would not re-route it: it is bounced, not handed back.
+ */
+START_TEST(test_client_vanishes_before_enabled_not_handed_back)
+{
+	struct h *h = bound_with(sm_params());
+
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG);
+	feed(h, SG_CLIENT, C_PRES);
+	EXPECT_OUT(h, SG_SERVER, ENABLE C_PRES);
+	feed(h, SG_SERVER, ENABLED S_MSG);
+	eof(h, SG_CLIENT);
+	ck_assert_uint_eq(stats(h)->handed_back, 1);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 1);
+	ck_assert_ptr_nonnull(strstr(h->out[SG_SERVER], BOUNCE_S_MSG));
+	h_free(h);
+}
+END_TEST
+
 /* A reset: the last figure taken before it counts, not a later 0. */
 START_TEST(test_client_reset_keeps_count)
 {
@@ -683,6 +704,8 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_idle_client_first_hands_back);
 	tcase_add_test(ends, test_idle_server_first_hands_back);
 	tcase_add_test(ends, test_client_vanishes_queued_handed_back);
+	tcase_add_test(ends,
+	    test_client_vanishes_before_enabled_not_handed_back);
 	tcase_add_test(ends, test_client_reset_keeps_count);
 	tcase_add_test(ends, test_server_vanishes_unacked_bounced);
 	tcase_add_test(ends, test_server_end_held_until_eof);
