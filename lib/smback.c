@@ -221,6 +221,9 @@ s_acked(struct sg_session *s, const struct sg_tracker_event *ev)
 		sm->untracked = 0;
 	}
 	sg_ledger_drop(sm->unacked, ahead);
+	/* S's stream error waited for this: it goes to C now (rule 6). */
+	if (sm->holding && sm->c2s_acked == sm->c2s_n)
+		sg_smback_release_end(s, SG_SMBACK_RELAY);
 	ask_ack(s);
 }
 
@@ -448,6 +451,11 @@ sg_smback_hold_end(struct sg_session *s, struct sg_dir *d,
 	if (sm == NULL || d->from != SG_SERVER || sm->state != SM_ACTIVE ||
 	    (!sm->holding && (sm->c2s_acked == sm->c2s_n || !c2s_open(s))))
 		return (0);
+	/* Acknowledged since S's stream error was held: both go on. */
+	if (sm->c2s_acked == sm->c2s_n) {
+		sg_smback_release_end(s, SG_SMBACK_RELAY);
+		return (0);
+	}
 	if (sg_held_take(d, ev->end, sm->end)) {
 		sg_sessout_fail_internal(s);
 		return (1);

@@ -583,6 +583,27 @@ START_TEST(test_server_error_held_then_eof)
 }
 END_TEST
 
+/*
+ * Found in review: S acknowledges after its stream error, before its
+ * close tag: the error goes to C at once, and the tag is not held.
+ */
+START_TEST(test_server_error_held_until_acked)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	feed(h, SG_SERVER, A(2));
+	EXPECT_OUT(h, SG_CLIENT, S_ERROR);
+	feed(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	ck_assert_uint_eq(stats(h)->s_unacked, 0);
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 0);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_server_error_held_then_silence)
 {
 	struct h *h = handing_back();
@@ -711,6 +732,7 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_end_held_until_eof);
 	tcase_add_test(ends, test_server_end_held_until_timeout);
 	tcase_add_test(ends, test_server_error_held_then_eof);
+	tcase_add_test(ends, test_server_error_held_until_acked);
 	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
