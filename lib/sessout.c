@@ -128,7 +128,10 @@ sg_sessout_backpressure(struct sg_session *s, enum sg_side to)
 {
 
 	pause_or_resume(s, OTHER(to));
-	pause_or_resume(s, to);
+	/* `to` fills its own queue only with bounces, once its stream to
+	 * the other side is over: spared on the common path. */
+	if (s->dir[to].closed || s->peer[to].paused)
+		pause_or_resume(s, to);
 }
 
 void
