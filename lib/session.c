@@ -244,6 +244,9 @@ writer_gone(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 
 	if (!s->dir[side].closed)
 		vanish(s, side, r);
+	else
+		answered(s, side, r == SG_REASON_WRITE_TIMEOUT ?
+		    SG_ANSWER_TIMEOUT : SG_ANSWER_EOF);
 	reclaim(s, side);
 	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
 	s->peer[side].notag = 1;
@@ -597,6 +600,14 @@ sg_session_on_written(struct sg_session *s, enum sg_side side, size_t len,
 }
 
 void
+sg_session_on_taken(struct sg_session *s, enum sg_side side, uint64_t now)
+{
+
+	s->now = now;
+	s->peer[side].stall_at = now;
+}
+
+void
 sg_session_on_acked(struct sg_session *s, uint64_t acked, uint64_t now)
 {
 
@@ -680,6 +691,32 @@ stalls(const struct sg_session *s, enum sg_side side)
 	return (pe->written > 0 && !pe->shut && sg_bq_len(pe->out) > 0);
 }
 
+/*
+ * side was written our close tag (it is no longer queued: a peer still
+ * taking its backlog cannot answer yet, and one that takes nothing is
+ * timed out by its stall) and has not answered.
+ */
+static int
+awaits_answer(const struct sg_session *s, enum sg_side side)
+{
+	const struct sg_peer *pe = &s->peer[side];
+
+	return (pe->tag_sent && s->st.answer[side] == SG_ANSWER_NONE &&
+	    !pe->eof && sg_bq_len(pe->out) == 0);
+}
+
+/*
+ * Since when: the tag, the last bytes side sent (busy, not silent), or
+ * the write that emptied its queue, whichever came last.
+ */
+static uint64_t
+answer_since(const struct sg_session *s, enum sg_side side)
+{
+	const struct sg_peer *pe = &s->peer[side];
+
+	return (pe->stall_at > pe->tag_at ? pe->stall_at : pe->tag_at);
+}
+
 uint64_t
 sg_session_deadline(const struct sg_session *s)
 {
@@ -694,9 +731,9 @@ sg_session_deadline(const struct sg_session *s)
 
 		if (d->partial && !d->dead && !pe->paused)
 			t = earliest(t, d->partial_since + s->p.stanza_timeout);
-		if (pe->tag_sent && s->st.answer[side] == SG_ANSWER_NONE &&
-		    !pe->eof)
-			t = earliest(t, pe->tag_at + s->p.close_timeout);
+		if (awaits_answer(s, (enum sg_side)side))
+			t = earliest(t, answer_since(s, (enum sg_side)side) +
+			    s->p.close_timeout);
 		if (pe->shut && !pe->finished)
 			t = earliest(t, pe->shut_at + s->p.close_timeout);
 		if (stalls(s, (enum sg_side)side))
@@ -722,17 +759,10 @@ check_timeouts(struct sg_session *s, enum sg_side side)
 	struct sg_peer *pe = &s->peer[side];
 	uint64_t now = s->now;
 
-	if (pe->tag_sent && s->st.answer[side] == SG_ANSWER_NONE &&
-	    !pe->eof && now >= pe->tag_at + s->p.close_timeout) {
+	if (awaits_answer(s, side) &&
+	    now >= answer_since(s, side) + s->p.close_timeout) {
 		sg_held_drop_partial(d);
 		answered(s, side, SG_ANSWER_TIMEOUT);
-		/*
-		 * Not even our close tag was taken: its shutdown would wait
-		 * for ever.  What waits for side is bounced before the other
-		 * side is told the stream is over.
-		 */
-		if (sg_bq_len(pe->out) > 0)
-			writer_gone(s, side, SG_REASON_WRITE_TIMEOUT);
 		close_dir(s, side, HOW_TAG, NULL);
 	}
 	if (stalls(s, side) && now >= pe->stall_at + s->p.stanza_timeout)

@@ -64,6 +64,16 @@ void sg_session_on_written(struct sg_session *s, enum sg_side side,
     size_t len, uint64_t now);
 
 /*
+ * sg_session_on_taken(s, side, now):
+ * side's TCP stack has acknowledged more bytes since the caller last
+ * looked, though no write could be made: it is reading, only slowly (a
+ * full socket wakes its writer only once a third of it has drained).  The
+ * caller looks before a timer event while a write to side waits.
+ */
+void sg_session_on_taken(struct sg_session *s, enum sg_side side,
+    uint64_t now);
+
+/*
  * sg_session_on_acked(s, now, acked):
  * C's TCP stack has acknowledged the first acked bytes ever written to C
  * (of those sg_session_on_written() was told of).  Only while

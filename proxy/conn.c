@@ -42,6 +42,7 @@
 #include "session.h"
 #include "sesslog.h"
 #include "stats.h"
+#include "tcpacked.h"
 #include "tlstransport.h"
 #include "transport.h"
 #include "upconn.h"
@@ -76,6 +77,8 @@ struct side {
 	unsigned dead:1;		/* writing failed for good */
 	unsigned read_wants_write:1;	/* TLS: a read waits for writable */
 	unsigned flush_wanted:1;	/* bytes queued since the last flush */
+	unsigned full:1;		/* the socket took not all of the queue */
+	uint64_t acked_seen;		/* its TCP's acknowledged bytes, since */
 };
 
 struct sg_conn {
@@ -185,6 +188,44 @@ report_acked(struct sg_conn *c, uint64_t now)
 		sg_session_on_acked(c->s, acked, now);
 }
 
+/*
+ * The socket to side i is full with bytes still queued: its TCP's count of
+ * acknowledged bytes from now on says whether the peer reads at all.
+ */
+static void
+note_full(struct side *sd)
+{
+
+	if (sd->full)
+		return;
+	sd->full = 1;
+	if (sg_tcp_bytes_acked(sg_transport_fd(sd->t), &sd->acked_seen) == -1)
+		sd->acked_seen = UINT64_MAX;
+}
+
+/*
+ * A full socket wakes its writer only once a third of it has drained, so a
+ * slow reader's progress shows first in what its TCP acknowledged: told to
+ * the session before a timer event, which may be its stall's deadline.
+ */
+static void
+report_taken(struct sg_conn *c, uint64_t now)
+{
+	uint64_t acked;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct side *sd = &c->side[i];
+
+		if (!sd->full || sd->dead ||
+		    sg_tcp_bytes_acked(sg_transport_fd(sd->t), &acked) == -1 ||
+		    acked <= sd->acked_seen)
+			continue;
+		sd->acked_seen = acked;
+		sg_session_on_taken(c->s, (enum sg_side)i, now);
+	}
+}
+
 /* Writing to side i failed for good (errno). */
 static void
 write_failed(struct sg_conn *c, enum sg_side i, uint64_t now)
@@ -242,10 +283,13 @@ conn_flush(struct sg_conn *c, enum sg_side i, uint64_t now)
 		}
 		if (errno == EINTR)
 			continue;
-		if (!would_block(c, i))
+		if (would_block(c, i))
+			note_full(sd);
+		else
 			write_failed(c, i, now);
 		return;
 	}
+	sd->full = 0;
 	if (sg_transport_flush(sd->t) == -1) {
 		if (!would_block(c, i))
 			write_failed(c, i, now);
@@ -540,6 +584,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (!c->closed) {
 		report_acked(c, now);
+		report_taken(c, now);
 		sg_session_on_timer(c->s, now);
 		conn_run(c, now);
 	}

@@ -378,11 +378,11 @@ START_TEST(test_write_timeout_counts_progress)
 END_TEST
 
 /*
- * Our close tag to C waits behind stanzas C never reads: at close-timeout
- * they go back to S and S is closed; C's shutdown no longer waits for a
- * queue that never drains.
+ * Our close tag to C waits behind a backlog C takes slowly: close-timeout
+ * counts from when C was written the tag, not from when it was queued
+ * (found in review: a slow reader had its backlog bounced).
  */
-START_TEST(test_close_timeout_unread_tag)
+START_TEST(test_close_timeout_from_tag_taken)
 {
 	struct sg_session_params p = params();
 	struct h *h;
@@ -392,8 +392,38 @@ START_TEST(test_close_timeout_unread_tag)
 	h->stalled[SG_CLIENT] = 1;
 	feed(h, SG_SERVER, S_MSG);
 	advance(h, IDLE);
+	advance(h, 2 * CLOSE);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_NONE);
+	unstall(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_CLIENT, S_MSG TAG);
+	advance(h, CLOSE - 1);
 	EXPECT_OUT(h, SG_SERVER, "");
-	advance(h, CLOSE);
+	advance(h, 1);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	ck_assert_uint_eq(stats(h)->bounced[SG_SERVER], 0);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Our close tag to C waits behind stanzas C never reads: C's stall ends
+ * it; they go back to S, S is closed, and C's shutdown no longer waits
+ * for a queue that never drains.  The close reason stays idle.
+ */
+START_TEST(test_idle_close_unread_tag)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.stanza_timeout = 2 * IDLE;
+	h = opened_with(p);
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG);
+	advance(h, IDLE);
+	advance(h, IDLE - 1);
+	EXPECT_OUT(h, SG_SERVER, "");
+	advance(h, 1);
 	EXPECT_OUT(h, SG_SERVER, BOUNCE_S_MSG TAG);
 	EXPECT_TRACE(h, "Sc");
 	ck_assert_int_eq(stats(h)->reason, SG_REASON_IDLE);
@@ -403,6 +433,34 @@ START_TEST(test_close_timeout_unread_tag)
 	eof(h, SG_SERVER);
 	advance(h, CLOSE);
 	EXPECT_TRACE(h, "SsX");
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Server-first: C's stream to S is over, C's stanzas bounce back to it,
+ * and C stops reading: its stall is logged as its answer (found in
+ * review: c_closed=-).
+ */
+START_TEST(test_write_timeout_after_own_stream_closed)
+{
+	struct sg_session_params p = params();
+	struct h *h;
+
+	p.server_first = 1;
+	p.close_timeout = 10 * STANZA;
+	h = opened_with(p);
+	advance(h, IDLE);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_CLIENT, C_MSG);
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 1);
+	advance(h, STANZA);
+	ck_assert_int_eq(stats(h)->reason, SG_REASON_IDLE);
+	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_TIMEOUT);
+	/* The bounce C never took is named. */
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 0);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 1);
 	h_free(h);
 }
 END_TEST
@@ -1634,7 +1692,9 @@ sg_suite_session(void)
 	tcase_add_test(fault, test_stanza_timeout);
 	tcase_add_test(fault, test_write_timeout);
 	tcase_add_test(fault, test_write_timeout_counts_progress);
-	tcase_add_test(fault, test_close_timeout_unread_tag);
+	tcase_add_test(fault, test_close_timeout_from_tag_taken);
+	tcase_add_test(fault, test_idle_close_unread_tag);
+	tcase_add_test(fault, test_write_timeout_after_own_stream_closed);
 	tcase_add_test(fault, test_stanza_timeout_after_server_gone);
 	tcase_add_test(fault, test_eof_mid_stanza);
 	tcase_add_test(fault, test_bytes_after_close_tag_dropped);
