@@ -242,9 +242,10 @@ static void
 writer_gone(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 {
 
+	/* One whose stream was ended without a tag had no handshake. */
 	if (!s->dir[side].closed)
 		vanish(s, side, r);
-	else
+	else if (!s->peer[side].notag)
 		answered(s, side, r == SG_REASON_WRITE_TIMEOUT ?
 		    SG_ANSWER_TIMEOUT : SG_ANSWER_EOF);
 	reclaim(s, side);

@@ -190,14 +190,13 @@ report_acked(struct sg_conn *c, uint64_t now)
 
 /*
  * The socket to side i is full with bytes still queued: its TCP's count of
- * acknowledged bytes from now on says whether the peer reads at all.
+ * acknowledged bytes from now on (from this write on: the session's stall
+ * clock was set by it) says whether the peer reads at all.
  */
 static void
 note_full(struct side *sd)
 {
 
-	if (sd->full)
-		return;
 	sd->full = 1;
 	if (sg_tcp_bytes_acked(sg_transport_fd(sd->t), &sd->acked_seen) == -1)
 		sd->acked_seen = UINT64_MAX;
