@@ -454,6 +454,21 @@ def test_bytes_after_close_tag_not_forwarded(ctx):
 
 # ------------------------------------------------------------- resources
 
+def _server_closes(d, c, s):
+    """S closes, C answers, both read to EOF: the session's end record,
+    which says so."""
+    s.send(CLOSE)
+    _get(c, CLOSE)
+    c.answer()
+    _get(s, CLOSE)
+    s.shutdown_write()
+    c.finish()
+    s.finish()
+    rec = session_end(d, c)
+    fields(rec, close="server", c_closed="yes", s_closed="yes")
+    return rec
+
+
 def _push_until_stuck(sock, data, start, stuck_for=1.0, limit=None):
     """Write data[start:] non-blocking until nothing more is taken for
     stuck_for seconds (or all is written); the offset reached."""
@@ -520,17 +535,9 @@ def test_client_that_never_reads(ctx):
     check(not errors, "writing the rest failed: %r" % errors)
     check(got == data, "C got %d bytes, not the 50 MB sent in order"
           % len(got))
-    s.send(CLOSE)
-    _get(c, CLOSE)
-    c.answer()
-    _get(s, CLOSE)
-    s.shutdown_write()
-    c.finish()
-    s.finish()
-    rec = session_end(d, c)
+    rec = _server_closes(d, c, s)
     assert_no_reset(c, s)
-    fields(rec, close="server", c_closed="yes", s_closed="yes",
-           undeliverable_c=0, undeliverable_s=0)
+    fields(rec, undeliverable_c=0, undeliverable_s=0)
     _bystander_still_works(d, by)
 
 
@@ -596,16 +603,8 @@ def test_slow_reader_not_timed_out(ctx):
     got += c.recv_exact(len(data) - len(got), wait() * 3)
     check(bytes(got) == data, "C got %d bytes, not the %d sent in order"
           % (len(got), len(data)))
-    s.send(CLOSE)
-    _get(c, CLOSE)
-    c.answer()
-    _get(s, CLOSE)
-    s.shutdown_write()
-    c.finish()
-    s.finish()
-    rec = session_end(d, c)
-    fields(rec, close="server", c_closed="yes", s_closed="yes",
-           bounced_to_s=0, undeliverable_s=0)
+    rec = _server_closes(d, c, s)
+    fields(rec, bounced_to_s=0, undeliverable_s=0)
     _bystander_still_works(d, by)
 
 

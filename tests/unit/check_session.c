@@ -382,16 +382,25 @@ END_TEST
  * counts from when C was written the tag, not from when it was queued
  * (found in review: a slow reader had its backlog bounced).
  */
-START_TEST(test_close_timeout_from_tag_taken)
+/* C stalled behind S_MSG, then the idle close: our tag queued behind it. */
+static struct h *
+idle_close_behind_backlog(uint64_t stall_ms)
 {
 	struct sg_session_params p = params();
 	struct h *h;
 
-	p.stanza_timeout = 10 * IDLE;
+	p.stanza_timeout = stall_ms;
 	h = opened_with(p);
 	h->stalled[SG_CLIENT] = 1;
 	feed(h, SG_SERVER, S_MSG);
 	advance(h, IDLE);
+	return (h);
+}
+
+START_TEST(test_close_timeout_from_tag_taken)
+{
+	struct h *h = idle_close_behind_backlog(10 * IDLE);
+
 	advance(h, 2 * CLOSE);
 	ck_assert_int_eq(stats(h)->answer[SG_CLIENT], SG_ANSWER_NONE);
 	unstall(h, SG_CLIENT);
@@ -413,14 +422,8 @@ END_TEST
  */
 START_TEST(test_idle_close_unread_tag)
 {
-	struct sg_session_params p = params();
-	struct h *h;
+	struct h *h = idle_close_behind_backlog(2 * IDLE);
 
-	p.stanza_timeout = 2 * IDLE;
-	h = opened_with(p);
-	h->stalled[SG_CLIENT] = 1;
-	feed(h, SG_SERVER, S_MSG);
-	advance(h, IDLE);
 	advance(h, IDLE - 1);
 	EXPECT_OUT(h, SG_SERVER, "");
 	advance(h, 1);
