@@ -293,19 +293,15 @@ begin_close(struct sg_session *s, enum sg_close_reason r)
 /*
  * S's end was held back until S acknowledged C's stanzas: relay it now.
  * 1 if that was S's close tag (S->C is closed), 0 if nothing was held or
- * only S's stream error (its close tag has not come).  When S's TCP has
- * ended, C's stanzas still queued for S never reached it: they are
- * bounced first, before S's stream error (rule 6).
+ * only S's stream error (its close tag has not come).
  */
 static int
-release_held_end(struct sg_session *s, int server_gone)
+release_held_end(struct sg_session *s)
 {
 	int tag = sg_smback_tag_held(s);
 
 	if (!sg_smback_holding(s))
 		return (0);
-	if (server_gone)
-		reclaim(s, SG_SERVER);
 	sg_smback_release_end(s, SG_SMBACK_RELAY);
 	if (!tag)
 		return (0);
@@ -561,7 +557,7 @@ sg_session_on_eof(struct sg_session *s, enum sg_side side, uint64_t now)
 		return;
 	pe->eof = pe->finished = 1;
 	/* S's stream error alone was held: it is relayed, then S vanished. */
-	if (side == SG_SERVER && release_held_end(s, 1)) {
+	if (side == SG_SERVER && release_held_end(s)) {
 		/* Its close tag came before its EOF: relayed now. */
 	} else if (s->st.opaque && !d->closed) {
 		sg_sessout_set_reason(s, side == SG_CLIENT ? SG_REASON_CLIENT :
@@ -786,7 +782,7 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 	check_timeouts(s, SG_SERVER);
 	sg_smback_on_timer(s);
 	/* S went quiet after its stream error: end S->C ourselves. */
-	if (sg_smback_hold_expired(s) && !release_held_end(s, 0))
+	if (sg_smback_hold_expired(s) && !release_held_end(s))
 		close_dir(s, SG_SERVER, HOW_TAG, NULL);
 	if (awaits_header(s) && now >= s->failed_at + s->p.close_timeout) {
 		sg_held_drop_partial(&s->dir[SG_CLIENT]);

@@ -604,28 +604,6 @@ START_TEST(test_server_error_held_until_acked)
 }
 END_TEST
 
-/*
- * Found in review: S ends its stream while C's stanzas still wait for it
- * (S reads slowly), then its TCP: those never reached S, and are bounced
- * before S's stream error, not counted forwarded.
- */
-START_TEST(test_server_end_held_queued_bounced)
-{
-	struct h *h = handing_back();
-
-	h->stalled[SG_SERVER] = 1;
-	feed(h, SG_CLIENT, C_MSG2);
-	feed(h, SG_SERVER, S_ERROR TAG);
-	EXPECT_OUT(h, SG_CLIENT, "");
-	eof(h, SG_SERVER);
-	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 S_ERROR TAG);
-	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 1);
-	/* The bind and the presence: not the message. */
-	ck_assert_uint_eq(stats(h)->stanzas_out[SG_SERVER], 2);
-	h_free(h);
-}
-END_TEST
-
 START_TEST(test_server_error_held_then_silence)
 {
 	struct h *h = handing_back();
@@ -755,7 +733,6 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_end_held_until_timeout);
 	tcase_add_test(ends, test_server_error_held_then_eof);
 	tcase_add_test(ends, test_server_error_held_until_acked);
-	tcase_add_test(ends, test_server_end_held_queued_bounced);
 	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
