@@ -245,7 +245,7 @@ writer_gone(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 	/* One whose stream was ended without a tag had no handshake. */
 	if (!s->dir[side].closed)
 		vanish(s, side, r);
-	else if (!s->peer[side].notag)
+	else if (s->peer[side].tag_sent || !s->peer[side].notag)
 		answered(s, side, r == SG_REASON_WRITE_TIMEOUT ?
 		    SG_ANSWER_TIMEOUT : SG_ANSWER_EOF);
 	reclaim(s, side);
@@ -756,14 +756,15 @@ check_timeouts(struct sg_session *s, enum sg_side side)
 	struct sg_peer *pe = &s->peer[side];
 	uint64_t now = s->now;
 
+	/* First: what it does to the queue decides whether side awaits. */
+	if (stalls(s, side) && now >= pe->stall_at + s->p.stanza_timeout)
+		writer_gone(s, side, SG_REASON_WRITE_TIMEOUT);
 	if (awaits_answer(s, side) &&
 	    now >= answer_since(s, side) + s->p.close_timeout) {
 		sg_held_drop_partial(d);
 		answered(s, side, SG_ANSWER_TIMEOUT);
 		close_dir(s, side, HOW_TAG, NULL);
 	}
-	if (stalls(s, side) && now >= pe->stall_at + s->p.stanza_timeout)
-		writer_gone(s, side, SG_REASON_WRITE_TIMEOUT);
 	if (pe->shut && !pe->finished &&
 	    now >= pe->shut_at + s->p.close_timeout)
 		pe->finished = 1;
