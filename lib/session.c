@@ -242,12 +242,13 @@ static void
 writer_gone(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
 {
 
-	/* One whose stream was ended without a tag had no handshake. */
 	if (!s->dir[side].closed)
 		vanish(s, side, r);
+	/* One whose stream was ended without a tag had no handshake. */
 	else if (s->peer[side].tag_sent || !s->peer[side].notag)
 		answered(s, side, r == SG_REASON_WRITE_TIMEOUT ?
 		    SG_ANSWER_TIMEOUT : SG_ANSWER_EOF);
+	/* Also after vanish(): on a resumable session it reclaims nothing. */
 	reclaim(s, side);
 	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
 	s->peer[side].notag = 1;
