@@ -19,6 +19,7 @@
 #define RING_FIRST	16	/* records; the ring doubles from there */
 
 struct rec {
+	uint64_t start;
 	uint64_t end;
 	uint32_t size;		/* of its strings in strs */
 	uint8_t kind;
@@ -139,10 +140,10 @@ packed_of(const struct sg_stanza_info *st, struct rec *h, struct iovec *iov)
 }
 
 int
-sg_ledger_push(struct sg_ledger *l, uint64_t end,
+sg_ledger_push(struct sg_ledger *l, uint64_t start, uint64_t end,
     const struct sg_stanza_info *st, int bounce)
 {
-	struct rec h = { .end = end, .kind = (uint8_t)st->kind,
+	struct rec h = { .start = start, .end = end, .kind = (uint8_t)st->kind,
 	    .bounce = bounce != 0 };
 	struct iovec iov[2 * NFIELDS];
 	int k;
@@ -212,6 +213,7 @@ fill_entry(const struct sg_ledger *l, const struct rec *h, size_t off,
 	int i;
 
 	sg_bq_copyout(l->strs, off, e->buf, h->size);
+	e->start = h->start;
 	e->end = h->end;
 	e->cut = h->cut;
 	e->bounce = h->bounce;

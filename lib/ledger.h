@@ -21,6 +21,7 @@ struct sg_ledger;
 
 /* One record, copied out; info's strings point into buf. */
 struct sg_ledger_entry {
+	uint64_t start;		/* queue offset where the stanza begins */
 	uint64_t end;		/* queue offset one past the stanza */
 	int cut;		/* a value was cut: do not bounce */
 	int bounce;		/* our bounce of info, not info itself */
@@ -41,12 +42,12 @@ struct sg_ledger *sg_ledger_new(void);
 void sg_ledger_free(struct sg_ledger *l);
 
 /*
- * sg_ledger_push(l, end, st, bounce):
- * Record a stanza queued so that it ends at offset end (offsets count every
- * byte ever appended to the queue); with bounce, what is queued is our
- * bounce of st.  Returns 0, or -1 on allocation failure.
+ * sg_ledger_push(l, start, end, st, bounce):
+ * Record a stanza queued at offsets [start, end) (offsets count every byte
+ * ever appended to the queue); with bounce, what is queued is our bounce
+ * of st.  Returns 0, or -1 on allocation failure.
  */
-int sg_ledger_push(struct sg_ledger *l, uint64_t end,
+int sg_ledger_push(struct sg_ledger *l, uint64_t start, uint64_t end,
     const struct sg_stanza_info *st, int bounce);
 
 /*

@@ -424,7 +424,8 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	}
 	at = s->peer[to].appended;
 	sg_held_forward(d, ev);
-	if (sg_ledger_push(s->peer[to].ledger, s->peer[to].appended, &info, 0))
+	if (sg_ledger_push(s->peer[to].ledger, at, s->peer[to].appended,
+	    &info, 0))
 		sg_sessout_fail_internal(s);
 	s->st.stanzas_out[to]++;
 	sg_smback_forwarded(s, d, ev, &info, at);

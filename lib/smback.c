@@ -363,8 +363,8 @@ sg_smback_forwarded(struct sg_session *s, struct sg_dir *d,
 			sg_ledger_drop(sm->unacked, 1);
 			sm->untracked++;
 		}
-		if (sg_ledger_push(sm->unacked, s->peer[SG_SERVER].appended,
-		    info, 0))
+		if (sg_ledger_push(sm->unacked, start,
+		    s->peer[SG_SERVER].appended, info, 0))
 			sg_sessout_fail_internal(s);
 		ask_ack(s);
 	}
@@ -481,9 +481,30 @@ sg_smback_tag_held(const struct sg_session *s)
 	return (sg_smback_holding(s) && s->sm->tag_held);
 }
 
+/* Nothing S has not acknowledged is followed any more. */
+static void
+forget_unacked(struct sg_smback *sm)
+{
+
+	sg_ledger_drop(sm->unacked, UINT64_MAX);
+	sm->c2s_acked = sm->c2s_n;
+	sm->untracked = 0;
+}
+
+/* One of C's stanzas S never acknowledged: to C as a bounce, or named. */
+static void
+unacked_undelivered(struct sg_session *s, const struct sg_ledger_entry *e,
+    int name_only)
+{
+
+	s->st.s_unacked++;
+	s->st.stanzas_out[SG_SERVER]--;
+	sg_undeliv_stanza(s, SG_CLIENT, &e->info, e->cut || name_only);
+}
+
 /*
- * Every C->S stanza S never acknowledged that was written to it (those
- * still queued are reclaimed by the caller) is bounced to C, or named.
+ * Every C->S stanza S never acknowledged that was written to it is
+ * bounced to C, or named; those still queued are reclaimed by the caller.
  */
 static void
 bounce_unacked(struct sg_session *s, int name_only)
@@ -498,16 +519,47 @@ bounce_unacked(struct sg_session *s, int name_only)
 		return;
 	}
 	while (sg_ledger_shift(sm->unacked, e) &&
-	    e->end <= s->peer[SG_SERVER].written) {
-		s->st.s_unacked++;
-		s->st.stanzas_out[SG_SERVER]--;
-		sg_undeliv_stanza(s, SG_CLIENT, &e->info,
-		    e->cut || name_only);
-	}
+	    e->end <= s->peer[SG_SERVER].written)
+		unacked_undelivered(s, e, name_only);
 	free(e);
-	sg_ledger_drop(sm->unacked, UINT64_MAX);
-	sm->c2s_acked = sm->c2s_n;
-	sm->untracked = 0;
+	forget_unacked(sm);
+}
+
+/*
+ * S's end is released while C->S goes on: S's stream is over, so what S
+ * has not acknowledged it never will (rule 6).  Those begun on the wire
+ * are bounced or named here (the one half written is then no longer S's
+ * queue's to account for); those not begun are taken back out of S's
+ * queue and accounted for as it does.
+ */
+static void
+take_back_unacked(struct sg_session *s, int name_only)
+{
+	struct sg_smback *sm = s->sm;
+	struct sg_peer *pe = &s->peer[SG_SERVER];
+	struct sg_ledger_entry *e;
+	uint64_t begun_end = 0;
+	int unbegun = 0;
+
+	if (sg_ledger_count(sm->unacked) == 0)
+		return;
+	if ((e = malloc(sizeof(*e))) == NULL) {
+		sg_sessout_fail_internal(s);
+		return;
+	}
+	while (sg_ledger_shift(sm->unacked, e)) {
+		if (e->start >= pe->written) {
+			unbegun = 1;
+			break;
+		}
+		begun_end = e->end;
+		unacked_undelivered(s, e, name_only);
+	}
+	forget_unacked(sm);
+	if (unbegun)
+		sg_undeliv_reclaim_from(s, SG_SERVER, e->start);
+	sg_ledger_written(pe->ledger, begun_end);
+	free(e);
 }
 
 void
@@ -518,7 +570,10 @@ sg_smback_release_end(struct sg_session *s, enum sg_smback_release how)
 	if (sm == NULL || !sm->holding)
 		return;
 	sm->holding = 0;
-	bounce_unacked(s, how == SG_SMBACK_NAME);
+	if (c2s_open(s))
+		take_back_unacked(s, how == SG_SMBACK_NAME);
+	else
+		bounce_unacked(s, how == SG_SMBACK_NAME);
 	if (how == SG_SMBACK_RELAY)
 		sg_sessout_take(s, SG_CLIENT, sm->end);
 	else

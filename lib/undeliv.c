@@ -99,6 +99,7 @@ undeliver(struct sg_session *s, enum sg_side sender,
     const struct sg_stanza_info *info, int cut, int numbered)
 {
 	struct sg_bq *scratch;
+	uint64_t at = s->peer[sender].appended;
 
 	if (numbered && handed_back(s, sender, info)) {
 		hand_back(s, info);
@@ -118,8 +119,8 @@ undeliver(struct sg_session *s, enum sg_side sender,
 	sg_bq_free(scratch);
 	s->st.bounced[sender]++;
 	/* If the sender goes before the bounce reaches it, it is named. */
-	if (sg_ledger_push(s->peer[sender].ledger, s->peer[sender].appended,
-	    info, 1))
+	if (sg_ledger_push(s->peer[sender].ledger, at,
+	    s->peer[sender].appended, info, 1))
 		sg_sessout_fail_internal(s);
 }
 

@@ -31,8 +31,8 @@ push(struct sg_ledger *l, unsigned i)
 	char id[32];
 
 	info_of(i, id, sizeof(id), &st);
-	ck_assert_int_eq(sg_ledger_push(l, (uint64_t)(i + 1) * 100, &st,
-	    i % 5 == 0), 0);
+	ck_assert_int_eq(sg_ledger_push(l, (uint64_t)i * 100 + 7,
+	    (uint64_t)(i + 1) * 100, &st, i % 5 == 0), 0);
 }
 
 /* The next record is stanza i, every field as pushed. */
@@ -43,6 +43,7 @@ expect(struct sg_ledger *l, struct sg_ledger_entry *e, unsigned i)
 
 	ck_assert_int_eq(sg_ledger_shift(l, e), 1);
 	snprintf(id, sizeof(id), "m%u", i);
+	ck_assert_uint_eq(e->start, (uint64_t)i * 100 + 7);
 	ck_assert_uint_eq(e->end, (uint64_t)(i + 1) * 100);
 	ck_assert_int_eq(e->bounce, i % 5 == 0);
 	ck_assert_int_eq(e->cut, 0);
@@ -141,9 +142,9 @@ START_TEST(test_ledger_cut_and_absent)
 	memset(big, 'i', 4999);
 	big[4999] = '\0';
 	st.id = big;
-	ck_assert_int_eq(sg_ledger_push(l, 10, &st, 0), 0);
+	ck_assert_int_eq(sg_ledger_push(l, 0, 10, &st, 0), 0);
 	st.id = NULL;
-	ck_assert_int_eq(sg_ledger_push(l, 20, &st, 1), 0);
+	ck_assert_int_eq(sg_ledger_push(l, 10, 20, &st, 1), 0);
 	ck_assert_int_eq(sg_ledger_shift(l, e), 1);
 	ck_assert_int_eq(e->cut, 1);
 	ck_assert_uint_eq(strlen(e->info.id), SG_LEDGER_MAX_VALUE);
@@ -180,13 +181,13 @@ START_TEST(test_ledger_packed_block)
 	    block + 23, NULL, block + 26, NULL, block, sizeof(block) };
 	char *big = malloc(3000);
 
-	ck_assert_int_eq(sg_ledger_push(l, 50, &st, 0), 0);
+	ck_assert_int_eq(sg_ledger_push(l, 40, 50, &st, 0), 0);
 	memset(big, 'f', 2999);
 	big[2999] = '\0';
 	st.from = big;
 	st.packed = big;
 	st.packed_len = 3000;
-	ck_assert_int_eq(sg_ledger_push(l, 60, &st, 0), 0);
+	ck_assert_int_eq(sg_ledger_push(l, 50, 60, &st, 0), 0);
 	ck_assert_int_eq(sg_ledger_shift(l, e), 1);
 	ck_assert_int_eq(e->cut, 0);
 	ck_assert_str_eq(e->info.name, "presence");
@@ -222,6 +223,7 @@ START_TEST(test_ledger_pop_drop_boundary)
 	ck_assert_uint_eq(end, 4000);
 	ck_assert_int_eq(sg_ledger_pop(l, e), 1);
 	ck_assert_str_eq(e->info.id, "m39");
+	ck_assert_uint_eq(e->start, 3907);
 	ck_assert_uint_eq(e->end, 4000);
 	ck_assert_int_eq(e->bounce, 0);
 	ck_assert_ptr_null(e->info.type);

@@ -91,6 +91,17 @@ acked_all(struct h *h)
 	run(h);
 }
 
+/* Rule 5's identity for C's stanzas: each forwarded, bounced or named. */
+static void
+client_stanzas_add_up(struct h *h)
+{
+
+	ck_assert_uint_eq(stats(h)->stanzas_in[SG_CLIENT],
+	    stats(h)->stanzas_out[SG_SERVER] + stats(h)->bounced[SG_CLIENT] +
+	    stats(h)->undeliverable[SG_CLIENT] +
+	    stats(h)->sm_own[SG_CLIENT]);
+}
+
 START_TEST(test_enable_after_bind)
 {
 	struct h *h = handing_back();
@@ -537,10 +548,7 @@ START_TEST(test_server_vanishes_unacked_bounced)
 	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 TAG);
 	ck_assert_uint_eq(stats(h)->s_unacked, 1);
 	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 1);
-	ck_assert_uint_eq(stats(h)->stanzas_in[SG_CLIENT],
-	    stats(h)->stanzas_out[SG_SERVER] + stats(h)->bounced[SG_CLIENT] +
-	    stats(h)->undeliverable[SG_CLIENT] +
-	    stats(h)->sm_own[SG_CLIENT]);
+	client_stanzas_add_up(h);
 	h_free(h);
 }
 END_TEST
@@ -556,6 +564,65 @@ START_TEST(test_server_end_held_until_eof)
 	eof(h, SG_SERVER);
 	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 S_ERROR TAG);
 	ck_assert_uint_eq(stats(h)->s_unacked, 1);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Found in review (rule 6): S's end is released by S's EOF while C's
+ * stanza still waits in S's queue.  S can never acknowledge it now: it
+ * goes back to C before S's close tag, and not on to S.
+ */
+START_TEST(test_server_eof_takes_back_queued)
+{
+	struct h *h = handing_back();
+	uint64_t out = stats(h)->stanzas_out[SG_SERVER];
+
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, TAG);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 TAG);
+	unstall(h, SG_SERVER);
+	EXPECT_OUT(h, SG_SERVER, "");
+	ck_assert_uint_eq(stats(h)->stanzas_out[SG_SERVER], out);
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 1);
+	client_stanzas_add_up(h);
+	/* C->S goes on as before: C's answer gets the last count. */
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, A(0) TAG);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * The same at close-timeout, with C's first stanza half written: it is
+ * finished on the wire (S's stream stays whole) and bounced once, though
+ * S's socket then fails with its rest still queued; the second is taken
+ * back.
+ */
+START_TEST(test_server_end_released_begun_bounced_once)
+{
+	struct h *h = handing_back();
+	uint64_t out = stats(h)->stanzas_out[SG_SERVER];
+
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, C_MSG2 C_MSG2);
+	sg_session_on_written(h->s, SG_SERVER, 10, h->now);
+	feed(h, SG_SERVER, TAG);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 BOUNCE_C_MSG2 TAG);
+	ck_assert_uint_eq(sg_bq_len(sg_session_outq(h->s, SG_SERVER)),
+	    strlen(C_MSG2 R) - 10);
+	sg_session_on_write_error(h->s, SG_SERVER, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 2);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 0);
+	ck_assert_uint_eq(stats(h)->s_unacked, 1);
+	ck_assert_uint_eq(stats(h)->stanzas_out[SG_SERVER], out);
+	client_stanzas_add_up(h);
 	h_free(h);
 }
 END_TEST
@@ -733,6 +800,8 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_end_held_until_timeout);
 	tcase_add_test(ends, test_server_error_held_then_eof);
 	tcase_add_test(ends, test_server_error_held_until_acked);
+	tcase_add_test(ends, test_server_eof_takes_back_queued);
+	tcase_add_test(ends, test_server_end_released_begun_bounced_once);
 	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
