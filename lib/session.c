@@ -167,10 +167,13 @@ close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
 
 	if (d->closed)
 		return;
-	/* S's held end is superseded: its unacked stanzas go first. */
+	/*
+	 * S's held end is superseded: its unacked stanzas go first, and C
+	 * gets S's stream error unless it gets one of ours.
+	 */
 	if (from == SG_SERVER && how != HOW_RELAYED)
-		sg_smback_release_end(s, how == HOW_TAG ? SG_SMBACK_DROP :
-		    SG_SMBACK_NAME);
+		sg_smback_release_end(s, how == HOW_NOTAG ? SG_SMBACK_NAME :
+		    cond == NULL ? SG_SMBACK_ERROR : SG_SMBACK_DROP);
 	if (how == HOW_TAG && cond == NULL && from == SG_SERVER)
 		cond = shutdown_cond(s);
 	if (how == HOW_TAG && (r = write_end(s, OTHER(from), cond, 1)) < 0) {

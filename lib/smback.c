@@ -15,6 +15,7 @@
 #include "sessout.h"
 #include "smback.h"
 #include "undeliv.h"
+#include "xmppns.h"
 
 /*
  * C->S stanzas followed for S's acknowledgement at most: an S that never
@@ -65,6 +66,7 @@ struct sg_smback {
 	/* C->S stanzas S has not acknowledged, oldest first. */
 	struct sg_ledger *unacked;
 	struct sg_bq *end;	/* S's stream error and close tag, held */
+	size_t error_len;	/* of end, up to S's stream error's end */
 	unsigned r_out:1;	/* an <r/> to S is unanswered */
 	unsigned holding:1;
 	unsigned settled:1;	/* the final <a/> is decided */
@@ -464,6 +466,8 @@ sg_smback_hold_end(struct sg_session *s, struct sg_dir *d,
 		sm->hold_at = s->now;
 	sm->holding = 1;
 	sm->tag_held = ev->type == SG_EV_CLOSE;
+	if (!sm->tag_held)
+		sm->error_len = sg_bq_len(sm->end);
 	return (1);
 }
 
@@ -562,6 +566,19 @@ take_back_unacked(struct sg_session *s, int name_only)
 	free(e);
 }
 
+/* S's held stream error, counted forwarded when it was held, is not. */
+static void
+error_undelivered(struct sg_session *s)
+{
+	static const struct sg_stanza_info error = {
+		.kind = SG_STANZA_STREAM_ERROR, .name = "error",
+		.ns = SG_NS_STREAMS
+	};
+
+	s->st.stanzas_out[SG_CLIENT]--;
+	sg_undeliv_stanza(s, SG_SERVER, &error, 1);
+}
+
 void
 sg_smback_release_end(struct sg_session *s, enum sg_smback_release how)
 {
@@ -574,10 +591,14 @@ sg_smback_release_end(struct sg_session *s, enum sg_smback_release how)
 		take_back_unacked(s, how == SG_SMBACK_NAME);
 	else
 		bounce_unacked(s, how == SG_SMBACK_NAME);
-	if (how == SG_SMBACK_RELAY)
+	if (how == SG_SMBACK_ERROR)
+		sg_bq_truncate(sm->end, sm->error_len);
+	if (how == SG_SMBACK_RELAY || how == SG_SMBACK_ERROR)
 		sg_sessout_take(s, SG_CLIENT, sm->end);
-	else
-		sg_bq_clear(sm->end);
+	else if (sm->error_len > 0)
+		error_undelivered(s);
+	sg_bq_clear(sm->end);
+	sm->error_len = 0;
 }
 
 void

@@ -86,8 +86,11 @@ int sg_smback_tag_held(const struct sg_session *s);
 /* What becomes of S's held end, and of the stanzas S did not ack. */
 enum sg_smback_release {
 	SG_SMBACK_RELAY,	/* bounced (or named), then S's end to C */
-	SG_SMBACK_DROP,		/* bounced (or named); we end S->C ourselves */
-	SG_SMBACK_NAME		/* named: C is gone */
+	SG_SMBACK_ERROR,	/* as RELAY, S's stream error only: we end
+				 * S->C with our own close tag */
+	SG_SMBACK_DROP,		/* bounced (or named); we end S->C with our
+				 * own stream error: S's is named */
+	SG_SMBACK_NAME		/* named, and S's stream error: C is gone */
 };
 
 /*
@@ -95,7 +98,9 @@ enum sg_smback_release {
  * Stop holding S's end: S's TCP ended, close-timeout passed, or the
  * session ends otherwise.  Every C->S stanza S has not acknowledged is
  * bounced to C or named, and with SG_SMBACK_RELAY S's held bytes are then
- * queued for C (the caller closes S->C as relayed).
+ * queued for C (the caller closes S->C as relayed); with SG_SMBACK_ERROR
+ * only S's stream error, if one is held.  A held stream error not relayed
+ * is counted undeliverable, not forwarded.
  */
 void sg_smback_release_end(struct sg_session *s,
     enum sg_smback_release how);

@@ -740,6 +740,59 @@ START_TEST(test_stop_final_ack_and_handback)
 }
 END_TEST
 
+/* Rule 5's identity for S's stanzas (stream errors are counted too). */
+static void
+server_stanzas_add_up(struct h *h)
+{
+	const struct sg_session_stats *st = stats(h);
+
+	ck_assert_uint_eq(st->stanzas_in[SG_SERVER],
+	    st->stanzas_out[SG_CLIENT] + st->bounced[SG_SERVER] +
+	    st->undeliverable[SG_SERVER] + st->sm_own[SG_SERVER] +
+	    st->rewritten + st->handed_back);
+}
+
+/*
+ * Found in review: a stop while S's stream error is held.  C gets S's
+ * error, as without the hold, not a bare close tag.
+ */
+START_TEST(test_stop_relays_held_error)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	sg_session_on_shutdown(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 S_ERROR TAG);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 0);
+	server_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * C's bad XML while S's stream error is held: C gets our error, and S's,
+ * never relayed, is named, not counted forwarded.
+ */
+START_TEST(test_held_error_superseded_named)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	feed(h, SG_CLIENT, "<message><</message>");
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 "<stream:error><not-well-"
+	    "formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+	    "</stream:error>" TAG);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	ck_assert_uint_eq(h->undelivered, 1);
+	server_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_bad_xml_from_client_final_ack)
 {
 	struct h *h = handing_back();
@@ -806,6 +859,8 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
 	tcase_add_test(ends, test_stop_final_ack_and_handback);
+	tcase_add_test(ends, test_stop_relays_held_error);
+	tcase_add_test(ends, test_held_error_superseded_named);
 	tcase_add_test(ends, test_bad_xml_from_client_final_ack);
 	tcase_add_test(ends, test_force_close_final_ack);
 	suite_add_tcase(s, on);
