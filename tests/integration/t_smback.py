@@ -10,6 +10,7 @@ storage).
 import re
 import socket
 import struct
+import threading
 import time
 
 from sgtest import TestFailure, check, start_proxy, timeout
@@ -176,6 +177,73 @@ def test_server_vanishes_unacked_bounced(ctx):
     rec = session_end(d, c)
     fields(rec, sm="handback", s_unacked=4, bounced_to_c=3,
            close="server-vanished")
+
+
+def _c_msg(i):
+    return (b"<message to='bob@example.com' id='u%d' type='chat'><body>%s"
+            b"</body></message>" % (i, b"z" * 2000))
+
+
+def _send_until_full(c, limit=20000):
+    """C sends its stanzas without blocking until its socket takes no
+    more (stanzaguard has stopped reading C: its queue towards S is over
+    high-water).  Returns how many were begun, and the bytes not sent."""
+    c.sock.setblocking(False)
+    n, rest = 0, b""
+    try:
+        while n < limit:
+            data = _c_msg(n)
+            n += 1
+            sent = c.sock.send(data)
+            if sent < len(data):
+                rest = data[sent:]
+                break
+    except BlockingIOError:
+        rest = data
+    check(n < limit, "C sent %d stanzas and never filled" % n)
+    return n, rest
+
+
+@timeout(90)
+def test_server_end_takes_back_queued(ctx):
+    """S closes its stream, then its TCP, having read nothing while C's
+    stanzas filled stanzaguard's queue towards it: S can no longer
+    acknowledge any of them, so they are bounced to C before S's close
+    tag, and those still queued are not written to S after it.  Every
+    stanza reaches S or is bounced; the log counts the bounces."""
+    d, c, s = _handing_back(ctx)
+    n, rest = _send_until_full(c)
+    time.sleep(0.5)                 # stanzaguard reads what it will
+    s.send(CLOSE)
+    s.shutdown_write()
+    got = c.recv_until(CLOSE, wait())
+    bounced = {int(m) for m in re.findall(rb"id='u(\d+)' type='error'", got)}
+    into_s = bytearray()
+
+    def s_reads():
+        into_s.extend(s.recv_until(CLOSE, 60))
+
+    reader = threading.Thread(target=s_reads, daemon=True)
+    reader.start()
+    c.sock.setblocking(True)
+    c.send(rest + CLOSE, timeout=60)
+    reader.join(70)
+    check(not reader.is_alive(), "S never got C's close tag")
+    c.shutdown_write()
+    received = {int(m) for m in re.findall(rb"<message to='bob@example.com'"
+                                           rb" id='u(\d+)'", bytes(into_s))}
+    lost = set(range(n)) - received - bounced
+    check(not lost, "%d stanzas neither at S nor bounced: %s"
+          % (len(lost), sorted(lost)[:10]))
+    taken_back = bounced - received
+    print("sent %d: %d bounced, of them %d taken back from S's queue"
+          % (n, len(bounced), len(taken_back)))
+    check(taken_back, "every bounced stanza was written to S too: nothing "
+          "was taken back (%d bounced, %d at S)"
+          % (len(bounced), len(received)))
+    rec = session_end(d, c)
+    fields(rec, sm="handback", bounced_to_c=len(bounced),
+           s_unacked=len(bounced & received) + 1)
 
 
 @timeout(30)
