@@ -244,30 +244,31 @@ sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e)
 	return (1);
 }
 
-int
-sg_ledger_pop(struct sg_ledger *l, struct sg_ledger_entry *e)
+void
+sg_ledger_take_after(struct sg_ledger *l, uint64_t cut,
+    struct sg_ledger_entry *e,
+    void (*fn)(void *arg, const struct sg_ledger_entry *e), void *arg)
 {
-	struct rec h;
-	size_t len;
+	size_t k = 0, start, off, i;
+	const struct rec *h;
 
 	if (l->n == 0)
-		return (0);
-	h = l->ring[(l->head + l->n - 1) & (l->cap - 1)];
-	l->n--;
-	len = sg_bq_len(l->strs) - h.size;
-	fill_entry(l, &h, len, e);
-	sg_bq_truncate(l->strs, len);
-	return (1);
-}
-
-int
-sg_ledger_last_end(const struct sg_ledger *l, uint64_t *end)
-{
-
-	if (l->n == 0)
-		return (0);
-	*end = l->ring[(l->head + l->n - 1) & (l->cap - 1)].end;
-	return (1);
+		return;
+	/* The newest records are last, in the ring and in strs. */
+	start = sg_bq_len(l->strs);
+	while (k < l->n && (h = &l->ring[(l->head + l->n - 1 - k) &
+	    (l->cap - 1)])->end > cut) {
+		start -= h->size;
+		k++;
+	}
+	for (i = l->n - k, off = start; i < l->n; i++) {
+		h = &l->ring[(l->head + i) & (l->cap - 1)];
+		fill_entry(l, h, off, e);
+		off += h->size;
+		fn(arg, e);
+	}
+	l->n -= k;
+	sg_bq_truncate(l->strs, start);
 }
 
 void

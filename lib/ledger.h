@@ -76,17 +76,13 @@ size_t sg_ledger_count(const struct sg_ledger *l);
 int sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e);
 
 /*
- * sg_ledger_pop(l, e):
- * Move the newest record into e.  Returns 1, or 0 if l is empty.
+ * sg_ledger_take_after(l, cut, e, fn, arg):
+ * Each record that ends after offset cut, oldest first, copied into e and
+ * given to fn(arg, e); then l forgets them.  fn must not change l.
  */
-int sg_ledger_pop(struct sg_ledger *l, struct sg_ledger_entry *e);
-
-/*
- * sg_ledger_last_end(l, end):
- * Set *end to the newest record's end and return 1, or return 0 if l is
- * empty.
- */
-int sg_ledger_last_end(const struct sg_ledger *l, uint64_t *end);
+void sg_ledger_take_after(struct sg_ledger *l, uint64_t cut,
+    struct sg_ledger_entry *e,
+    void (*fn)(void *arg, const struct sg_ledger_entry *e), void *arg);
 
 /*
  * sg_ledger_trim(l):

@@ -60,6 +60,8 @@ struct sg_smback {
 	uint64_t hold_at;
 	uint64_t h_told;	/* the h S was last told */
 	uint64_t poll_at;	/* while owed: look at C's acks again */
+	uint64_t r_at;		/* where our last <r/> to S begins */
+	uint64_t a_at;		/* where our last <a/> to S begins */
 	unsigned poll_ms;
 	/* Numbered S->C stanzas not yet received: struct span, in order. */
 	struct sg_bq *s2c;
@@ -148,6 +150,7 @@ ask_ack(struct sg_session *s)
 	if (sm->state != SM_ACTIVE || sm->r_out || sm->c2s_acked == sm->c2s_n ||
 	    !c2s_open(s))
 		return;
+	sm->r_at = s->peer[SG_SERVER].appended;
 	if (write_own(s, SG_SERVER, sg_compose_sm_request) == 0)
 		sm->r_out = 1;
 }
@@ -159,6 +162,7 @@ tell_h(struct sg_session *s)
 	struct sg_smback *sm = s->sm;
 	struct sg_bq *q = sg_bq_new();
 
+	sm->a_at = s->peer[SG_SERVER].appended;
 	(void)sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
 	    sg_compose_sm_ack(q, (uint32_t)sm->h));
 	sm->h_told = sm->h;
@@ -530,6 +534,23 @@ bounce_unacked(struct sg_session *s, int name_only)
 }
 
 /*
+ * S's queue from offset cut on is taken back: the stanzas there are
+ * accounted for, and our own <r/> or <a/> there never reaches S: the
+ * request is no longer outstanding, the answer is given again.
+ */
+static void
+cut_queue(struct sg_session *s, uint64_t cut)
+{
+	struct sg_smback *sm = s->sm;
+
+	sg_undeliv_reclaim_from(s, SG_SERVER, cut);
+	if (sm->r_out && sm->r_at >= cut)
+		sm->r_out = 0;
+	if (sm->a_at >= cut)
+		tell_h(s);
+}
+
+/*
  * S's end is released while C->S goes on: S's stream is over, so what S
  * has not acknowledged it never will (rule 6).  Those begun on the wire
  * are bounced or named here (the one half written is then no longer S's
@@ -543,7 +564,6 @@ take_back_unacked(struct sg_session *s, int name_only)
 	struct sg_peer *pe = &s->peer[SG_SERVER];
 	struct sg_ledger_entry *e;
 	uint64_t begun_end = 0;
-	int unbegun = 0;
 
 	if (sg_ledger_count(sm->unacked) == 0)
 		return;
@@ -553,30 +573,47 @@ take_back_unacked(struct sg_session *s, int name_only)
 	}
 	while (sg_ledger_shift(sm->unacked, e)) {
 		if (e->start >= pe->written) {
-			unbegun = 1;
+			/* S never gets these: they are not in its count. */
+			sm->c2s_n -= 1 + sg_ledger_count(sm->unacked);
+			cut_queue(s, e->start);
 			break;
 		}
 		begun_end = e->end;
 		unacked_undelivered(s, e, name_only);
 	}
 	forget_unacked(sm);
-	if (unbegun)
-		sg_undeliv_reclaim_from(s, SG_SERVER, e->start);
 	sg_ledger_written(pe->ledger, begun_end);
 	free(e);
 }
+
+/* What the ledger and the log know of S's held stream error. */
+static const struct sg_stanza_info held_error = {
+	.kind = SG_STANZA_STREAM_ERROR, .name = "error", .ns = SG_NS_STREAMS
+};
 
 /* S's held stream error, counted forwarded when it was held, is not. */
 static void
 error_undelivered(struct sg_session *s)
 {
-	static const struct sg_stanza_info error = {
-		.kind = SG_STANZA_STREAM_ERROR, .name = "error",
-		.ns = SG_NS_STREAMS
-	};
 
 	s->st.stanzas_out[SG_CLIENT]--;
-	sg_undeliv_stanza(s, SG_SERVER, &error, 1);
+	sg_undeliv_stanza(s, SG_SERVER, &held_error, 1);
+}
+
+/*
+ * S's held end goes to C.  Its stream error gets its record in C's
+ * ledger, as one relayed unheld does: named if it never reaches C.
+ */
+static void
+relay_end(struct sg_session *s)
+{
+	struct sg_smback *sm = s->sm;
+	uint64_t at = s->peer[SG_CLIENT].appended;
+
+	sg_sessout_take(s, SG_CLIENT, sm->end);
+	if (sm->error_len > 0 && sg_ledger_push(s->peer[SG_CLIENT].ledger, at,
+	    at + sm->error_len, &held_error, 0))
+		sg_sessout_fail_internal(s);
 }
 
 void
@@ -594,7 +631,7 @@ sg_smback_release_end(struct sg_session *s, enum sg_smback_release how)
 	if (how == SG_SMBACK_ERROR)
 		sg_bq_truncate(sm->end, sm->error_len);
 	if (how == SG_SMBACK_RELAY || how == SG_SMBACK_ERROR)
-		sg_sessout_take(s, SG_CLIENT, sm->end);
+		relay_end(s);
 	else if (sm->error_len > 0)
 		error_undelivered(s);
 	sg_bq_clear(sm->end);

@@ -172,12 +172,25 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 	sg_sessout_backpressure(s, to);
 }
 
+struct reclaiming {
+	struct sg_session *s;
+	enum sg_side to;
+};
+
+static void
+reclaim_taken(void *arg, const struct sg_ledger_entry *e)
+{
+	struct reclaiming *r = arg;
+
+	reclaim_entry(r->s, r->to, e);
+}
+
 void
 sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to, uint64_t cut)
 {
 	struct sg_peer *pe = &s->peer[to];
+	struct reclaiming r = { s, to };
 	struct sg_ledger_entry *e;
-	uint64_t end;
 
 	if (cut < pe->written || cut >= pe->appended)
 		return;
@@ -185,9 +198,8 @@ sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to, uint64_t cut)
 		sg_sessout_fail_internal(s);
 		return;
 	}
-	while (sg_ledger_last_end(pe->ledger, &end) && end > cut &&
-	    sg_ledger_pop(pe->ledger, e))
-		reclaim_entry(s, to, e);
+	/* Oldest first: bounces go back in the order their stanzas came. */
+	sg_ledger_take_after(pe->ledger, cut, e, reclaim_taken, &r);
 	free(e);
 	sg_bq_truncate(pe->out, (size_t)(cut - pe->written));
 	pe->appended = cut;

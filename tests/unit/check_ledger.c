@@ -206,40 +206,59 @@ START_TEST(test_ledger_packed_block)
 }
 END_TEST
 
-/* Freed with records in it: no leak (check-san). */
-/* Newest first from the tail, oldest from the head; drop. */
-START_TEST(test_ledger_pop_drop_boundary)
+struct taken {
+	unsigned n;
+	char ids[64][8];
+	uint64_t starts[64];
+};
+
+static void
+note_taken(void *arg, const struct sg_ledger_entry *e)
+{
+	struct taken *t = arg;
+
+	ck_assert_uint_lt(t->n, 64);
+	snprintf(t->ids[t->n], sizeof(t->ids[0]), "%s", e->info.id);
+	t->starts[t->n++] = e->start;
+}
+
+/* The records after a cut, oldest first; the rest stay, whole. */
+START_TEST(test_ledger_take_after)
 {
 	struct sg_ledger *l = sg_ledger_new();
 	struct sg_ledger_entry *e = malloc(sizeof(*e));
-	uint64_t end;
+	struct taken t = { 0 };
 	unsigned i;
 
-	ck_assert_int_eq(sg_ledger_last_end(l, &end), 0);
-	ck_assert_int_eq(sg_ledger_pop(l, e), 0);
+	sg_ledger_take_after(l, 0, e, note_taken, &t);
+	ck_assert_uint_eq(t.n, 0);
 	for (i = 0; i < 40; i++)
 		push(l, i);
-	ck_assert_int_eq(sg_ledger_last_end(l, &end), 1);
-	ck_assert_uint_eq(end, 4000);
-	ck_assert_int_eq(sg_ledger_pop(l, e), 1);
-	ck_assert_str_eq(e->info.id, "m39");
-	ck_assert_uint_eq(e->start, 3907);
-	ck_assert_uint_eq(e->end, 4000);
-	ck_assert_int_eq(e->bounce, 0);
-	ck_assert_ptr_null(e->info.type);
+	sg_ledger_take_after(l, 3750, e, note_taken, &t);
+	ck_assert_uint_eq(t.n, 3);
+	ck_assert_str_eq(t.ids[0], "m37");
+	ck_assert_uint_eq(t.starts[0], 3707);
+	ck_assert_str_eq(t.ids[2], "m39");
+	ck_assert_uint_eq(sg_ledger_count(l), 37);
+	/* Pushed again after the cut: the strings follow the rest. */
+	push(l, 37);
 	sg_ledger_written(l, 350);
 	sg_ledger_drop(l, 2);
-	ck_assert_uint_eq(sg_ledger_count(l), 34);
+	ck_assert_uint_eq(sg_ledger_count(l), 33);
 	expect(l, e, 5);
-	ck_assert_int_eq(sg_ledger_pop(l, e), 1);
-	ck_assert_str_eq(e->info.id, "m38");
-	sg_ledger_drop(l, UINT64_MAX);
+	t.n = 0;
+	sg_ledger_take_after(l, 0, e, note_taken, &t);
+	ck_assert_uint_eq(t.n, 32);
+	ck_assert_str_eq(t.ids[0], "m6");
+	ck_assert_str_eq(t.ids[31], "m37");
 	ck_assert_uint_eq(sg_ledger_count(l), 0);
+	ck_assert_int_eq(sg_ledger_shift(l, e), 0);
 	free(e);
 	sg_ledger_free(l);
 }
 END_TEST
 
+/* Freed with records in it: no leak (check-san). */
 START_TEST(test_ledger_free_with_records)
 {
 	struct sg_ledger *l = sg_ledger_new();
@@ -258,7 +277,7 @@ sg_suite_ledger(void)
 	TCase *tc = tcase_create("ledger");
 
 	tcase_add_test(tc, test_ledger_empty);
-	tcase_add_test(tc, test_ledger_pop_drop_boundary);
+	tcase_add_test(tc, test_ledger_take_after);
 	tcase_add_test(tc, test_ledger_ring_wraps_and_grows);
 	tcase_add_test(tc, test_ledger_reclaim_many_then_reuse);
 	tcase_add_test(tc, test_ledger_cut_and_absent);

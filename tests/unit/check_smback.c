@@ -37,6 +37,11 @@
 #define BOUNCE_C_MSG2 "<message from='bob@example.com' id='m2' " \
 	"type='error'><error type='wait'><recipient-unavailable " \
 	"xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
+#define C_MSG3 "<message to='bob@example.com' id='m3' type='chat'>" \
+	"<body>hi</body></message>"
+#define BOUNCE_C_MSG3 "<message from='bob@example.com' id='m3' " \
+	"type='error'><error type='wait'><recipient-unavailable " \
+	"xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
 
 static struct sg_session_params
 sm_params(void)
@@ -627,6 +632,94 @@ START_TEST(test_server_end_released_begun_bounced_once)
 }
 END_TEST
 
+/* Found in review: those taken back are bounced in the order C sent them. */
+START_TEST(test_taken_back_bounced_in_order)
+{
+	struct h *h = handing_back();
+
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, C_MSG2 C_MSG3);
+	feed(h, SG_SERVER, TAG);
+	eof(h, SG_SERVER);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 BOUNCE_C_MSG3 TAG);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Found in review: S's stream error alone was held, so S's stream is still
+ * read after the take-back.  Our <r/> taken back with C_MSG2 is no longer
+ * outstanding (C's next stanza gets one), and S's count, which never
+ * included C_MSG2, is read right: C_MSG, acknowledged, is not named when
+ * S's socket then fails.
+ */
+START_TEST(test_take_back_keeps_counts)
+{
+	struct h *h = handing_back();
+
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 S_ERROR TAG);
+	unstall(h, SG_SERVER);
+	EXPECT_OUT(h, SG_SERVER, "");
+	feed(h, SG_CLIENT, C_MSG);
+	EXPECT_OUT(h, SG_SERVER, C_MSG R);
+	feed(h, SG_SERVER, A(2));
+	sg_session_on_write_error(h->s, SG_SERVER, h->now);
+	run(h);
+	ck_assert_uint_eq(stats(h)->s_unacked, 0);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 0);
+	client_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/* The same with C_MSG2 begun: it stays in S's count, C_MSG3 does not. */
+START_TEST(test_take_back_keeps_counts_begun)
+{
+	struct h *h = handing_back();
+
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, C_MSG2 C_MSG3);
+	sg_session_on_written(h->s, SG_SERVER, 10, h->now);
+	feed(h, SG_SERVER, S_ERROR);
+	sg_session_on_shutdown(h->s, h->now);
+	run(h);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 BOUNCE_C_MSG3 S_ERROR TAG);
+	unstall(h, SG_SERVER);
+	EXPECT_OUT(h, SG_SERVER, (C_MSG2 R) + 10);
+	feed(h, SG_SERVER, A(2));
+	feed(h, SG_CLIENT, C_MSG);
+	EXPECT_OUT(h, SG_SERVER, C_MSG R);
+	feed(h, SG_SERVER, A(3));
+	sg_session_on_write_error(h->s, SG_SERVER, h->now);
+	run(h);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 0);
+	ck_assert_uint_eq(stats(h)->s_unacked, 1);
+	client_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/* Found in review: our answer to S's <r/>, taken back, is given again. */
+START_TEST(test_take_back_answers_again)
+{
+	struct h *h = handing_back();
+
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_MSG);
+	acked_all(h);
+	feed(h, SG_SERVER, R TAG);
+	eof(h, SG_SERVER);
+	unstall(h, SG_SERVER);
+	EXPECT_OUT(h, SG_SERVER, A(1));
+	h_free(h);
+}
+END_TEST
+
 /*
  * Found by the hand-back interop test: S's stream error held, then S's
  * EOF without a close tag (a legacy cut): the error reaches C after the
@@ -793,6 +886,53 @@ START_TEST(test_held_error_superseded_named)
 }
 END_TEST
 
+/*
+ * Found in review: S's held stream error, relayed by a stop, is named
+ * when C's socket then fails with it still queued, as one relayed unheld.
+ */
+START_TEST(test_relayed_held_error_named_if_unwritten)
+{
+	struct h *h = handing_back();
+
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, S_ERROR);
+	sg_session_on_shutdown(h->s, h->now);
+	run(h);
+	sg_session_on_write_error(h->s, SG_CLIENT, h->now);
+	run(h);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	server_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Found in review: S acknowledges after its held stream error, which then
+ * goes to C behind an S->C stanza C has not begun to receive; C's close
+ * tag takes that stanza back for S, and the error with it: named.
+ */
+START_TEST(test_released_error_trimmed_named)
+{
+	struct h *h = handing_back();
+
+	h->stalled[SG_CLIENT] = 1;
+	feed(h, SG_SERVER, S_MSG);
+	feed(h, SG_CLIENT, C_MSG2);
+	EXPECT_OUT(h, SG_SERVER, C_MSG2 R);
+	feed(h, SG_SERVER, S_ERROR A(2));
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, A(0) TAG);
+	feed(h, SG_SERVER, TAG);
+	unstall(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_CLIENT, TAG);
+	ck_assert_uint_eq(stats(h)->handed_back, 1);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_SERVER], 1);
+	server_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_bad_xml_from_client_final_ack)
 {
 	struct h *h = handing_back();
@@ -855,12 +995,18 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_error_held_until_acked);
 	tcase_add_test(ends, test_server_eof_takes_back_queued);
 	tcase_add_test(ends, test_server_end_released_begun_bounced_once);
+	tcase_add_test(ends, test_taken_back_bounced_in_order);
+	tcase_add_test(ends, test_take_back_keeps_counts);
+	tcase_add_test(ends, test_take_back_keeps_counts_begun);
+	tcase_add_test(ends, test_take_back_answers_again);
 	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
 	tcase_add_test(ends, test_stop_final_ack_and_handback);
 	tcase_add_test(ends, test_stop_relays_held_error);
 	tcase_add_test(ends, test_held_error_superseded_named);
+	tcase_add_test(ends, test_relayed_held_error_named_if_unwritten);
+	tcase_add_test(ends, test_released_error_trimmed_named);
 	tcase_add_test(ends, test_bad_xml_from_client_final_ack);
 	tcase_add_test(ends, test_force_close_final_ack);
 	suite_add_tcase(s, on);
