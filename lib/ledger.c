@@ -271,6 +271,16 @@ sg_ledger_take_after(struct sg_ledger *l, uint64_t cut,
 	sg_bq_truncate(l->strs, start);
 }
 
+int
+sg_ledger_last_end(const struct sg_ledger *l, uint64_t *end)
+{
+
+	if (l->n == 0)
+		return (0);
+	*end = l->ring[(l->head + l->n - 1) & (l->cap - 1)].end;
+	return (1);
+}
+
 void
 sg_ledger_trim(struct sg_ledger *l)
 {

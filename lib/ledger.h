@@ -85,6 +85,13 @@ void sg_ledger_take_after(struct sg_ledger *l, uint64_t cut,
     void (*fn)(void *arg, const struct sg_ledger_entry *e), void *arg);
 
 /*
+ * sg_ledger_last_end(l, end):
+ * Set *end to the newest record's end and return 1, or return 0 if l is
+ * empty.
+ */
+int sg_ledger_last_end(const struct sg_ledger *l, uint64_t *end);
+
+/*
  * sg_ledger_trim(l):
  * Give back the memory l keeps for records to come; the records stay.
  */

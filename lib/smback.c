@@ -416,7 +416,7 @@ trim_unbegun(struct sg_session *s)
 	for (off = 0; sg_bq_copyout(sm->s2c, off, &sp, sizeof(sp)) ==
 	    sizeof(sp); off += sizeof(sp))
 		if (sp.start >= s->peer[SG_CLIENT].written) {
-			sg_undeliv_reclaim_from(s, SG_CLIENT, sp.start);
+			sg_undeliv_reclaim_from(s, SG_CLIENT, sp.start, 0);
 			sg_bq_truncate(sm->s2c, off);
 			return;
 		}
@@ -539,11 +539,11 @@ bounce_unacked(struct sg_session *s, int name_only)
  * request is no longer outstanding, the answer is given again.
  */
 static void
-cut_queue(struct sg_session *s, uint64_t cut)
+cut_queue(struct sg_session *s, uint64_t cut, int name_only)
 {
 	struct sg_smback *sm = s->sm;
 
-	sg_undeliv_reclaim_from(s, SG_SERVER, cut);
+	sg_undeliv_reclaim_from(s, SG_SERVER, cut, name_only);
 	if (sm->r_out && sm->r_at >= cut)
 		sm->r_out = 0;
 	if (sm->a_at >= cut)
@@ -551,11 +551,40 @@ cut_queue(struct sg_session *s, uint64_t cut)
 }
 
 /*
- * S's end is released while C->S goes on: S's stream is over, so what S
- * has not acknowledged it never will (rule 6).  Those begun on the wire
- * are bounced or named here (the one half written is then no longer S's
- * queue's to account for); those not begun are taken back out of S's
- * queue and accounted for as it does.
+ * C->S is over too: our last <a/> and the close tag follow C's stanzas in
+ * S's queue.  Those from cut to end are taken back and the bytes after
+ * them kept, unless something of C's is among those (then 0: nothing is
+ * taken back, and what is queued goes to S as it is).
+ */
+static int
+cut_queue_keep_end(struct sg_session *s, uint64_t cut, uint64_t end,
+    int name_only)
+{
+	struct sg_peer *pe = &s->peer[SG_SERVER];
+	size_t off = (size_t)(end - pe->written);
+	size_t len = sg_bq_len(pe->out) - off;
+	uint64_t last;
+	char *tail;
+
+	if (!sg_ledger_last_end(pe->ledger, &last) || last != end)
+		return (0);
+	if ((tail = malloc(len > 0 ? len : 1)) == NULL) {
+		sg_sessout_fail_internal(s);
+		return (0);
+	}
+	sg_bq_copyout(pe->out, off, tail, len);
+	sg_undeliv_reclaim_from(s, SG_SERVER, cut, name_only);
+	sg_sessout_append(s, SG_SERVER, tail, len);
+	free(tail);
+	return (1);
+}
+
+/*
+ * S's end is released: S's stream is over, so what S has not acknowledged
+ * it never will (rule 6).  Those begun on the wire are bounced or named
+ * here (the one half written is then no longer S's queue's to account
+ * for); those not begun are taken back out of S's queue and accounted
+ * for as it does.
  */
 static void
 take_back_unacked(struct sg_session *s, int name_only)
@@ -563,9 +592,9 @@ take_back_unacked(struct sg_session *s, int name_only)
 	struct sg_smback *sm = s->sm;
 	struct sg_peer *pe = &s->peer[SG_SERVER];
 	struct sg_ledger_entry *e;
-	uint64_t begun_end = 0;
+	uint64_t begun_end = 0, last;
 
-	if (sg_ledger_count(sm->unacked) == 0)
+	if (!sg_ledger_last_end(sm->unacked, &last))
 		return;
 	if ((e = malloc(sizeof(*e))) == NULL) {
 		sg_sessout_fail_internal(s);
@@ -573,9 +602,15 @@ take_back_unacked(struct sg_session *s, int name_only)
 	}
 	while (sg_ledger_shift(sm->unacked, e)) {
 		if (e->start >= pe->written) {
-			/* S never gets these: they are not in its count. */
-			sm->c2s_n -= 1 + sg_ledger_count(sm->unacked);
-			cut_queue(s, e->start);
+			/* S never gets these: they leave its count. */
+			uint64_t n = 1 + sg_ledger_count(sm->unacked);
+
+			if (c2s_open(s))
+				cut_queue(s, e->start, name_only);
+			else if (!cut_queue_keep_end(s, e->start, last,
+			    name_only))
+				break;
+			sm->c2s_n -= n;
 			break;
 		}
 		begun_end = e->end;
@@ -624,10 +659,7 @@ sg_smback_release_end(struct sg_session *s, enum sg_smback_release how)
 	if (sm == NULL || !sm->holding)
 		return;
 	sm->holding = 0;
-	if (c2s_open(s))
-		take_back_unacked(s, how == SG_SMBACK_NAME);
-	else
-		bounce_unacked(s, how == SG_SMBACK_NAME);
+	take_back_unacked(s, how == SG_SMBACK_NAME);
 	if (how == SG_SMBACK_ERROR)
 		sg_bq_truncate(sm->end, sm->error_len);
 	if (how == SG_SMBACK_RELAY || how == SG_SMBACK_ERROR)

@@ -139,7 +139,7 @@ sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
  */
 static void
 reclaim_entry(struct sg_session *s, enum sg_side to,
-    const struct sg_ledger_entry *e)
+    const struct sg_ledger_entry *e, int name_only)
 {
 
 	if (e->bounce) {
@@ -149,7 +149,7 @@ reclaim_entry(struct sg_session *s, enum sg_side to,
 		return;
 	}
 	s->st.stanzas_out[to]--;
-	undeliver(s, OTHER(to), &e->info, e->cut,
+	undeliver(s, OTHER(to), &e->info, e->cut || name_only,
 	    to == SG_SERVER || e->end > s->handback_from);
 }
 
@@ -165,7 +165,7 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 	}
 	sg_ledger_written(pe->ledger, pe->written);
 	while (sg_ledger_shift(pe->ledger, e))
-		reclaim_entry(s, to, e);
+		reclaim_entry(s, to, e, 0);
 	free(e);
 	pe->written += sg_bq_len(pe->out);
 	sg_bq_clear(pe->out);
@@ -175,6 +175,7 @@ sg_undeliv_reclaim(struct sg_session *s, enum sg_side to)
 struct reclaiming {
 	struct sg_session *s;
 	enum sg_side to;
+	int name_only;
 };
 
 static void
@@ -182,14 +183,15 @@ reclaim_taken(void *arg, const struct sg_ledger_entry *e)
 {
 	struct reclaiming *r = arg;
 
-	reclaim_entry(r->s, r->to, e);
+	reclaim_entry(r->s, r->to, e, r->name_only);
 }
 
 void
-sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to, uint64_t cut)
+sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to, uint64_t cut,
+    int name_only)
 {
 	struct sg_peer *pe = &s->peer[to];
-	struct reclaiming r = { s, to };
+	struct reclaiming r = { s, to, name_only };
 	struct sg_ledger_entry *e;
 
 	if (cut < pe->written || cut >= pe->appended)

@@ -33,13 +33,14 @@ void sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
 void sg_undeliv_reclaim(struct sg_session *s, enum sg_side to);
 
 /*
- * sg_undeliv_reclaim_from(s, to, cut):
+ * sg_undeliv_reclaim_from(s, to, cut, name_only):
  * As sg_undeliv_reclaim(), but only for what is queued for `to` from
  * offset cut on, a stanza boundary not yet written: the stanzas there are
- * accounted for, and every byte from cut on is dropped.
+ * accounted for, oldest first (with name_only, none is bounced), and every
+ * byte from cut on is dropped.
  */
 void sg_undeliv_reclaim_from(struct sg_session *s, enum sg_side to,
-    uint64_t cut);
+    uint64_t cut, int name_only);
 
 /*
  * sg_undeliv_take(s, out, max):

@@ -721,6 +721,50 @@ START_TEST(test_take_back_answers_again)
 END_TEST
 
 /*
+ * Found in review: C->S is over as well (C's close tag, our last <a/>
+ * and the tag queued behind C_MSG2) when S's held end is released at
+ * close-timeout.  C_MSG2 is taken back all the same, and what follows it
+ * still goes to S.
+ */
+START_TEST(test_take_back_behind_client_close)
+{
+	struct h *h = handing_back();
+	uint64_t out = stats(h)->stanzas_out[SG_SERVER];
+
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, TAG);
+	feed(h, SG_CLIENT, TAG);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 TAG);
+	unstall(h, SG_SERVER);
+	EXPECT_OUT(h, SG_SERVER, R A(0) TAG);
+	ck_assert_uint_eq(stats(h)->stanzas_out[SG_SERVER], out);
+	client_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/* The same with C gone: C_MSG2 is named, not bounced. */
+START_TEST(test_take_back_client_gone_named)
+{
+	struct h *h = handing_back();
+
+	h->stalled[SG_SERVER] = 1;
+	feed(h, SG_CLIENT, C_MSG2);
+	feed(h, SG_SERVER, TAG);
+	eof(h, SG_CLIENT);
+	EXPECT_OUT(h, SG_CLIENT, "");
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 1);
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 0);
+	unstall(h, SG_SERVER);
+	EXPECT_OUT(h, SG_SERVER, R A(0) TAG);
+	client_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/*
  * Found by the hand-back interop test: S's stream error held, then S's
  * EOF without a close tag (a legacy cut): the error reaches C after the
  * bounces, then our close tag, and the session says why.
@@ -999,6 +1043,8 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_take_back_keeps_counts);
 	tcase_add_test(ends, test_take_back_keeps_counts_begun);
 	tcase_add_test(ends, test_take_back_answers_again);
+	tcase_add_test(ends, test_take_back_behind_client_close);
+	tcase_add_test(ends, test_take_back_client_gone_named);
 	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
