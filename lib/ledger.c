@@ -59,16 +59,14 @@ sg_ledger_free(struct sg_ledger *l)
 	free(l);
 }
 
-/* Room for one more record, the oldest moved to index 0 if it grew. */
+/* Twice the room (RING_FIRST at first), the oldest moved to index 0. */
 static int
-ring_room(struct sg_ledger *l)
+grow_ring(struct sg_ledger *l)
 {
 	struct rec *r;
 	size_t cap = l->cap ? l->cap * 2 : RING_FIRST;
 	size_t i;
 
-	if (l->n < l->cap)
-		return (0);
 	if (cap > SIZE_MAX / sizeof(*r) || (r = malloc(cap * sizeof(*r))) ==
 	    NULL)
 		return (-1);
@@ -79,6 +77,14 @@ ring_room(struct sg_ledger *l)
 	l->cap = cap;
 	l->head = 0;
 	return (0);
+}
+
+/* Room for one more record. */
+static int
+ring_room(struct sg_ledger *l)
+{
+
+	return (l->n < l->cap ? 0 : grow_ring(l));
 }
 
 static void
@@ -244,23 +250,32 @@ sg_ledger_shift(struct sg_ledger *l, struct sg_ledger_entry *e)
 	return (1);
 }
 
+/* How many of l's newest records end after cut; *start: their strings. */
+static size_t
+count_after(const struct sg_ledger *l, uint64_t cut, size_t *start)
+{
+	const struct rec *h;
+	size_t k = 0;
+
+	*start = l->strs != NULL ? sg_bq_len(l->strs) : 0;
+	while (k < l->n && (h = &l->ring[(l->head + l->n - 1 - k) &
+	    (l->cap - 1)])->end > cut) {
+		*start -= h->size;
+		k++;
+	}
+	return (k);
+}
+
 void
 sg_ledger_take_after(struct sg_ledger *l, uint64_t cut,
     struct sg_ledger_entry *e,
     void (*fn)(void *arg, const struct sg_ledger_entry *e), void *arg)
 {
-	size_t k = 0, start, off, i;
+	size_t start, off, i, k = count_after(l, cut, &start);
 	const struct rec *h;
 
-	if (l->n == 0)
+	if (k == 0)
 		return;
-	/* The newest records are last, in the ring and in strs. */
-	start = sg_bq_len(l->strs);
-	while (k < l->n && (h = &l->ring[(l->head + l->n - 1 - k) &
-	    (l->cap - 1)])->end > cut) {
-		start -= h->size;
-		k++;
-	}
 	for (i = l->n - k, off = start; i < l->n; i++) {
 		h = &l->ring[(l->head + i) & (l->cap - 1)];
 		fill_entry(l, h, off, e);
@@ -269,6 +284,44 @@ sg_ledger_take_after(struct sg_ledger *l, uint64_t cut,
 	}
 	l->n -= k;
 	sg_bq_truncate(l->strs, start);
+}
+
+int
+sg_ledger_move_after(struct sg_ledger *dst, struct sg_ledger *src,
+    uint64_t cut, uint64_t delta)
+{
+	size_t start, len, k = count_after(src, cut, &start), i;
+	struct rec h;
+	char *buf;
+
+	if (k == 0)
+		return (0);
+	len = sg_bq_len(src->strs) - start;
+	if (dst->strs == NULL && (dst->strs = sg_bq_new()) == NULL)
+		return (-1);
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
+		return (-1);
+	sg_bq_copyout(src->strs, start, buf, len);
+	/* Room for all first: nothing moves unless everything can. */
+	while (dst->cap - dst->n < k)
+		if (grow_ring(dst) != 0) {
+			free(buf);
+			return (-1);
+		}
+	if (sg_bq_append(dst->strs, buf, len) != 0) {
+		free(buf);
+		return (-1);
+	}
+	free(buf);
+	for (i = src->n - k; i < src->n; i++) {
+		h = src->ring[(src->head + i) & (src->cap - 1)];
+		h.start -= delta;
+		h.end -= delta;
+		dst->ring[(dst->head + dst->n++) & (dst->cap - 1)] = h;
+	}
+	src->n -= k;
+	sg_bq_truncate(src->strs, start);
+	return (0);
 }
 
 int

@@ -85,6 +85,16 @@ void sg_ledger_take_after(struct sg_ledger *l, uint64_t cut,
     void (*fn)(void *arg, const struct sg_ledger_entry *e), void *arg);
 
 /*
+ * sg_ledger_move_after(dst, src, cut, delta):
+ * Move the records of src that end after offset cut, oldest first, to the
+ * end of dst, each with its offsets lowered by delta (every field kept,
+ * the cut mark too).  Returns 0, or -1 on allocation failure (src and dst
+ * unchanged).
+ */
+int sg_ledger_move_after(struct sg_ledger *dst, struct sg_ledger *src,
+    uint64_t cut, uint64_t delta);
+
+/*
  * sg_ledger_last_end(l, end):
  * Set *end to the newest record's end and return 1, or return 0 if l is
  * empty.

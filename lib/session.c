@@ -390,6 +390,45 @@ after_forwarded(struct sg_dir *d, const struct sg_tracker_event *ev)
 	}
 }
 
+/*
+ * C->S ends (C's stream error or close tag): our last <a/> on C's behalf
+ * just before it.
+ */
+static int
+final_ack_before(struct sg_session *s, struct sg_dir *d,
+    const struct sg_tracker_event *ev)
+{
+	struct sg_bq *q;
+
+	sg_held_dispose(d, ev->start, 1);
+	q = sg_bq_new();
+	return (sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
+	    sg_smback_final_ack(s, q)));
+}
+
+/* A stream error: 1 if it is done with, 0 if it goes on as a stanza. */
+static int
+on_stream_error(struct sg_dir *d, const struct sg_tracker_event *ev)
+{
+	struct sg_session *s = d->s;
+
+	sg_sessout_copy_str(s->st.error_in[d->from],
+	    sizeof(s->st.error_in[0]), ev->condition);
+	if (rewritten(s, d->from, ev->condition)) {
+		sg_held_dispose(d, ev->end, 0);
+		s->st.rewritten++;
+		return (1);
+	}
+	/* Held back with S's close tag, and relayed with it. */
+	if (!d->closed && sg_smback_hold_end(s, d, ev)) {
+		s->st.stanzas_out[OTHER(d->from)]++;
+		return (1);
+	}
+	/* Only the close tag may follow it (RFC 6120 4.9.1.1). */
+	return (d->from == SG_CLIENT && !d->closed &&
+	    final_ack_before(s, d, ev) < 0);
+}
+
 static void
 on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 {
@@ -406,20 +445,8 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 		s->st.sm = 1;
 		s->st.sm_resumable = ev->sm_resume;
 	}
-	if (ev->kind == SG_STANZA_STREAM_ERROR) {
-		sg_sessout_copy_str(s->st.error_in[d->from],
-		    sizeof(s->st.error_in[0]), ev->condition);
-		if (rewritten(s, d->from, ev->condition)) {
-			sg_held_dispose(d, ev->end, 0);
-			s->st.rewritten++;
-			return;
-		}
-		/* Held back with S's close tag, and relayed with it. */
-		if (!d->closed && sg_smback_hold_end(s, d, ev)) {
-			s->st.stanzas_out[OTHER(d->from)]++;
-			return;
-		}
-	}
+	if (ev->kind == SG_STANZA_STREAM_ERROR && on_stream_error(d, ev))
+		return;
 	if (d->closed) {
 		sg_held_dispose(d, ev->end, 0);
 		sg_undeliv_stanza(s, d->from, &info, 0);
@@ -433,19 +460,6 @@ on_stanza(struct sg_dir *d, const struct sg_tracker_event *ev)
 	s->st.stanzas_out[to]++;
 	sg_smback_forwarded(s, d, ev, &info, at);
 	after_forwarded(d, ev);
-}
-
-/* C's close tag goes to S: our last <a/> on C's behalf just before it. */
-static int
-final_ack_before(struct sg_session *s, struct sg_dir *d,
-    const struct sg_tracker_event *ev)
-{
-	struct sg_bq *q;
-
-	sg_held_dispose(d, ev->start, 1);
-	q = sg_bq_new();
-	return (sg_sessout_compose_for(s, SG_SERVER, q, q == NULL ||
-	    sg_smback_final_ack(s, q)));
 }
 
 static void

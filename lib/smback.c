@@ -74,6 +74,7 @@ struct sg_smback {
 	unsigned settled:1;	/* the final <a/> is decided */
 	unsigned owed:1;	/* S asked, and was told less than it sent */
 	unsigned tag_held:1;	/* end holds S's close tag, not only its error */
+	unsigned final_told:1;	/* the final <a/> is queued for S */
 };
 
 static int
@@ -427,8 +428,9 @@ sg_smback_final_ack(struct sg_session *s, struct sg_bq *q)
 {
 	struct sg_smback *sm = s->sm;
 
-	if (sm == NULL || !s_counts(sm))
+	if (sm == NULL || !s_counts(sm) || sm->final_told)
 		return (0);
+	sm->final_told = 1;
 	/*
 	 * What C has not begun to receive goes back to S rather than on to
 	 * C: S re-routes it once it reads the count, and C would get it twice.
@@ -552,31 +554,51 @@ cut_queue(struct sg_session *s, uint64_t cut, int name_only)
 
 /*
  * C->S is over too: our last <a/> and the close tag follow C's stanzas in
- * S's queue.  Those from cut to end are taken back and the bytes after
- * them kept, unless something of C's is among those (then 0: nothing is
- * taken back, and what is queued goes to S as it is).
+ * S's queue.  Those from cut to end are taken back, and what follows end
+ * (ours, and C's last elements) is kept, its ledger records with it.
  */
-static int
+static void
 cut_queue_keep_end(struct sg_session *s, uint64_t cut, uint64_t end,
     int name_only)
 {
 	struct sg_peer *pe = &s->peer[SG_SERVER];
 	size_t off = (size_t)(end - pe->written);
 	size_t len = sg_bq_len(pe->out) - off;
-	uint64_t last;
-	char *tail;
+	struct sg_ledger *kept = sg_ledger_new();
+	char *tail = malloc(len > 0 ? len : 1);
 
-	if (!sg_ledger_last_end(pe->ledger, &last) || last != end)
-		return (0);
-	if ((tail = malloc(len > 0 ? len : 1)) == NULL) {
+	if (kept == NULL || tail == NULL ||
+	    sg_ledger_move_after(kept, pe->ledger, end, end - cut) != 0) {
 		sg_sessout_fail_internal(s);
-		return (0);
+		goto out;
 	}
 	sg_bq_copyout(pe->out, off, tail, len);
 	sg_undeliv_reclaim_from(s, SG_SERVER, cut, name_only);
 	sg_sessout_append(s, SG_SERVER, tail, len);
+	if (sg_ledger_move_after(pe->ledger, kept, 0, 0) != 0)
+		sg_sessout_fail_internal(s);
+out:
+	sg_ledger_free(kept);
 	free(tail);
-	return (1);
+}
+
+/*
+ * The stanzas from cut to end in S's queue are taken back.  S has taken
+ * nothing new: what is queued again does not restart its stall.
+ */
+static void
+take_back_from(struct sg_session *s, uint64_t cut, uint64_t end,
+    int name_only)
+{
+	struct sg_peer *pe = &s->peer[SG_SERVER];
+	uint64_t stall_at = pe->stall_at;
+
+	if (c2s_open(s))
+		cut_queue(s, cut, name_only);
+	else
+		cut_queue_keep_end(s, cut, end, name_only);
+	if (sg_bq_len(pe->out) > 0)
+		pe->stall_at = stall_at;
 }
 
 /*
@@ -603,14 +625,8 @@ take_back_unacked(struct sg_session *s, int name_only)
 	while (sg_ledger_shift(sm->unacked, e)) {
 		if (e->start >= pe->written) {
 			/* S never gets these: they leave its count. */
-			uint64_t n = 1 + sg_ledger_count(sm->unacked);
-
-			if (c2s_open(s))
-				cut_queue(s, e->start, name_only);
-			else if (!cut_queue_keep_end(s, e->start, last,
-			    name_only))
-				break;
-			sm->c2s_n -= n;
+			sm->c2s_n -= 1 + sg_ledger_count(sm->unacked);
+			take_back_from(s, e->start, last, name_only);
 			break;
 		}
 		begun_end = e->end;

@@ -47,10 +47,11 @@ void sg_smback_forwarded(struct sg_session *s, struct sg_dir *d,
 
 /*
  * sg_smback_final_ack(s, q):
- * C->S is about to end with a close tag: put <a h='N'/> into q first if
- * S counts our acks.  h is then final: the stanzas queued for C and not
- * begun are handed back instead of written (while S->C is open).  0, or
- * -1 out of memory.
+ * C->S is about to end, by a stream error or a close tag: put
+ * <a h='N'/> into q first if S counts our acks (once: a later call puts
+ * nothing, for after a stream error only the close tag may come).  h is
+ * then final: the stanzas queued for C and not begun are handed back
+ * instead of written (while S->C is open).  0, or -1 out of memory.
  */
 int sg_smback_final_ack(struct sg_session *s, struct sg_bq *q);
 

@@ -39,6 +39,7 @@
 	"xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
 #define C_MSG3 "<message to='bob@example.com' id='m3' type='chat'>" \
 	"<body>hi</body></message>"
+#define CSI "<inactive xmlns='urn:xmpp:csi:0'/>"
 #define BOUNCE_C_MSG3 "<message from='bob@example.com' id='m3' " \
 	"type='error'><error type='wait'><recipient-unavailable " \
 	"xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
@@ -744,6 +745,65 @@ START_TEST(test_take_back_behind_client_close)
 }
 END_TEST
 
+/*
+ * Found in review: what follows C_MSG2 before C's tag is C's too (a
+ * nonza, keepalive whitespace, C's stream error): it is kept, in order,
+ * with its ledger record, and C_MSG2 is still taken back.
+ */
+START_TEST(test_take_back_keeps_what_follows)
+{
+	struct h *h = queued_for_server(C_MSG2 CSI "\n ");
+
+	feed(h, SG_SERVER, TAG);
+	feed(h, SG_CLIENT, S_ERROR TAG);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 TAG);
+	ck_assert_uint_eq(stats(h)->bounced[SG_CLIENT], 1);
+	/* S's socket fails: the nonza and the error, never written, named. */
+	sg_session_on_write_error(h->s, SG_SERVER, h->now);
+	run(h);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 2);
+	client_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/* The same, written: S gets all but C_MSG2. */
+START_TEST(test_take_back_keeps_what_follows_written)
+{
+	struct h *h = queued_for_server(C_MSG2 CSI "\n ");
+
+	feed(h, SG_SERVER, TAG);
+	feed(h, SG_CLIENT, TAG);
+	advance(h, CLOSE);
+	unstall(h, SG_SERVER);
+	EXPECT_OUT(h, SG_SERVER, R CSI "\n " A(0) TAG);
+	ck_assert_uint_eq(stats(h)->undeliverable[SG_CLIENT], 0);
+	client_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Found in review: S has taken nothing for most of stanza-timeout when the
+ * take-back queues its tail again: S's stall still counts from then.
+ */
+START_TEST(test_take_back_keeps_stall)
+{
+	struct h *h = queued_for_server(C_MSG2);
+
+	advance(h, STANZA - CLOSE - 1000);
+	feed(h, SG_SERVER, TAG);
+	feed(h, SG_CLIENT, TAG);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 TAG);
+	/* Taken for gone (write-timeout): its queue reclaimed. */
+	advance(h, 1000);
+	ck_assert_uint_eq(sg_bq_len(sg_session_outq(h->s, SG_SERVER)), 0);
+	h_free(h);
+}
+END_TEST
+
 /* The same with C gone: C_MSG2 is named, not bounced. */
 START_TEST(test_take_back_client_gone_named)
 {
@@ -832,7 +892,11 @@ START_TEST(test_server_end_held_until_timeout)
 }
 END_TEST
 
-/* Found by fuzz_session: only S's end is ever held, not C's error. */
+/*
+ * Found by fuzz_session: only S's end is ever held, not C's error.  Our
+ * final <a/> goes before C's error, not between it and C's close tag
+ * (found in review: RFC 6120 4.9.1.1 allows only the tag after it).
+ */
 START_TEST(test_client_error_not_held)
 {
 	struct h *h = handing_back();
@@ -840,7 +904,9 @@ START_TEST(test_client_error_not_held)
 	feed(h, SG_CLIENT, C_MSG2);
 	EXPECT_OUT(h, SG_SERVER, C_MSG2 R);
 	feed(h, SG_CLIENT, S_ERROR);
-	EXPECT_OUT(h, SG_SERVER, S_ERROR);
+	EXPECT_OUT(h, SG_SERVER, A(0) S_ERROR);
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, TAG);
 	h_free(h);
 }
 END_TEST
@@ -1042,6 +1108,9 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_take_back_answers_again);
 	tcase_add_test(ends, test_take_back_behind_client_close);
 	tcase_add_test(ends, test_take_back_client_gone_named);
+	tcase_add_test(ends, test_take_back_keeps_what_follows);
+	tcase_add_test(ends, test_take_back_keeps_what_follows_written);
+	tcase_add_test(ends, test_take_back_keeps_stall);
 	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
