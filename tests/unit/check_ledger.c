@@ -258,6 +258,51 @@ START_TEST(test_ledger_take_after)
 }
 END_TEST
 
+/*
+ * Records moved to another ledger keep every field, the cut mark too,
+ * their offsets lowered; moved back, they follow what stayed.
+ */
+START_TEST(test_ledger_move_after)
+{
+	struct sg_ledger *l = sg_ledger_new(), *m = sg_ledger_new();
+	struct sg_ledger_entry *e = malloc(sizeof(*e));
+	struct sg_stanza_info st = { SG_STANZA_IQ, "iq", "jabber:server",
+	    NULL, "get", NULL, NULL, NULL, 0 };
+	char *big = malloc(2000);
+	unsigned i;
+
+	ck_assert_int_eq(sg_ledger_move_after(m, l, 0, 0), 0);
+	for (i = 0; i < 20; i++)
+		push(l, i);
+	memset(big, 'c', 1999);
+	big[1999] = '\0';
+	st.id = big;
+	ck_assert_int_eq(sg_ledger_push(l, 2000, 2100, &st, 0), 0);
+	ck_assert_int_eq(sg_ledger_move_after(m, l, 1850, 500), 0);
+	ck_assert_uint_eq(sg_ledger_count(l), 18);
+	ck_assert_uint_eq(sg_ledger_count(m), 3);
+	ck_assert_int_eq(sg_ledger_shift(m, e), 1);
+	ck_assert_str_eq(e->info.id, "m18");
+	ck_assert_uint_eq(e->start, 1807 - 500);
+	ck_assert_uint_eq(e->end, 1900 - 500);
+	ck_assert_int_eq(sg_ledger_move_after(l, m, 0, 0), 0);
+	ck_assert_uint_eq(sg_ledger_count(m), 0);
+	for (i = 0; i < 18; i++)
+		expect(l, e, i);
+	ck_assert_int_eq(sg_ledger_shift(l, e), 1);
+	ck_assert_str_eq(e->info.id, "m19");
+	ck_assert_int_eq(sg_ledger_shift(l, e), 1);
+	ck_assert_int_eq(e->cut, 1);
+	ck_assert_uint_eq(e->start, 1500);
+	ck_assert_uint_eq(strlen(e->info.id), SG_LEDGER_MAX_VALUE);
+	ck_assert_int_eq(sg_ledger_shift(l, e), 0);
+	free(big);
+	free(e);
+	sg_ledger_free(l);
+	sg_ledger_free(m);
+}
+END_TEST
+
 /* Freed with records in it: no leak (check-san). */
 START_TEST(test_ledger_free_with_records)
 {
@@ -282,6 +327,7 @@ sg_suite_ledger(void)
 	tcase_add_test(tc, test_ledger_reclaim_many_then_reuse);
 	tcase_add_test(tc, test_ledger_cut_and_absent);
 	tcase_add_test(tc, test_ledger_packed_block);
+	tcase_add_test(tc, test_ledger_move_after);
 	tcase_add_test(tc, test_ledger_free_with_records);
 	suite_add_tcase(s, tc);
 	return (s);
