@@ -135,12 +135,17 @@ write_own(struct sg_session *s, enum sg_side to, int (*fn)(struct sg_bq *))
 	return (sg_sessout_compose_for(s, to, q, q == NULL || fn(q)));
 }
 
-/* C->S is open: nothing ends it yet, so S may still be written to. */
+/*
+ * C->S is open: nothing ends it yet, so S may still be written to.  Our
+ * final <a/> ends it too: after C's stream error only its close tag may
+ * follow, and h is final.
+ */
 static int
 c2s_open(const struct sg_session *s)
 {
 
-	return (!s->dir[SG_CLIENT].closed && !s->peer[SG_SERVER].tag_sent);
+	return (!s->dir[SG_CLIENT].closed && !s->peer[SG_SERVER].tag_sent &&
+	    !s->sm->final_told);
 }
 
 static void
@@ -306,7 +311,7 @@ decide(struct sg_session *s, const struct sg_tracker_event *ev)
 	if (ev->kind == SG_STANZA_IQ && (ev->marks & SG_MARK_SESSION))
 		return;
 	/* Nothing more goes to S: there is no session left to manage. */
-	if (!c2s_open(s))
+	if (!c2s_open(s) || ev->kind == SG_STANZA_STREAM_ERROR)
 		return;
 	if (write_own(s, SG_SERVER, sg_compose_sm_enable) == 0)
 		sm->state = SM_ENABLING;

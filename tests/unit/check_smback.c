@@ -108,6 +108,18 @@ queued_for_server(const char *stanzas)
 	return (h);
 }
 
+/* Rule 5's identity for S's stanzas (stream errors are counted too). */
+static void
+server_stanzas_add_up(struct h *h)
+{
+	const struct sg_session_stats *st = stats(h);
+
+	ck_assert_uint_eq(st->stanzas_in[SG_SERVER],
+	    st->stanzas_out[SG_CLIENT] + st->bounced[SG_SERVER] +
+	    st->undeliverable[SG_SERVER] + st->sm_own[SG_SERVER] +
+	    st->rewritten + st->handed_back);
+}
+
 /* Rule 5's identity for C's stanzas: each forwarded, bounced or named. */
 static void
 client_stanzas_add_up(struct h *h)
@@ -911,6 +923,76 @@ START_TEST(test_client_error_not_held)
 }
 END_TEST
 
+/*
+ * Found in review: after C's stream error C->S is over for us too.  S's
+ * <r/> gets no answer (only C's close tag may follow the error), and
+ * S's stanzas, h being final, are handed back, not relayed.
+ */
+START_TEST(test_nothing_after_client_error)
+{
+	struct h *h = handing_back();
+
+	feed(h, SG_CLIENT, C_MSG2);
+	EXPECT_OUT(h, SG_SERVER, C_MSG2 R);
+	feed(h, SG_CLIENT, S_ERROR);
+	EXPECT_OUT(h, SG_SERVER, A(0) S_ERROR);
+	feed(h, SG_SERVER, R S_MSG);
+	EXPECT_OUT(h, SG_SERVER, "");
+	EXPECT_OUT(h, SG_CLIENT, "");
+	feed(h, SG_CLIENT, TAG);
+	EXPECT_OUT(h, SG_SERVER, TAG);
+	ck_assert_uint_eq(stats(h)->handed_back, 1);
+	server_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
+/* The same while our <enable/> is unanswered: no <r/> after the error. */
+START_TEST(test_no_request_after_client_error)
+{
+	struct h *h = bound_with(sm_params());
+
+	feed(h, SG_CLIENT, C_PRES);
+	EXPECT_OUT(h, SG_SERVER, ENABLE C_PRES);
+	feed(h, SG_CLIENT, S_ERROR);
+	EXPECT_OUT(h, SG_SERVER, A(0) S_ERROR);
+	feed(h, SG_SERVER, ENABLED);
+	EXPECT_OUT(h, SG_SERVER, "");
+	h_free(h);
+}
+END_TEST
+
+/* Found in review: C's stream error right after bind enables nothing. */
+START_TEST(test_client_error_decides_nothing)
+{
+	struct h *h = bound_with(sm_params());
+
+	feed(h, SG_CLIENT, S_ERROR);
+	EXPECT_OUT(h, SG_SERVER, S_ERROR);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * Found in review: S's held end expires after C's stream error: C_MSG2 is
+ * taken back, and our final <a/> and C's error, after it, still go to S.
+ */
+START_TEST(test_take_back_after_client_error)
+{
+	struct h *h = queued_for_server(C_MSG2);
+
+	feed(h, SG_SERVER, TAG);
+	feed(h, SG_CLIENT, S_ERROR);
+	advance(h, CLOSE);
+	EXPECT_OUT(h, SG_CLIENT, BOUNCE_C_MSG2 TAG);
+	feed(h, SG_CLIENT, TAG);
+	unstall(h, SG_SERVER);
+	EXPECT_OUT(h, SG_SERVER, R A(0) S_ERROR TAG);
+	client_stanzas_add_up(h);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_server_end_not_held_when_acked)
 {
 	struct h *h = handing_back();
@@ -939,18 +1021,6 @@ START_TEST(test_stop_final_ack_and_handback)
 	h_free(h);
 }
 END_TEST
-
-/* Rule 5's identity for S's stanzas (stream errors are counted too). */
-static void
-server_stanzas_add_up(struct h *h)
-{
-	const struct sg_session_stats *st = stats(h);
-
-	ck_assert_uint_eq(st->stanzas_in[SG_SERVER],
-	    st->stanzas_out[SG_CLIENT] + st->bounced[SG_SERVER] +
-	    st->undeliverable[SG_SERVER] + st->sm_own[SG_SERVER] +
-	    st->rewritten + st->handed_back);
-}
 
 /*
  * Found in review: a stop while S's stream error is held.  C gets S's
@@ -1114,6 +1184,10 @@ sg_suite_smback(void)
 	tcase_add_test(ends, test_server_error_held_then_silence);
 	tcase_add_test(ends, test_server_end_not_held_when_acked);
 	tcase_add_test(ends, test_client_error_not_held);
+	tcase_add_test(ends, test_nothing_after_client_error);
+	tcase_add_test(ends, test_no_request_after_client_error);
+	tcase_add_test(ends, test_client_error_decides_nothing);
+	tcase_add_test(ends, test_take_back_after_client_error);
 	tcase_add_test(ends, test_stop_final_ack_and_handback);
 	tcase_add_test(ends, test_stop_relays_held_error);
 	tcase_add_test(ends, test_held_error_superseded_named);
