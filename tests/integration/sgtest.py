@@ -16,6 +16,7 @@ The pieces:
 
 import base64
 import errno
+import fcntl
 import os
 import random
 import re
@@ -24,9 +25,11 @@ import selectors
 import shlex
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 
@@ -369,6 +372,12 @@ def run_binary(ctx, args, timeout=DEFAULT_TIMEOUT):
 
 
 # ------------------------------------------------------------------ sockets
+
+def unacked(sock):
+    """Bytes written to sock that the other end has not acknowledged."""
+    buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    return struct.unpack("i", buf)[0]
+
 
 class Peer:
     """One TCP connection, blocking with a timeout on every call."""

@@ -14,16 +14,14 @@ mid-stanza and after a stream error (t_close.py), the upstream
 unreachable (t_upstream.py), a client reset (t_relay.py).
 """
 
-import fcntl
 import signal
 import socket
 import struct
-import termios
 import time
 
 from sgtest import (CLOSE, LOOPBACK, check, client_header, random_stanzas,
                     rng_for, server_header, split_stream, start_proxy,
-                    timeout)
+                    timeout, unacked)
 from sgtest import proxy_and_upstream as _proxy
 from xmpppeer import expect_next as _get, expect_wire as _wire
 from xmpppeer import (assert_no_reset, fields, iq_get, msg, open_pair,
@@ -40,12 +38,6 @@ def _reset(peer):
     peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                          struct.pack("ii", 1, 0))
     peer.sock.close()
-
-
-def _unacked(sock):
-    """Bytes written to sock that the other end has not acknowledged."""
-    buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
-    return struct.unpack("i", buf)[0]
 
 
 # ------------------------------------------------------- reset mid-stanza
@@ -111,7 +103,7 @@ def test_upstream_reset_while_client_behind(ctx):
         sent += s.sock.send(half)
     except BlockingIOError:
         pass
-    acked = sent - _unacked(s.sock)
+    acked = sent - unacked(s.sock)
     _reset(s)
     got = c.recv_until(CLOSE, wait() * 3)
     c.answer()

@@ -30,18 +30,16 @@ At the end (spec/close-handshake.md):
 """
 
 import collections
-import fcntl
 import random
 import selectors
 import socket
 import struct
-import termios
 import time
 import xml.parsers.expat as expat
 
 from sgtest import (CLOSE, LOOPBACK, check, client_header, free_port,
-                    hostport, rng_for, server_header, timeout, wait_until,
-                    wrapper)
+                    hostport, rng_for, server_header, timeout, unacked,
+                    wait_until, wrapper)
 import sgtest
 from xmpppeer import assert_ends_with_close_then_eof
 
@@ -75,11 +73,6 @@ def _pick(rng, weighted):
         if x <= 0:
             return v
     return weighted[-1][0]
-
-
-def _unacked(sock):
-    buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
-    return struct.unpack("i", buf)[0]
 
 
 class Sent:
@@ -249,7 +242,7 @@ class Peer:
                                                    len(self.out)))
         self.out.clear()
         try:
-            self.delivered = self.written - _unacked(self.sock)
+            self.delivered = self.written - unacked(self.sock)
         except OSError:
             self.delivered = 0
         if how == "reset":

@@ -13,7 +13,7 @@ import struct
 import threading
 import time
 
-from sgtest import TestFailure, check, start_proxy, timeout
+from sgtest import TestFailure, check, start_proxy, timeout, unacked
 from t_tls import _direct, _session
 from xmpppeer import expect_next as _get
 from xmpppeer import fields, msg, open_pair, session_end, wait
@@ -184,23 +184,29 @@ def _c_msg(i):
             b"</body></message>" % (i, b"z" * 2000))
 
 
-def _send_until_full(c, limit=20000):
-    """C sends its stanzas without blocking until its socket takes no
-    more (stanzaguard has stopped reading C: its queue towards S is over
-    high-water).  Returns how many were begun, and the bytes not sent."""
+def _send_until_paused(c, limit=20000):
+    """C sends its stanzas without blocking until stanzaguard stops
+    reading it: C's socket takes no more and what C's TCP has not had
+    acknowledged stays the same for a while (stanzaguard's queue towards
+    S is over high-water, not merely slow to be read).  Returns how many
+    were begun, and the bytes not sent."""
     c.sock.setblocking(False)
-    n, rest = 0, b""
-    try:
-        while n < limit:
-            data = _c_msg(n)
-            n += 1
-            sent = c.sock.send(data)
-            if sent < len(data):
-                rest = data[sent:]
-                break
-    except BlockingIOError:
-        rest = data
-    check(n < limit, "C sent %d stanzas and never filled" % n)
+    n, rest, still, last = 0, b"", 0, -1
+    deadline = time.monotonic() + wait()
+    while still < 3:
+        check(n < limit and time.monotonic() < deadline,
+              "stanzaguard never stopped reading C (%d stanzas sent)" % n)
+        try:
+            while n < limit:
+                if not rest:
+                    rest, n = _c_msg(n), n + 1
+                rest = rest[c.sock.send(rest):]
+        except BlockingIOError:
+            pass
+        queued = unacked(c.sock)
+        still = still + 1 if queued == last else 0
+        last = queued
+        time.sleep(0.2)
     return n, rest
 
 
@@ -212,8 +218,7 @@ def test_server_end_takes_back_queued(ctx):
     tag, and those still queued are not written to S after it.  Every
     stanza reaches S or is bounced; the log counts the bounces."""
     d, c, s = _handing_back(ctx)
-    n, rest = _send_until_full(c)
-    time.sleep(0.5)                 # stanzaguard reads what it will
+    n, rest = _send_until_paused(c)
     s.send(CLOSE)
     s.shutdown_write()
     got = c.recv_until(CLOSE, wait())
