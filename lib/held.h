@@ -4,9 +4,10 @@
 /*
  * A direction's inbound bytes, a part of the close engine: what the
  * tracker has not yet seen as a whole stanza is held; then it is forwarded
- * to the other side or dropped.  Called by session.c only; it works on the
- * session's state (sessout.h).  Offsets count the bytes ever read from
- * the direction's side; d->done is where forwarding or dropping reached.
+ * to the other side or dropped.  Called by the close engine (session.c,
+ * closing.c) only; it works on the session's state (sessout.h).  Offsets
+ * count the bytes ever read from the direction's side; d->done is where
+ * forwarding or dropping reached.
  */
 
 #include <stdint.h>

@@ -6,9 +6,11 @@
  * written once, with the sending side as the argument.
  *
  * This file is the state machine of spec/close-handshake.md: it owns the
- * events and the close rules.  It calls its parts held.c (each direction's
- * held bytes until a stanza is whole, forwarded or dropped) and undeliv.c
- * (rule 5: what cannot be delivered is bounced or named), and below them
+ * events, and decides which close rule each one calls for.  It calls its
+ * parts closing.c (how a direction ends: the close rules themselves),
+ * held.c (each direction's held bytes until a stanza is whole, forwarded
+ * or dropped), undeliv.c (rule 5: what cannot be delivered is bounced or
+ * named) and smback.c (stream management on C's behalf), and below them
  * all sessout.c (the session's state and output side: queues, actions,
  * backpressure, the end); helpers are compose.c (the XML we write) and
  * ledger.c (what each output queue holds).
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "closing.h"
 #include "compose.h"
 #include "held.h"
 #include "ledger.h"
@@ -26,12 +29,6 @@
 #include "undeliv.h"
 
 #define MAX_TO		256	/* the client's to= kept, with its NUL */
-
-enum close_how {
-	HOW_TAG,	/* write our own close tag (or error and tag) */
-	HOW_RELAYED,	/* the sender's close tag was just relayed */
-	HOW_NOTAG	/* the receiver is gone or the stream is opaque */
-};
 
 static const char *reason_names[] = {
 	"none", "client", "server", "idle", "client-vanished",
@@ -44,274 +41,6 @@ _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) ==
 static const char *answer_names[] = { "-", "yes", "eof", "timeout" };
 
 static void on_tracker_event(void *ctx, const struct sg_tracker_event *ev);
-static void close_dir(struct sg_session *s, enum sg_side from,
-    enum close_how how, const char *cond);
-
-/*
- * The stream towards `to` needs a header before anything else.  Only the
- * client ever waits for one from us; before its own header came, only a
- * stream error is worth one (RFC 6120 4.9.1.3).
- */
-static int
-ensure_header(struct sg_session *s, enum sg_side to, const char *cond,
-    struct sg_bq *q)
-{
-	struct sg_peer *pe = &s->peer[to];
-	const struct sg_dir *cd = &s->dir[SG_CLIENT];
-	const char *ns = cd->have_header ? s->c_ns : "jabber:client";
-
-	if (pe->header_out)
-		return (1);
-	if (to != SG_CLIENT || (!cd->have_header && cond == NULL))
-		return (0);
-	if (sg_compose_header(q, ns, s->c_to,
-	    "stanzaguard"))
-		return (-1);
-	pe->header_out = 1;
-	sg_sessout_copy_str(pe->out_prefix, sizeof(pe->out_prefix), "stream");
-	sg_sessout_copy_str(pe->out_ns, sizeof(pe->out_ns), ns);
-	return (1);
-}
-
-/*
- * Write to side `to` a stream error if cond, then our close tag if tag:
- * 1 if written, 0 if there is no stream to write into, -1 out of memory.
- */
-static int
-write_end(struct sg_session *s, enum sg_side to, const char *cond, int tag)
-{
-	struct sg_peer *pe = &s->peer[to];
-	struct sg_bq *q;
-	int ok;
-
-	if ((q = sg_bq_new()) == NULL)
-		return (-1);
-	ok = ensure_header(s, to, cond, q);
-	if (ok == 1 && tag && to == SG_SERVER && sg_smback_final_ack(s, q))
-		ok = -1;
-	if (ok == 1 && cond != NULL &&
-	    sg_compose_stream_error(q, pe->out_prefix, cond))
-		ok = -1;
-	if (ok == 1 && tag && sg_compose_close(q, pe->out_prefix))
-		ok = -1;
-	if (ok == 1)
-		sg_sessout_take(s, to, q);
-	sg_bq_free(q);
-	return (ok);
-}
-
-/* S's stream error is dropped, not relayed (rewrite-idle-errors). */
-static int
-rewritten(const struct sg_session *s, enum sg_side from, const char *cond)
-{
-
-	return (from == SG_SERVER && s->p.rewrite_idle_errors &&
-	    cond != NULL && strcmp(cond, "connection-timeout") == 0);
-}
-
-/*
- * The stream error that must come before the end of the S->C stream while
- * it is still open, or NULL.  In a service stop C is told
- * <system-shutdown/> whichever the close order (spec: SIGTERM row), and
- * whoever ends that stream (S's tag relayed, S gone or timed out, forced
- * close): known from the close reason, so the session keeps no flag.  Not
- * after S's own stream error was relayed to C: a stream error is followed
- * by the close tag alone (RFC 6120 4.9.1.1).  S is never told.
- */
-static const char *
-shutdown_cond(const struct sg_session *s)
-{
-	const char *e = s->st.error_in[SG_SERVER];
-
-	if (s->st.reason != SG_REASON_SHUTDOWN || s->dir[SG_SERVER].closed)
-		return (NULL);
-	if (e[0] != '\0' && !rewritten(s, SG_SERVER, e))
-		return (NULL);
-	return ("system-shutdown");
-}
-
-static void
-maybe_shutdown(struct sg_session *s, enum sg_side to)
-{
-	struct sg_peer *pe = &s->peer[to];
-
-	if (!s->dir[OTHER(to)].closed || pe->shut)
-		return;
-	if (!pe->notag && s->st.answer[to] == SG_ANSWER_NONE && !pe->eof)
-		return;
-	if (sg_bq_len(pe->out) > 0)
-		return;
-	pe->shut = 1;
-	pe->shut_at = s->now;
-	sg_sessout_push_action(s, SG_ACT_SHUTDOWN, to);
-	sg_sessout_check_done(s);
-}
-
-static void
-answered(struct sg_session *s, enum sg_side side, enum sg_answer a)
-{
-
-	if (s->st.answer[side] == SG_ANSWER_NONE)
-		s->st.answer[side] = a;
-	maybe_shutdown(s, side);
-}
-
-/* The direction from -> to is over; how says what `to` is told. */
-static void
-close_dir(struct sg_session *s, enum sg_side from, enum close_how how,
-    const char *cond)
-{
-	struct sg_dir *d = &s->dir[from];
-	struct sg_peer *pe = &s->peer[OTHER(from)];
-	int r = 0;
-
-	if (d->closed)
-		return;
-	/*
-	 * S's held end is superseded: its unacked stanzas go first, and C
-	 * gets S's stream error unless it gets one of ours.
-	 */
-	if (from == SG_SERVER && how != HOW_RELAYED)
-		sg_smback_release_end(s, how == HOW_NOTAG ? SG_SMBACK_NAME :
-		    cond == NULL ? SG_SMBACK_ERROR : SG_SMBACK_DROP);
-	if (how == HOW_TAG && cond == NULL && from == SG_SERVER)
-		cond = shutdown_cond(s);
-	if (how == HOW_TAG && (r = write_end(s, OTHER(from), cond, 1)) < 0) {
-		sg_sessout_fail_internal(s);
-		return;
-	}
-	d->closed = 1;
-	if (how == HOW_RELAYED || r == 1) {
-		pe->tag_sent = 1;
-		pe->tag_at = s->now;
-	} else
-		pe->notag = 1;
-	maybe_shutdown(s, OTHER(from));
-}
-
-/*
- * Nothing more reaches side: first what stream management on C's behalf
- * makes of it (what S never acknowledged, what C's TCP never did), then
- * every stanza still queued for it.
- */
-static void
-reclaim(struct sg_session *s, enum sg_side side)
-{
-
-	if (side == SG_SERVER)
-		sg_smback_server_gone(s);
-	else
-		sg_smback_client_gone(s);
-	sg_undeliv_reclaim(s, side);
-}
-
-/*
- * A side went away without closing its stream, or stalled mid-stanza: the
- * "vanished" rows of the spec, for either side.
- */
-static void
-vanish(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
-{
-	enum sg_side other = OTHER(side);
-
-	sg_sessout_set_reason(s, r);
-	sg_held_drop_partial(&s->dir[side]);
-	answered(s, side, r == SG_REASON_STANZA_TIMEOUT ||
-	    r == SG_REASON_WRITE_TIMEOUT ? SG_ANSWER_TIMEOUT : SG_ANSWER_EOF);
-	if (s->st.sm_resumable || s->st.opaque) {
-		/*
-		 * Let both ends keep the session for resumption; or there is
-		 * no stream to put a tag in.
-		 */
-		close_dir(s, side, HOW_NOTAG, NULL);
-		close_dir(s, other, HOW_NOTAG, NULL);
-		return;
-	}
-	reclaim(s, side);
-	close_dir(s, side, HOW_TAG, NULL);
-	close_dir(s, other, HOW_NOTAG, NULL);
-	/* Both streams may have been over already: the reclaim emptied
-	 * what their shutdown waited for. */
-	maybe_shutdown(s, side);
-	maybe_shutdown(s, other);
-}
-
-/*
- * Nothing more can be written to side (its socket failed, or it took no
- * byte for too long): what waits for it is reclaimed, and it is told
- * nothing more.
- */
-static void
-writer_gone(struct sg_session *s, enum sg_side side, enum sg_close_reason r)
-{
-
-	if (!s->dir[side].closed)
-		vanish(s, side, r);
-	/* One whose stream was ended without a tag had no handshake. */
-	else if (s->peer[side].tag_sent || !s->peer[side].notag)
-		answered(s, side, r == SG_REASON_WRITE_TIMEOUT ?
-		    SG_ANSWER_TIMEOUT : SG_ANSWER_EOF);
-	/* Also after vanish(): on a resumable session it reclaims nothing. */
-	reclaim(s, side);
-	close_dir(s, OTHER(side), HOW_NOTAG, NULL);
-	s->peer[side].notag = 1;
-	maybe_shutdown(s, side);
-}
-
-/* Bad XML or a limit from side: tell it why, close the other by the idle
- * procedure. */
-static void
-refuse(struct sg_session *s, enum sg_side side, const char *cond,
-    enum sg_close_reason r)
-{
-
-	sg_sessout_set_reason(s, r);
-	sg_held_drop_partial(&s->dir[side]);
-	close_dir(s, OTHER(side), HOW_TAG, cond);
-	/* Its close tag can no longer be parsed: do not wait for it. */
-	s->peer[side].notag = 1;
-	maybe_shutdown(s, side);
-	close_dir(s, side, HOW_TAG, NULL);
-}
-
-static void
-begin_close(struct sg_session *s, enum sg_close_reason r)
-{
-	enum sg_side first = s->p.server_first ? SG_SERVER : SG_CLIENT;
-
-	if (s->closing)
-		return;
-	sg_sessout_set_reason(s, r);
-	if (s->st.opaque) {
-		close_dir(s, SG_CLIENT, HOW_NOTAG, NULL);
-		close_dir(s, SG_SERVER, HOW_NOTAG, NULL);
-		return;
-	}
-	/* During a stop, close_dir() puts <system-shutdown/> before C's tag. */
-	close_dir(s, OTHER(first), HOW_TAG, NULL);
-	/* Nobody to ask (no stream yet): end the other side as well. */
-	if (s->peer[first].notag)
-		close_dir(s, first, HOW_TAG, NULL);
-}
-
-/*
- * S's end was held back until S acknowledged C's stanzas: relay it now.
- * 1 if that was S's close tag (S->C is closed), 0 if nothing was held or
- * only S's stream error (its close tag has not come).
- */
-static int
-release_held_end(struct sg_session *s)
-{
-	int tag = sg_smback_tag_held(s);
-
-	if (!sg_smback_holding(s))
-		return (0);
-	sg_smback_release_end(s, SG_SMBACK_RELAY);
-	if (!tag)
-		return (0);
-	close_dir(s, SG_SERVER, HOW_RELAYED, NULL);
-	return (1);
-}
 
 static void
 become_opaque(struct sg_session *s)
@@ -362,7 +91,7 @@ on_header(struct sg_dir *d, const struct sg_tracker_event *ev)
 		    ev->default_ns);
 	}
 	if (d->from == SG_CLIENT && s->upstream_failed)
-		close_dir(s, SG_SERVER, HOW_TAG, "remote-connection-failed");
+		sg_closing_dir(s, SG_SERVER, SG_HOW_TAG, "remote-connection-failed");
 }
 
 /* Protocol points that change how the session goes on. */
@@ -414,7 +143,7 @@ on_stream_error(struct sg_dir *d, const struct sg_tracker_event *ev)
 
 	sg_sessout_copy_str(s->st.error_in[d->from],
 	    sizeof(s->st.error_in[0]), ev->condition);
-	if (rewritten(s, d->from, ev->condition)) {
+	if (sg_closing_rewritten(s, d->from, ev->condition)) {
 		sg_held_dispose(d, ev->end, 0);
 		s->st.rewritten++;
 		return (1);
@@ -478,18 +207,18 @@ on_close_tag(struct sg_dir *d, const struct sg_tracker_event *ev)
 		if (d->from == SG_CLIENT && final_ack_before(s, d, ev) < 0)
 			return;
 		/* S answered a stop (server-first): C is told before its tag. */
-		if (d->from == SG_SERVER && (cond = shutdown_cond(s)) != NULL) {
+		if (d->from == SG_SERVER && (cond = sg_closing_shutdown_cond(s)) != NULL) {
 			sg_held_dispose(d, ev->start, 1);
-			if (write_end(s, SG_CLIENT, cond, 0) < 0) {
+			if (sg_closing_write_end(s, SG_CLIENT, cond, 0) < 0) {
 				sg_sessout_fail_internal(s);
 				return;
 			}
 		}
 		sg_held_dispose(d, ev->end, 1);
-		close_dir(s, d->from, HOW_RELAYED, NULL);
+		sg_closing_dir(s, d->from, SG_HOW_RELAYED, NULL);
 	}
 	d->dead = 1;
-	answered(s, d->from, SG_ANSWER_TAG);
+	sg_closing_answered(s, d->from, SG_ANSWER_TAG);
 }
 
 static void
@@ -558,7 +287,7 @@ sg_session_on_bytes(struct sg_session *s, enum sg_side side,
 	if (sg_tracker_is_opaque(d->trk) && !d->dead)
 		sg_held_dispose(d, start + len, !d->closed);
 	if (r != SG_TRACK_OK && !d->dead) {
-		refuse(s, side, sg_tracker_condition(r), reason_of(r));
+		sg_closing_refuse(s, side, sg_tracker_condition(r), reason_of(r));
 		d->done = start + len;	/* the bad bytes go nowhere */
 	}
 	sg_held_stash_rest(d);
@@ -576,26 +305,26 @@ sg_session_on_eof(struct sg_session *s, enum sg_side side, uint64_t now)
 		return;
 	pe->eof = pe->finished = 1;
 	/* S's stream error alone was held: it is relayed, then S vanished. */
-	if (side == SG_SERVER && release_held_end(s)) {
+	if (side == SG_SERVER && sg_closing_release_held_end(s)) {
 		/* Its close tag came before its EOF: relayed now. */
 	} else if (s->st.opaque && !d->closed) {
 		sg_sessout_set_reason(s, side == SG_CLIENT ? SG_REASON_CLIENT :
 		    SG_REASON_SERVER);
-		close_dir(s, side, HOW_NOTAG, NULL);
-		answered(s, side, SG_ANSWER_EOF);
+		sg_closing_dir(s, side, SG_HOW_NOTAG, NULL);
+		sg_closing_answered(s, side, SG_ANSWER_EOF);
 	} else if (!d->closed && pe->tag_sent) {
 		/* It answered our close tag by closing TCP: enough. */
 		sg_held_drop_partial(d);
-		answered(s, side, SG_ANSWER_EOF);
-		close_dir(s, side, HOW_TAG, NULL);
+		sg_closing_answered(s, side, SG_ANSWER_EOF);
+		sg_closing_dir(s, side, SG_HOW_TAG, NULL);
 	} else if (!d->closed) {
-		vanish(s, side, side == SG_CLIENT ?
+		sg_closing_vanish(s, side, side == SG_CLIENT ?
 		    SG_REASON_CLIENT_VANISHED : SG_REASON_SERVER_VANISHED);
 	} else {
 		sg_held_drop_partial(d);
-		answered(s, side, SG_ANSWER_EOF);
+		sg_closing_answered(s, side, SG_ANSWER_EOF);
 	}
-	maybe_shutdown(s, side);
+	sg_closing_maybe_shutdown(s, side);
 	sg_sessout_check_done(s);
 }
 
@@ -612,7 +341,7 @@ sg_session_on_written(struct sg_session *s, enum sg_side side, size_t len,
 	s->st.bytes_out[side] += len;
 	sg_ledger_written(pe->ledger, pe->written);
 	sg_sessout_backpressure(s, side);
-	maybe_shutdown(s, side);
+	sg_closing_maybe_shutdown(s, side);
 }
 
 void
@@ -649,7 +378,7 @@ sg_session_on_write_error(struct sg_session *s, enum sg_side side,
 	s->now = now;
 	if (s->over)
 		return;
-	writer_gone(s, side, side == SG_CLIENT ? SG_REASON_CLIENT_VANISHED :
+	sg_closing_writer_gone(s, side, side == SG_CLIENT ? SG_REASON_CLIENT_VANISHED :
 	    SG_REASON_SERVER_VANISHED);
 	sg_sessout_check_done(s);
 }
@@ -672,7 +401,7 @@ sg_session_on_upstream_failed(struct sg_session *s, uint64_t now)
 	s->dir[SG_SERVER].dead = 1;
 	/* The client needs its own header answered first: wait for it. */
 	if (s->dir[SG_CLIENT].have_header)
-		close_dir(s, SG_SERVER, HOW_TAG, "remote-connection-failed");
+		sg_closing_dir(s, SG_SERVER, SG_HOW_TAG, "remote-connection-failed");
 	sg_sessout_check_done(s);
 }
 
@@ -777,19 +506,19 @@ check_timeouts(struct sg_session *s, enum sg_side side)
 
 	/* First: what it does to the queue decides whether side awaits. */
 	if (stalls(s, side) && now >= pe->stall_at + s->p.stanza_timeout)
-		writer_gone(s, side, SG_REASON_WRITE_TIMEOUT);
+		sg_closing_writer_gone(s, side, SG_REASON_WRITE_TIMEOUT);
 	if (awaits_answer(s, side) &&
 	    now >= answer_since(s, side) + s->p.close_timeout) {
 		sg_held_drop_partial(d);
-		answered(s, side, SG_ANSWER_TIMEOUT);
-		close_dir(s, side, HOW_TAG, NULL);
+		sg_closing_answered(s, side, SG_ANSWER_TIMEOUT);
+		sg_closing_dir(s, side, SG_HOW_TAG, NULL);
 	}
 	if (pe->shut && !pe->finished &&
 	    now >= pe->shut_at + s->p.close_timeout)
 		pe->finished = 1;
 	if (d->partial && !d->dead && !pe->paused &&
 	    now >= d->partial_since + s->p.stanza_timeout)
-		vanish(s, side, SG_REASON_STANZA_TIMEOUT);
+		sg_closing_vanish(s, side, SG_REASON_STANZA_TIMEOUT);
 }
 
 void
@@ -802,15 +531,15 @@ sg_session_on_timer(struct sg_session *s, uint64_t now)
 	check_timeouts(s, SG_SERVER);
 	sg_smback_on_timer(s);
 	/* S went quiet after its stream error: end S->C ourselves. */
-	if (sg_smback_hold_expired(s) && !release_held_end(s))
-		close_dir(s, SG_SERVER, HOW_TAG, NULL);
+	if (sg_smback_hold_expired(s) && !sg_closing_release_held_end(s))
+		sg_closing_dir(s, SG_SERVER, SG_HOW_TAG, NULL);
 	if (awaits_header(s) && now >= s->failed_at + s->p.close_timeout) {
 		sg_held_drop_partial(&s->dir[SG_CLIENT]);
-		close_dir(s, SG_SERVER, HOW_NOTAG, NULL);
+		sg_closing_dir(s, SG_SERVER, SG_HOW_NOTAG, NULL);
 	}
 	if (!s->closing && now >= s->last_active + s->p.idle_timeout &&
 	    !s->dir[SG_CLIENT].partial && !s->dir[SG_SERVER].partial)
-		begin_close(s, SG_REASON_IDLE);
+		sg_closing_begin(s, SG_REASON_IDLE);
 	sg_sessout_check_done(s);
 }
 
@@ -821,7 +550,7 @@ sg_session_on_shutdown(struct sg_session *s, uint64_t now)
 	s->now = now;
 	if (s->over)
 		return;
-	begin_close(s, SG_REASON_SHUTDOWN);
+	sg_closing_begin(s, SG_REASON_SHUTDOWN);
 	sg_sessout_check_done(s);
 }
 
@@ -843,7 +572,7 @@ sg_session_on_force_close(struct sg_session *s, uint64_t now)
 			s->st.answer[side] = SG_ANSWER_TIMEOUT;
 	for (side = 0; side < 2; side++) {
 		sg_held_drop_partial(&s->dir[side]);
-		close_dir(s, side, s->st.opaque ? HOW_NOTAG : HOW_TAG, NULL);
+		sg_closing_dir(s, side, s->st.opaque ? SG_HOW_NOTAG : SG_HOW_TAG, NULL);
 	}
 	for (side = 0; side < 2; side++)
 		s->peer[side].shut = s->peer[side].finished = 1;

@@ -3,12 +3,13 @@
 
 /*
  * The close engine's state and its output side, shared by its parts:
- * session.c (the state machine of spec/close-handshake.md), held.c (each
- * direction's held bytes: forwarded, dropped or kept until a stanza is
- * whole), undeliv.c (rule 5: what cannot be delivered is bounced or named)
- * and smback.c (stream management on C's behalf).  Each of them calls down
- * into this module to queue bytes and ask the caller for actions; this
- * module calls none of them.  Nothing outside the engine includes this
+ * session.c (the state machine of spec/close-handshake.md), closing.c
+ * (how a direction ends), held.c (each direction's held bytes:
+ * forwarded, dropped or kept until a stanza is whole), undeliv.c (rule 5:
+ * what cannot be delivered is bounced or named) and smback.c (stream
+ * management on C's behalf).  Each of them calls down into this module
+ * to queue bytes and ask the caller for actions; this module calls none
+ * of them.  Nothing outside the engine includes this
  * header: everyone else sees session.h.
  */
 

@@ -8,8 +8,9 @@
  * from C, acknowledges to S only the S->C stanzas that C's TCP stack has
  * acknowledged, so that S re-routes the rest when the session ends, and
  * follows S's acknowledgements of C->S, so that no stanza S never
- * acknowledged counts as forwarded.  Called by session.c only; it works on
- * the session's state (sessout.h) and calls held, undeliv and sessout.
+ * acknowledged counts as forwarded.  Called by the close engine
+ * (session.c, closing.c) only; it works on the session's state (sessout.h)
+ * and calls held, undeliv and sessout.
  */
 
 #include <stdint.h>

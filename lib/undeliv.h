@@ -5,8 +5,8 @@
  * Rule 5 of spec/close-handshake.md, a part of the close engine: every
  * complete stanza that cannot be delivered is bounced to its sender or
  * named (counted, kept for the session line, and handed out through
- * sg_session_take_undelivered).  Called by session.c only; it works on
- * the session's state (sessout.h).
+ * sg_session_take_undelivered).  Called by the close engine (session.c,
+ * closing.c) only; it works on the session's state (sessout.h).
  */
 
 #include <stddef.h>
@@ -18,9 +18,9 @@
  * sg_undeliv_stanza(s, sender, info, cut):
  * A complete stanza from sender cannot be delivered: hand it back if S
  * counts our acks on C's behalf (an S->C message, presence or iq, sent
- * since S's <enabled/>), else
- * bounce it if the policy, the sender's stream and the stanza allow (never
- * if cut, a value was cut), else name it.  May queue bytes for sender and push actions.
+ * since S's <enabled/>), else bounce it if the policy, the sender's stream
+ * and the stanza allow (never if cut, a value was cut), else name it.
+ * May queue bytes for sender and push actions.
  */
 void sg_undeliv_stanza(struct sg_session *s, enum sg_side sender,
     const struct sg_stanza_info *info, int cut);
